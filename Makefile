@@ -1,0 +1,32 @@
+# Branchline: `make run` and `make test` each set themselves up on a fresh Debian machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SOURCES_BUILD := pyproject.toml setup.py $(wildcard dsp/*.pyx dsp/*.pxd)
+
+.PHONY: run test lint bench build clean
+
+$(STAMP): $(SOURCES_BUILD) scripts/install-system-deps
+	scripts/install-system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+build: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/branchline run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	PYTHONPATH=tests/support $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info dsp/*.c dsp/*.so

@@ -1,0 +1,1 @@
+"""Branchline config."""

@@ -1,0 +1,60 @@
+"""Build: the top-level part folders become the `branchline` package.
+
+Each part folder (dsp/, hw/, ...) maps to `branchline.<part>` through package_dir, and every
+`.pyx` file in dsp/ becomes the extension `branchline.dsp.<name>`. See docs/ARCHITECTURE.md.
+"""
+
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).parent
+PARTS = ("dsp", "hw", "ivr", "acd", "config", "firmware")
+
+package_dir = {"branchline": "."}
+packages = ["branchline"]
+for part in PARTS:
+    packages.append(f"branchline.{part}")
+    packages += [f"branchline.{part}.{sub}" for sub in find_packages(where=part)]
+
+
+
+class BuildPy(build_py):
+    """The root package is the repository root: keep setup.py itself out of it."""
+
+    def find_package_modules(self, package, package_dir):
+        modules = super().find_package_modules(package, package_dir)
+        return [m for m in modules if not (package == "branchline" and m[1] == "setup")]
+
+
+extensions = [
+    Extension(
+        f"branchline.dsp.{pyx.stem}",
+        [f"dsp/{pyx.name}"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math"],
+    )
+    for pyx in sorted((HERE / "dsp").glob("*.pyx"))
+]
+
+setup(
+    package_dir=package_dir,
+    packages=packages,
+    package_data={"branchline.config": ["*.yaml", "web/static/*", "web/templates/*"]},
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    ),
+    cmdclass={"build_py": BuildPy},
+    zip_safe=False,
+)

@@ -1,0 +1,87 @@
+"""The layer contract of DESIGN.md: which part may import which, checked on the source."""
+
+import ast
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("dsp", "hw", "ivr", "acd", "config", "firmware")
+
+# What each part may import from branchline (besides itself).
+ALLOWED = {
+    "dsp": set(),
+    "hw": {"dsp"},
+    "ivr": set(),
+    "acd": set(),
+    "config": {"ivr", "acd", "hw"},
+    "firmware": set(PARTS),
+}
+# Sans-I/O parts: no clocks, sockets, files or event loops.
+FORBIDDEN_STDLIB = {
+    "dsp": {"asyncio", "socket", "os", "time", "threading", "subprocess", "serial"},
+    "ivr": {"asyncio", "socket", "os", "time", "threading", "subprocess", "serial",
+            "sounddevice", "httpx", "sqlite3"},
+    "acd": {"asyncio", "socket", "os", "time", "threading", "subprocess", "serial",
+            "sounddevice", "httpx", "sqlite3"},
+}
+
+
+def _sources(part):
+    return sorted((ROOT / part).rglob("*.py")) + sorted((ROOT / part).rglob("*.pyx"))
+
+
+def _imports(path):
+    if path.suffix == ".pyx":
+        lines = [
+            line.strip()
+            for line in path.read_text().splitlines()
+            if line.strip().startswith(("import ", "from ")) and " cimport " not in line
+        ]
+        return [line.split()[1] for line in lines]
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            names.append(f"<relative>{node.module or ''}")
+    return names
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_part_imports_only_what_design_allows(part):
+    wrong = []
+    for path in _sources(part):
+        for name in _imports(path):
+            top = name.split(".")[0]
+            rel = path.relative_to(ROOT)
+            if top in PARTS:
+                wrong.append(f"{rel}: bare import {name!r}; write branchline.{name}")
+            elif top == "branchline" and name.count(".") >= 1:
+                other = name.split(".")[1]
+                if other != part and other not in ALLOWED[part]:
+                    wrong.append(f"{rel}: {part} may not import branchline.{other}")
+            elif top in FORBIDDEN_STDLIB.get(part, ()):
+                wrong.append(f"{rel}: {part} is sans-I/O and may not import {name}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_sources_exist_for_every_part():
+    for part in PARTS:
+        assert (ROOT / part / "__init__.py").is_file(), part
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_bare_part_names_are_not_importable(part):
+    # Only branchline.<part> may resolve; a bare `dsp` would mean the repo root leaked into
+    # sys.path and tests would run against the tree instead of the installed package.
+    assert importlib.util.find_spec(part) is None
+
+
+def test_package_comes_from_the_part_folders():
+    import branchline.dsp
+
+    assert Path(branchline.dsp.__file__).resolve().parent == ROOT / "dsp"
