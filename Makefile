@@ -26,7 +26,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	PYTHONPATH=tests/support $(BIN)/python -m bench
+	PYTHONPATH=tests/support ONLY=$(ONLY) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info dsp/*.c dsp/*.so

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each module here has ``run() -> str``, a Markdown section."""
