@@ -44,7 +44,7 @@ extensions = [
 setup(
     package_dir=package_dir,
     packages=packages,
-    package_data={"branchline.config": ["*.yaml", "web/static/*", "web/templates/*"]},
+    package_data={"branchline.config": ["defaults/*.yaml", "web/static/*", "web/templates/*"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={
