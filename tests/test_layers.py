@@ -2,6 +2,7 @@
 
 import ast
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,10 @@ FORBIDDEN_STDLIB = {
     "acd": {"asyncio", "socket", "os", "time", "threading", "subprocess", "serial",
             "sounddevice", "httpx", "sqlite3"},
 }
+
+# Parts whose third-party imports are checked: besides the stdlib and branchline, only these.
+# dsp: numpy for the kernels; soxr and soundfile for the offline prompt transcoding in media.py.
+THIRD_PARTY = {"dsp": {"numpy", "soxr", "soundfile"}}
 
 
 def _sources(part):
@@ -66,7 +71,20 @@ def test_part_imports_only_what_design_allows(part):
                     wrong.append(f"{rel}: {part} may not import branchline.{other}")
             elif top in FORBIDDEN_STDLIB.get(part, ()):
                 wrong.append(f"{rel}: {part} is sans-I/O and may not import {name}")
+            elif part in THIRD_PARTY and not _stdlib_or_own(top) and top not in THIRD_PARTY[part]:
+                wrong.append(f"{rel}: {part} may import only {sorted(THIRD_PARTY[part])} "
+                             f"besides the stdlib, not {name}")
     assert not wrong, "\n".join(wrong)
+
+
+def _stdlib_or_own(top):
+    return top in sys.stdlib_module_names or top == "branchline" or top.startswith("<relative>")
+
+
+def test_dsp_third_party_and_io_rules_are_enforced():
+    assert {"os", "time", "socket"} <= FORBIDDEN_STDLIB["dsp"]
+    assert THIRD_PARTY["dsp"] == {"numpy", "soxr", "soundfile"}
+    assert not _stdlib_or_own("scipy") and _stdlib_or_own("math")
 
 
 def test_sources_exist_for_every_part():
