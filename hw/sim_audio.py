@@ -1,0 +1,95 @@
+"""Audio for the simulated board's virtual people: a speech-like voice, keys, and hearing.
+
+``speech_like(rng, seconds)`` makes a float64 signal that stands in for a talker: noise shaped
+to the long-term spectrum of telephone speech (a broad peak near 500 Hz, falling about 6 dB per
+octave above 1 kHz, band-limited to 300-3400 Hz) under a syllabic envelope (syllables of
+120-300 ms in talk spurts of 0.6-3 s, pauses of 0.25-1.2 s). Its RMS over the talk spurts is
+0 dBm0, so a talker at L dBm0 is the signal times ``db_gain(L)``. Noise has no tonal pair, so
+it does not imitate DTMF.
+
+``Voice`` reads such a signal in 160-sample rows from its own offset, looping.
+``block_levels(block)`` is each row's RMS in dBm0, the figure virtual callers hear with.
+``key_audio(rng, keys, keypad)`` renders a key string as real DTMF (``dtmf_samples``) with
+the human timing the scenario's keypad draws (tone length, inter-digit gap, level, twist).
+"""
+
+import math
+
+import numpy as np
+
+from branchline.dsp import DBM0_RMS, dtmf_samples
+
+__all__ = ["LONGEST_PAUSE_S", "Voice", "block_levels", "db_gain", "key_audio", "speech_like"]
+
+RATE = 8000
+LONGEST_PAUSE_S = 1.2
+_FLOOR_DBM0 = -120.0
+
+
+def db_gain(level_dbm0):
+    """Linear gain that takes a 0 dBm0 signal to level_dbm0."""
+    return 10 ** (level_dbm0 / 20)
+
+
+def _spectral_shape(n):
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    shape = np.where(f < 500, (f / 500) ** 1.0, (500 / np.maximum(f, 1)) ** 0.7)
+    shape[(f < 300) | (f > 3400)] = 0.0
+    return shape
+
+
+def speech_like(rng, seconds=20.0):
+    """A looping speech-like signal (float64) whose talk spurts have an RMS of 0 dBm0."""
+    n = round(seconds * RATE)
+    noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * _spectral_shape(n), n)
+    envelope = np.zeros(n)
+    t = 0
+    while t < n:
+        spurt_end = t + round(rng.uniform(0.6, 3.0) * RATE)
+        while t < min(spurt_end, n):
+            length = round(rng.uniform(0.12, 0.30) * RATE)
+            window = np.hanning(length) * rng.uniform(0.5, 1.0)
+            stop = min(t + length, n)
+            envelope[t:stop] = window[: stop - t]
+            t += length
+        t += round(rng.uniform(0.25, LONGEST_PAUSE_S) * RATE)
+    voiced = noise * envelope
+    active = envelope > 0.05
+    rms = math.sqrt(np.mean(voiced[active] ** 2))
+    return voiced * (DBM0_RMS / rms)
+
+
+class Voice:
+    """One talker: a shared speech-like signal read from its own offset at its own level."""
+
+    __slots__ = ("_gain", "_pos", "_signal")
+
+    def __init__(self, signal, offset, level_dbm0):
+        self._signal = signal
+        self._pos = offset % len(signal)
+        self._gain = db_gain(level_dbm0)
+
+    def read(self, n):
+        """The next n samples (float64)."""
+        idx = (self._pos + np.arange(n)) % len(self._signal)
+        self._pos = (self._pos + n) % len(self._signal)
+        return self._signal[idx] * self._gain
+
+
+def block_levels(block):
+    """RMS of each row of an int16[channels, n] block, in dBm0."""
+    power = np.mean(np.square(block, dtype=np.float64), axis=1)
+    with np.errstate(divide="ignore"):
+        levels = 10 * np.log10(power / DBM0_RMS**2)
+    return np.maximum(levels, _FLOOR_DBM0)
+
+
+def key_audio(rng, keys, level_dbm0, twist_db, keypad):
+    """DTMF audio (int16) for `keys` pressed by a person: each key held and released."""
+    parts = []
+    for key in keys:
+        on_ms = keypad.key_ms.sample(rng)
+        off_ms = keypad.gap_ms.sample(rng)
+        parts.append(dtmf_samples(key, level_dbm0=level_dbm0, twist_db=twist_db,
+                                  on_ms=max(on_ms, 1.0), off_ms=max(off_ms, 0.0)))
+    return np.concatenate(parts)

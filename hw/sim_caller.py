@@ -1,0 +1,453 @@
+"""A virtual caller on a simulated trunk: rings, listens like a person, presses real keys.
+
+Theory of operation. A caller is created when the scenario's arrival process says a call
+comes in on a free trunk. It rings with the Chinese cadence (1 s on / 4 s off) and its caller
+ID arrives between the first and second ring, when the FSK burst would have ended. It gives up
+ringing after its ring patience. Once answered it follows its script (the language prelude,
+then its goal's steps) by ear:
+
+- It hears the appliance's audio as a level per 20 ms block. Sound after a quiet spell is a
+  prompt's onset; ``turn_silence_s`` of quiet after sound is the end of the prompt: its turn.
+- A keys step is done at a turn that follows a prompt it has not yet answered: after a think
+  time it presses the keys (real DTMF audio in what it sends). Per attempt it may stay silent,
+  mistype (one key wrong), or barge in early (press during the prompt). A silent or wrong
+  attempt is retried at the next prompt's turn; after ``max_attempts`` it gives up.
+- ``listen`` lets one prompt play out; ``hang_up`` hangs up; ``wait_agent`` waits in the queue
+  with its queue patience until it hears a live agent (the board tells it when the audio it
+  receives is an agent's voice), then talks until the agent has been quiet for AGENT_GONE_S.
+- After the script or the talk, it answers a survey prompt (one key) if it chooses to, and
+  hangs up after ``done_silence_s`` of silence. The IVR patience covers the time before the
+  queue; running out of it hangs up.
+
+The caller owns its timers (a small heap) and its outgoing audio; the board calls
+``advance(now)`` every tick, ``render()`` for every block it reads and ``hear()`` for every
+block the appliance writes. Everything random comes from the caller's own generator.
+"""
+
+import enum
+import heapq
+import string
+from dataclasses import dataclass
+
+import numpy as np
+
+from branchline.hw.ports import (
+    ABSENT_PRIVATE,
+    ABSENT_UNAVAILABLE,
+    BLOCK_SAMPLES,
+    CallerId,
+    Ring,
+    RingOff,
+)
+from branchline.hw.sim_audio import LONGEST_PAUSE_S, Voice, key_audio
+
+__all__ = ["AGENT_GONE_S", "CallOutcome", "CallerRecord", "KeyPress", "VirtualCaller"]
+
+# China ring cadence from the exchange: 1 s on / 4 s off (TELEPHONY.md, GB 3380).
+RING_ON_S, RING_OFF_S = 1.0, 4.0
+# Bell 202 caller ID starts at least 0.5 s after the first ring ends; the burst is a channel
+# seizure of 300 alternating bits, 180 mark bits (150 ms) and the message, 10 bits a byte at
+# 1200 bit/s (TELEPHONY.md).
+CID_DELAY_S = 0.5
+CID_BITS_PER_S = 1200
+AGENT_GONE_S = 2 * LONGEST_PAUSE_S + 0.6
+
+
+class CallOutcome(enum.Enum):
+    BLOCKED = "blocked"  # every trunk was busy
+    ABANDONED_RINGING = "abandoned_ringing"
+    ABANDONED_IVR = "abandoned_ivr"  # IVR patience ran out
+    GAVE_UP = "gave_up"  # too many attempts at one step
+    ABANDONED_QUEUE = "abandoned_queue"
+    HUNG_UP_DONE = "hung_up_done"  # the caller finished and hung up
+    RELEASED = "released"  # the appliance hung up first
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPress:
+    """Keys a caller pressed: at `time`, 'ok', 'wrong' (mistyped) or 'survey'; `early` if it
+    barged in during a prompt."""
+
+    time: float
+    keys: str
+    kind: str
+    early: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallerRecord:
+    """What happened to one virtual caller (times are board times)."""
+
+    id: int
+    port: int | None
+    number: str
+    vip: bool
+    language: str
+    goal: str
+    arrived: float
+    answered: float | None
+    connected: float | None
+    agent_port: int | None
+    ended: float | None
+    outcome: CallOutcome | None
+    keys: tuple[KeyPress, ...]
+    silent_turns: int
+    survey_score: int | None
+
+
+class _State(enum.Enum):
+    RINGING = "ringing"
+    IVR = "ivr"
+    WAITING = "waiting"
+    TALKING = "talking"
+    AFTER = "after"  # script or talk done: survey, then hang up
+    GONE = "gone"
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    action: str  # keys / listen / wait_agent / hang_up
+    keys: str
+    early: float
+    wrong: float
+    silent: float
+
+
+def _mistype(rng, keys):
+    i = int(rng.integers(len(keys)))
+    others = [k for k in string.digits if k != keys[i]]
+    return keys[:i] + others[int(rng.integers(len(others)))] + keys[i + 1:]
+
+
+def _cid_seconds(number):
+    # MDMF: type, length, date/time (2 + 8), number (2 + digits), checksum.
+    message_bytes = 2 + 10 + 2 + len(number or "") + 1
+    return (300 + 180 + 10 * message_bytes) / CID_BITS_PER_S
+
+
+class VirtualCaller:
+    """One caller; see the module docstring. `rng` is its own numpy Generator."""
+
+    def __init__(self, ident, scenario, rng, voice_signal, arrived):
+        self.id = ident
+        self.scenario = scenario
+        self.rng = rng
+        self.port = None
+        self.arrived = arrived
+        callers = scenario.callers
+        self.vip = bool(rng.random() < callers.vip.share)
+        self.language = self._pick({k: v.share for k, v in callers.languages.items()})
+        self.goal = self._pick({k: v.share for k, v in callers.goals.items()})
+        account = callers.accounts[int(rng.integers(len(callers.accounts)))]
+        if self.vip:
+            self.number = callers.vip.numbers[int(rng.integers(len(callers.vip.numbers)))]
+        else:
+            self.number = "1" + str(int(rng.choice([3, 5, 8]))) + "".join(
+                str(d) for d in rng.integers(0, 10, 9))
+        u = rng.random()
+        self.cid_absent = None
+        if not self.vip and u < callers.caller_id.private_share:
+            self.cid_absent = ABSENT_PRIVATE
+        elif not self.vip and u < callers.caller_id.private_share + \
+                callers.caller_id.unavailable_share:
+            self.cid_absent = ABSENT_UNAVAILABLE
+        fill = {"language_key": callers.languages[self.language].key, "card": account.card,
+                "pin": account.pin}
+        keypad = scenario.keypad
+        self._steps = [
+            _Step(
+                "keys" if s.keys else "listen" if s.listen else
+                "wait_agent" if s.wait_agent else "hang_up",
+                (s.keys or "").format(**fill),
+                keypad.early if s.early is None else s.early,
+                keypad.wrong if s.wrong is None else s.wrong,
+                keypad.silent if s.silent is None else s.silent,
+            )
+            for s in (*callers.prelude, *callers.goals[self.goal].steps)
+        ]
+        self.level_dbm0 = keypad.level_dbm0.sample(rng)
+        self.twist_db = keypad.twist_db.sample(rng)
+        self.ring_patience = callers.ring_patience.sample(rng)
+        self.ivr_patience = callers.ivr_patience.sample(rng)
+        self.queue_patience = callers.queue_patience.sample(rng)
+        self.voice = Voice(voice_signal, int(rng.integers(len(voice_signal))),
+                           scenario.talk_dbm0)
+        self.state = _State.RINGING
+        self.rings = 0
+        self.ring_on = False
+        self.answered = self.connected = self.ended = None
+        self.agent_port = None
+        self.outcome = None
+        self.keys = []
+        self.silent_turns = 0
+        self.survey_score = None
+        self._timers = []
+        self._seq = 0
+        self._generation = {}  # timer name -> live generation (lazy deletion)
+        self._step = 0
+        self._attempts = 0
+        self._pending = False  # a press is scheduled
+        self._out = np.zeros(0, dtype=np.int16)  # key audio still to send
+        self._in_prompt = False
+        self._last_sound = -1e9
+        self._last_onset = -1e9
+        self._acted_at = -1e9  # prompts that began before this have been answered
+        self._last_agent = -1e9
+        self._other_blocks = 0
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _pick(self, shares):
+        names = list(shares)
+        weights = np.array(list(shares.values()))
+        return names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+
+    def _at(self, time, name, *args):
+        self._seq += 1
+        self._generation[name] = self._seq
+        heapq.heappush(self._timers, (time, self._seq, name, args))
+
+    def _cancel(self, name):
+        self._generation.pop(name, None)
+
+    @property
+    def gone(self):
+        return self.state is _State.GONE
+
+    @property
+    def ringing(self):
+        return self.state is _State.RINGING
+
+    @property
+    def wants_agent(self):
+        return self.state in (_State.WAITING, _State.TALKING)
+
+    def record(self):
+        return CallerRecord(
+            self.id, self.port, self.number, self.vip, self.language, self.goal,
+            self.arrived, self.answered, self.connected, self.agent_port, self.ended,
+            self.outcome, tuple(self.keys), self.silent_turns, self.survey_score,
+        )
+
+    # -- driven by the board -------------------------------------------------------------
+
+    def start_ringing(self, port):
+        self.port = port
+        self._at(self.arrived, "ring_on")
+        self._at(self.arrived + self.ring_patience, "abandon_ringing")
+
+    def blocked(self):
+        self._finish(self.arrived, CallOutcome.BLOCKED)
+
+    def advance(self, now):
+        """Run the timers due by `now`; return the port events they made."""
+        events = []
+        while self._timers and self._timers[0][0] <= now:
+            time, seq, name, args = heapq.heappop(self._timers)
+            if self._generation.get(name) != seq or self.gone:
+                continue
+            del self._generation[name]
+            getattr(self, "_on_" + name)(time, events, *args)
+        return events
+
+    def answer(self, now):
+        """The appliance took the line off hook."""
+        self.state = _State.IVR
+        self.answered = now
+        self.ring_on = False
+        for name in ("ring_on", "ring_off", "cid", "abandon_ringing"):
+            self._cancel(name)
+        self._at(now + self.ivr_patience, "ivr_patience")
+        self._acted_at = now
+        self._begin_step(now)
+
+    def release(self, now):
+        """The appliance hung up on the caller."""
+        if not self.gone:
+            self._finish(now, CallOutcome.RELEASED)
+
+    def render(self):
+        """The caller's next 160 samples (float64), or None while it says nothing."""
+        if self.state is _State.TALKING:
+            out = self.voice.read(BLOCK_SAMPLES)
+        elif self._out.size:
+            out = np.zeros(BLOCK_SAMPLES)
+        else:
+            return None
+        n = min(self._out.size, BLOCK_SAMPLES)
+        if n:
+            out[:n] += self._out[:n]
+            self._out = self._out[n:]
+        return out
+
+    def hear(self, now, level_dbm0, agent_port):
+        """One block of the appliance's audio: its level, and which agent's voice it carries."""
+        if self.state in (_State.RINGING, _State.GONE):
+            return
+        if level_dbm0 >= self.scenario.listening.hear_dbm0:
+            if not self._in_prompt:
+                self._in_prompt = True
+                if now - self._last_sound > 0.25:
+                    self._last_onset = now
+                    self._on_onset(now)
+            self._last_sound = now
+        elif self._in_prompt and now - self._last_sound >= \
+                self.scenario.listening.turn_silence_s:
+            self._in_prompt = False
+            self._on_turn(now)
+        if agent_port is not None and self.wants_agent:
+            self._last_agent = now
+            if self.state is _State.WAITING:
+                self.state = _State.TALKING
+                self.connected = now
+                self.agent_port = agent_port
+                self._cancel("queue_patience")
+        if self.state is _State.TALKING:
+            # Sound that is not the agent (a survey prompt, music) or a long silence: the
+            # agent has gone. Three blocks of it, so a stray block cannot end the talk.
+            other = agent_port is None and level_dbm0 >= self.scenario.listening.hear_dbm0
+            self._other_blocks = self._other_blocks + 1 if other else 0
+            if self._other_blocks >= 3 or now - self._last_agent > AGENT_GONE_S:
+                self.state = _State.AFTER
+                self._acted_at = self._last_agent
+                if other:
+                    self._last_onset = now - 0.04
+        quiet = now - self._last_sound >= self.scenario.listening.done_silence_s
+        if self.state is _State.AFTER and quiet and not (
+                self._in_prompt or self._pending or self._out.size):
+            self._finish(now, CallOutcome.HUNG_UP_DONE)
+
+    # -- the script ----------------------------------------------------------------------
+
+    def _begin_step(self, now):
+        self._attempts = 0
+        if self._step >= len(self._steps):
+            self.state = _State.AFTER
+            return
+        step = self._steps[self._step]
+        if step.action == "hang_up":
+            after = max(now, self._acted_at)  # let the last keys finish sounding
+            self._at(after + self.rng.uniform(0.3, 1.5), "hang_up", CallOutcome.HUNG_UP_DONE)
+        elif step.action == "wait_agent":
+            self.state = _State.WAITING
+            self._cancel("ivr_patience")
+            self._at(now + self.queue_patience, "queue_patience")
+
+    def _fresh_prompt(self):
+        return self._last_onset >= self._acted_at
+
+    def _on_onset(self, now):
+        if self.state is not _State.IVR or self._pending or self._step >= len(self._steps):
+            return
+        step = self._steps[self._step]
+        if step.action == "keys" and self.rng.random() < step.early:
+            self._pending = True
+            self._at(now + self.rng.uniform(0.5, 2.5), "press", True)
+
+    def _on_turn(self, now):
+        if self._pending or not self._fresh_prompt():
+            return
+        if self.state is _State.AFTER:
+            self._acted_at = now
+            if self.answered is not None and self.connected is not None and \
+                    self.survey_score is None and \
+                    self.rng.random() < self.scenario.survey.answer_share:
+                self._pending = True
+                self._at(now + self.scenario.keypad.think_s.sample(self.rng), "survey")
+            return
+        if self.state is not _State.IVR or self._step >= len(self._steps):
+            return
+        step = self._steps[self._step]
+        if step.action == "listen":
+            self._acted_at = now
+            self._step += 1
+            self._begin_step(now)
+        elif step.action == "keys":
+            if self.rng.random() < step.silent:
+                self._acted_at = now
+                self.silent_turns += 1
+                self._attempt_failed(now)
+            else:
+                self._pending = True
+                self._at(now + self.scenario.keypad.think_s.sample(self.rng), "press", False)
+
+    def _attempt_failed(self, now):
+        self._attempts += 1
+        if self._attempts >= self.scenario.keypad.max_attempts:
+            self._at(now + self.rng.uniform(0.5, 2.0), "hang_up", CallOutcome.GAVE_UP)
+
+    def _send_keys(self, now, keys):
+        audio = key_audio(self.rng, keys, self.level_dbm0, self.twist_db,
+                          self.scenario.keypad)
+        self._out = np.concatenate([self._out, audio])
+        self._pending = False
+        # Prompts that began before the last key was released were answered by these keys.
+        self._acted_at = now + self._out.size / 8000
+
+    def _on_press(self, now, events, early):
+        step = self._steps[self._step]
+        keys, kind = step.keys, "ok"
+        if self.rng.random() < step.wrong:
+            keys, kind = _mistype(self.rng, keys), "wrong"
+        self.keys.append(KeyPress(now, keys, kind, early))
+        self._send_keys(now, keys)
+        if kind == "ok":
+            self._step += 1
+            self._begin_step(now)
+        else:
+            self._attempt_failed(now)
+
+    def _on_survey(self, now, events):
+        weights = self.scenario.survey.scores
+        score = list(weights)[int(self.rng.choice(
+            len(weights), p=np.array(list(weights.values())) / sum(weights.values())))]
+        self.survey_score = score
+        self.keys.append(KeyPress(now, str(score), "survey"))
+        self._send_keys(now, str(score))
+
+    # -- timers --------------------------------------------------------------------------
+
+    def _on_ring_on(self, now, events):
+        self.rings += 1
+        self.ring_on = True
+        events.append(Ring(self.port, now, self.rings))
+        self._at(now + RING_ON_S, "ring_off")
+
+    def _on_ring_off(self, now, events):
+        self.ring_on = False
+        events.append(RingOff(self.port, now, self.rings))
+        if self.rings == 1:
+            number = None if self.cid_absent else self.number
+            self._at(now + CID_DELAY_S + _cid_seconds(number), "cid")
+        self._at(now + RING_OFF_S, "ring_on")
+
+    def _on_cid(self, now, events):
+        if self.cid_absent:
+            events.append(CallerId(self.port, now, None, None, self.cid_absent,
+                                   self.cid_absent))
+        else:
+            events.append(CallerId(self.port, now, self.number, None, None,
+                                   ABSENT_UNAVAILABLE))
+
+    def _on_abandon_ringing(self, now, events):
+        if self.ring_on:
+            events.append(RingOff(self.port, now, self.rings))
+            self.ring_on = False
+        self._finish(now, CallOutcome.ABANDONED_RINGING)
+
+    def _on_ivr_patience(self, now, events):
+        self._finish(now, CallOutcome.ABANDONED_IVR)
+
+    def _on_queue_patience(self, now, events):
+        self._finish(now, CallOutcome.ABANDONED_QUEUE)
+
+    def _on_hang_up(self, now, events, outcome):
+        self._finish(now, outcome)
+
+    def _finish(self, now, outcome):
+        self.state = _State.GONE
+        self.ended = now
+        self.outcome = outcome
+        self._timers.clear()
+        self._generation.clear()
+        self._out = np.zeros(0, dtype=np.int16)
