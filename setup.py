@@ -36,7 +36,8 @@ extensions = [
         [f"dsp/{pyx.name}"],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
-        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math"],
+        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-march=native",
+                            "-ffp-contract=off"],
     )
     for pyx in sorted((HERE / "dsp").glob("*.pyx"))
 ]

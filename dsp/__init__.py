@@ -15,7 +15,31 @@ import importlib.machinery
 import pkgutil
 
 # -- DTMF receiver ---------------------------------------------------------------------------
+from branchline.dsp.dtmf_rx import DtmfEvent as DtmfEvent
+from branchline.dsp.dtmf_rx import DtmfRx as DtmfRx
+
 # -- G.711, tone generation, call-progress detection, media -------------------------------------
+from branchline.dsp.g711 import ALAW_IDLE as ALAW_IDLE
+from branchline.dsp.g711 import ULAW_IDLE as ULAW_IDLE
+from branchline.dsp.g711 import alaw_decode as alaw_decode
+from branchline.dsp.g711 import alaw_encode as alaw_encode
+from branchline.dsp.g711 import ulaw_decode as ulaw_decode
+from branchline.dsp.g711 import ulaw_encode as ulaw_encode
+from branchline.dsp.media import MediaError as MediaError
+from branchline.dsp.media import PromptPosition as PromptPosition
+from branchline.dsp.media import TxRenderer as TxRenderer
+from branchline.dsp.media import active_level_dbm0 as active_level_dbm0
+from branchline.dsp.media import transcode as transcode
+from branchline.dsp.progress import HANGUP_TONES as HANGUP_TONES
+from branchline.dsp.progress import CallProgressRx as CallProgressRx
+from branchline.dsp.progress import ToneEvent as ToneEvent
+from branchline.dsp.tones import CALL_PROGRESS_TONES as CALL_PROGRESS_TONES
+from branchline.dsp.tones import DBM0_PEAK as DBM0_PEAK
+from branchline.dsp.tones import DBM0_RMS as DBM0_RMS
+from branchline.dsp.tones import ToneSpec as ToneSpec
+from branchline.dsp.tones import ToneTx as ToneTx
+from branchline.dsp.tones import dbm0_to_peak as dbm0_to_peak
+from branchline.dsp.tones import dtmf_samples as dtmf_samples
 
 
 def compiled_kernels():
