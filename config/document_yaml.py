@@ -1,0 +1,136 @@
+"""Reading the configuration document's YAML: plain data, and where each field was written.
+
+``parse_yaml(text) -> ParsedYaml`` gives the document as plain dicts, lists and scalars plus
+``lines``: the 1-based line of every field by its dotted path ("acd.agents.2.station"), so
+an issue can say where to look. A document that is not YAML raises :class:`YamlProblem`
+with the line and column of the fault; ``check_document`` turns it into an issue.
+
+Two YAML 1.1 habits are refused or undone, because a keypad cares: mapping keys are kept as
+the text written (``010`` stays "010", never the octal number 8, and ``1`` and ``"1"`` are
+the same key), and a key written twice in one mapping is a problem instead of the last one
+silently winning. Anchors and aliases work, but an alias that contains itself, or aliases
+that expand past ``MAX_NODES`` values (the "billion laughs"), are problems, not a hang.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+__all__ = ["MAX_NODES", "ParsedYaml", "YamlProblem", "parse_yaml"]
+
+# The default document has about 1,500 values; this leaves room for any real branch.
+MAX_NODES = 200_000
+
+
+class YamlProblem(ValueError):
+    """The text is not a usable YAML document: ``line``/``column`` (1-based) say where."""
+
+    def __init__(self, message: str, fix: str, line: int | None, column: int | None,
+                 path: str = "") -> None:
+        self.message = message
+        self.fix = fix
+        self.line = line
+        self.column = column
+        self.path = path
+        where = f"line {line}, column {column}" if line is not None else "the document"
+        super().__init__(f"{where}: {message}; {fix}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedYaml:
+    data: Any
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, path: str) -> int | None:
+        """The line of ``path``, or of its nearest enclosing field that was written."""
+        parts = path.split(".") if path else []
+        while parts:
+            line = self.lines.get(".".join(parts))
+            if line is not None:
+                return line
+            parts.pop()
+        return None
+
+
+def parse_yaml(text: str) -> ParsedYaml:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        what = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+        raise YamlProblem(
+            what,
+            "fix the YAML syntax there (indent with spaces, never tabs; quote '*', '#', "
+            "'0' and values that start with a special character)",
+            mark.line + 1 if mark else None, mark.column + 1 if mark else None,
+        ) from None
+    if root is None:
+        raise YamlProblem("the document is empty",
+                          "start from the bundled default (branchline config show)", None, None)
+    if not isinstance(root, yaml.MappingNode):
+        raise YamlProblem("the document is not a mapping of sections",
+                          "write sections like 'site:', 'board:', 'flows:' at the top level",
+                          root.start_mark.line + 1, root.start_mark.column + 1)
+    walk = _Walk(yaml.SafeLoader(""))
+    data = walk.plain(root, "")
+    return ParsedYaml(data, walk.lines)
+
+
+class _Walk:
+    """Turns composed nodes into plain data, noting each field's line."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.lines: dict[str, int] = {}
+        self.open: set[int] = set()  # collections being walked: an alias back to one loops
+        self.count = 0
+
+    def plain(self, node: yaml.Node, path: str) -> Any:
+        self.count += 1
+        mark = node.start_mark
+        if self.count > MAX_NODES:
+            raise YamlProblem(f"the document expands to more than {MAX_NODES} values "
+                              "(aliases repeating aliases?)", "write the values out or use "
+                              "fewer aliases", mark.line + 1, mark.column + 1, path)
+        if id(node) in self.open:
+            raise YamlProblem("an alias refers to the collection it is inside",
+                              "an alias must not contain itself; write the value out",
+                              mark.line + 1, mark.column + 1, path)
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node, deep=True)
+        self.open.add(id(node))
+        try:
+            return _plain(node, path, self, self.lines)
+        finally:
+            self.open.discard(id(node))
+
+
+def _plain(node: yaml.Node, path: str, walk: _Walk, lines: dict[str, int]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlProblem("a mapping key is not a plain value",
+                                  "write keys as plain text",
+                                  key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                  path)
+            key = key_node.value
+            where = f"{path}.{key}" if path else key
+            if key in out:
+                raise YamlProblem(
+                    f"key {key!r} appears twice in one mapping (first on line {lines[where]})",
+                    "keep one of them; YAML would silently use the last",
+                    key_node.start_mark.line + 1, key_node.start_mark.column + 1, where)
+            lines[where] = key_node.start_mark.line + 1
+            out[key] = walk.plain(value_node, where)
+        return out
+    items = []
+    for i, item in enumerate(node.value):
+        lines[f"{path}.{i}"] = item.start_mark.line + 1
+        items.append(walk.plain(item, f"{path}.{i}"))
+    return items
