@@ -182,6 +182,79 @@ class Distributor:
         """Live KPIs, kept incrementally (the same figures `kpis_from_log` computes)."""
         return self._live.report(now)
 
+    def reconfigure(self, queues: Sequence[QueueModel], agents: Sequence[AgentModel]) -> None:
+        """Take a newly published configuration without losing any state: callers keep
+        their places, agents their states, KPIs their history.
+
+        Applied at once: queue settings other than those below (wrap-up, ring timeout,
+        maximum wait and length, overflow, call-back, announcements, required skills for
+        calls that arrive from now on); agents added (logged out); logged-out agents
+        changed (skills, queues, penalties, station) or removed; names. Refused with a
+        ``ValueError`` that changes nothing: a queue added or removed, a queue's strategy or
+        priority classes changed (they order what is already waiting; the day's service
+        levels are judged by one target), a logged-in agent changed or removed. Those apply
+        at the next start.
+        """
+        AcdConfig(queues=list(queues), agents=list(agents))
+        problems = []
+        new_queues = {q.name: q for q in queues}
+        if new_queues.keys() != self._queues.keys():
+            added = sorted(new_queues.keys() - self._queues.keys())
+            removed = sorted(self._queues.keys() - new_queues.keys())
+            problems.append(f"queues added {added} / removed {removed}")
+        for name, record in self._queues.items():
+            model = new_queues.get(name)
+            if model is None:
+                continue
+            if model.strategy != record.model.strategy:
+                problems.append(f"queue {name!r}: strategy {record.model.strategy} -> "
+                                f"{model.strategy}")
+            if model.classes != record.model.classes:
+                problems.append(f"queue {name!r}: priority classes changed")
+        new_agents = {a.id: a for a in agents}
+        for agent_id, record in self._agents.items():
+            model = new_agents.get(agent_id)
+            if record.state is AgentState.LOGGED_OUT:
+                continue
+            if model is None:
+                problems.append(f"agent {agent_id!r} is logged in and would be removed")
+            elif (model.station != record.station or dict(model.skills) != record.skills
+                  or {m.queue: m.penalty for m in model.queues} != record.penalty):
+                problems.append(f"agent {agent_id!r} is logged in and would change")
+        if problems:
+            raise ValueError("Distributor.reconfigure: " + "; ".join(problems)
+                             + "; these apply at the next start (or log the agents out first)")
+        for name, record in self._queues.items():
+            record.model = new_queues[name]
+        for agent_id, record in self._agents.items():
+            if agent_id not in new_agents:
+                self._forget_agent(record)
+                record.penalty = {}  # in no queue: never offered a call again
+        for model in agents:
+            record = self._agents.get(model.id)
+            if record is None:
+                record = self._agents[model.id] = AgentRecord(model, len(self._agents))
+            elif record.state is AgentState.LOGGED_OUT:
+                self._forget_agent(record)
+                record.station = model.station
+                record.skills = dict(model.skills)
+                record.penalty = {m.queue: m.penalty for m in model.queues}
+                record.lines = []
+                record.epoch += 1  # any entry left in a ready heap goes stale
+            else:
+                continue
+            for name in record.penalty:
+                queue = self._queues[name]
+                queue.members.append(record)
+                record.lines += [line for skills, line in queue.lines.items()
+                                 if skills <= record.skills.keys()]
+
+    def _forget_agent(self, agent: AgentRecord) -> None:
+        """Take a logged-out agent out of its queues (its lines hold no live entry of it)."""
+        for name in agent.penalty:
+            members = self._queues[name].members
+            members[:] = [m for m in members if m is not agent]
+
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agent(agent_id).state
 

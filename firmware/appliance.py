@@ -1,0 +1,425 @@
+"""The composition root: one board, its media loop, the IVR and ACD engines, the records.
+
+``Appliance(data_dir, board, clock, prompts, host, *, wait_for_host=False)`` wires:
+
+* configuration: a ``ConfigStore`` in ``data_dir/config`` (the default document on first run);
+  ``config`` is the version in force. New calls take it; calls in progress keep theirs.
+  ``reload()`` (also done once a second of loop time) picks up a newly published version:
+  flows, lines, prompts' texts, VIP numbers and agent codes apply to the next call at once.
+  A changed ``acd`` section goes to ``Distributor.reconfigure`` (agents stay logged in,
+  callers keep their places); what it refuses (queues added or removed, a strategy or the
+  priority classes changed, a logged-in agent changed) applies at the next start, and a
+  warning says so.
+* the ``MediaLoop`` (this object is its handler), ``CallSession`` per trunk call,
+  ``Station`` per FXS port, one ``Distributor`` whose ``next_deadline()`` is one timer on the
+  loop's heap;
+* records: a ``RecordWriter`` thread on ``data_dir/records.db`` for call records, the ACD log
+  (``Distributor.take_log()`` after every tick that produced entries) and agent state changes;
+  a ``Recorder`` thread for WAV files. The loop never waits for either.
+* the bank host: ``host`` is a ``HostClient``; replies are polled every tick. On the virtual
+  clock (``wait_for_host=True``) the loop waits for outstanding replies before moving time
+  on, so a request takes no virtual time and a fast simulation never times out its own host.
+
+``tick(now, due=None)`` runs one 20 ms block. ``drain()`` stops answering new calls;
+``active_calls`` says how many are left; ``close(now)`` ends what is left (records written)
+and stops the threads. ``counters`` holds what went wrong and how often (``illegal_acd``,
+``call_errors``, ``records_refused``, ``records_trouble``).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import secrets
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from branchline.acd import (
+    AgentStateChanged,
+    Announce,
+    Callback,
+    CallbackResult,
+    CallLeftQueue,
+    CancelOffer,
+    Distributor,
+    IllegalEvent,
+    Offer,
+    Tick,
+)
+from branchline.config.document import check_document, default_document_text
+from branchline.config.document_model import SIMULATOR
+from branchline.config.store import ConfigStore
+from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
+from branchline.firmware.bankhost import ENDPOINTS as BANK_ENDPOINTS
+from branchline.firmware.bankhost import BankHostSimulator
+from branchline.firmware.call_cdr import acd_row
+from branchline.firmware.calls import CallSession, ConfigInForce
+from branchline.firmware.host_client import HostClient
+from branchline.firmware.media_loop import MediaLoop
+from branchline.firmware.prompts import PromptStore
+from branchline.firmware.recorder import Recorder
+from branchline.firmware.records import AgentStateChange, CallRecord
+from branchline.firmware.records_writer import RecordWriter
+from branchline.firmware.stations import Station, StationState
+from branchline.hw import SimBoard
+from branchline.hw.ports import CallerId, FarEndHangup, OffHook, OnHook, Ring
+
+__all__ = ["Appliance", "build_prompts", "open_sim", "open_store", "scenario_file"]
+
+log = logging.getLogger("branchline.appliance")
+
+# Station feedback (our choice): one 150 ms beep at 950 Hz for an accepted code, three short
+# ones for a refused code.
+CONFIRM_BEEP = ToneSpec("confirm", (950.0,), -13.0, (150, 50))
+ERROR_BEEP = ToneSpec("refused", (950.0,), -13.0, (80, 80, 80, 80, 80, 80))
+_RELOAD_EVERY_TICKS = 50  # once a second of loop time
+_ACD = "acd"
+
+
+class Appliance:
+    """See the module docstring."""
+
+    def __init__(self, data_dir, board, clock, prompts, host, *, wait_for_host=False,
+                 store: ConfigStore | None = None):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.board = board
+        self.clock = clock
+        self.prompts = prompts
+        self.host = host
+        self.wait_for_host = wait_for_host
+        self.store = store or open_store(self.data_dir)
+        self.config = self._load_current()
+        document = self.config.document
+        self._acd_section = document.acd
+        self.acd = Distributor(document.acd.queues, document.acd.agents)
+        self.loop = MediaLoop(board, self, country=document.site.country)
+        self.beep, self.error_beep = CONFIRM_BEEP, ERROR_BEEP
+        self.busy_tone = CALL_PROGRESS_TONES[document.site.country]["busy"]
+        self.epoch0 = clock.wall(0.0).timestamp()
+        self.counters = collections.Counter()
+        self.draining = False
+        self.calls: dict[int, CallSession] = {}  # by trunk port, while the line is in use
+        self.by_id: dict[str, CallSession] = {}  # every call until its record is written
+        self.stations = {p.index: Station(self, p.index, p.name)
+                         for p in board.ports if p.is_station}
+        self._station_by_name = {s.name: s for s in self.stations.values()}
+        self._host_endpoint: dict[tuple[str, int], str] = {}
+        self._boot = secrets.token_hex(3)
+        self._serial = 0
+        self._ticks = 0
+        self._acd_deadline: float | None = None
+        self.recorder = Recorder(self.data_dir)
+        self.writer = RecordWriter(self.data_dir / "records.db", on_committed=self._committed,
+                                   on_refused=self._refused, on_trouble=self._trouble)
+
+    # --- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.start()
+        self.recorder.start()
+
+    def tick(self, now: float, due: float | None = None) -> None:
+        self.loop.tick(now, due)
+        self._ticks += 1
+        if self._ticks % _RELOAD_EVERY_TICKS == 0:
+            self.reload()
+
+    def drain(self) -> None:
+        self.draining = True
+
+    @property
+    def active_calls(self) -> int:
+        return len(self.calls)
+
+    def close(self, now: float, timeout: float | None = 30.0) -> bool:
+        """End every call still up (reason 'shutdown'), write every record, stop threads."""
+        self.draining = True
+        for call in list(self.calls.values()):
+            call.guard(now, lambda c=call: c.release(now, "shutdown"))
+        for call in list(self.by_id.values()):
+            call.finish(now)
+        self._store_acd_log()
+        recorded = self.recorder.stop(timeout)
+        written = self.writer.close(timeout)
+        self.host.close()
+        return recorded and written
+
+    def wall_epoch(self, now: float) -> float:
+        return self.epoch0 + now
+
+    # --- configuration --------------------------------------------------------------------
+
+    def _load_current(self) -> ConfigInForce:
+        version = self.store.current()
+        document, report = check_document(version.text)
+        if document is None:
+            raise RuntimeError(f"config version {version.info.number} does not validate: "
+                               f"{report.errors[0]}; roll back with `branchline config "
+                               "rollback`")
+        return ConfigInForce(version.info.number, document)
+
+    def reload(self) -> bool:
+        """Take a newly published version for new calls; True if there was one."""
+        number = self.store.current_number()
+        if number is None or number == self.config.version:
+            return False
+        self.config = self._load_current()
+        acd = self.config.document.acd
+        if acd != self._acd_section:
+            try:
+                self.acd.reconfigure(acd.queues, acd.agents)
+                self._acd_section = acd
+            except ValueError as exc:
+                log.warning("config v%d: the ACD keeps its queues and agents until the next "
+                            "start: %s", self.config.version, exc)
+        log.info("config v%d in force for new calls", self.config.version)
+        return True
+
+    # --- the loop's handler ---------------------------------------------------------------
+
+    def on_input(self, now, events, keys, tones) -> None:
+        for event in events:
+            self._port_event(event, now)
+        for key in keys:
+            # A key counts when it is released (as Asterisk's applications act on DTMF end):
+            # the next prompt then never starts over a key still held down.
+            if key.end is None:
+                continue
+            channel = key.channel
+            if channel in self.calls:
+                self.calls[channel].digit(key.digit, now)
+            elif channel in self.stations:
+                self.stations[channel].digit(key.digit, now)
+        for tone in tones:
+            call = self.calls.get(tone.channel)
+            if call is not None and call.answered:
+                call.caller_gone(now, tone.tone)
+
+    def _port_event(self, event, now) -> None:
+        port = event.port
+        match event:
+            case Ring():
+                call = self.calls.get(port)
+                if call is None:
+                    if self.draining:
+                        return
+                    call = self._new_call(port, now)
+                call.ring(event.count, now)
+            case CallerId():
+                call = self.calls.get(port)
+                if call is not None:
+                    call.caller_id(event.number, now)
+            case FarEndHangup():
+                call = self.calls.get(port)
+                if call is not None:
+                    call.caller_gone(now, "far_end_hangup")
+            case OffHook():
+                self.stations[port].hook_off(now)
+            case OnHook():
+                self.stations[port].hook_on(now)
+
+    def _new_call(self, port, now) -> CallSession:
+        self._serial += 1
+        call = CallSession(self, port, f"{self._boot}-{self._serial:06d}", self.config, now)
+        self.calls[port] = call
+        self.by_id[call.call_id] = call
+        return call
+
+    def on_timer(self, owner, name, now) -> None:
+        if owner == _ACD:
+            self._acd_deadline = None
+            self.acd_event(Tick(), now)
+        else:
+            owner.timer(name, now)
+
+    def before_render(self, now) -> None:
+        replies = self.host.poll()
+        if not replies and self.wait_for_host and any(c.host_pending for c in self.calls.values()):
+            self.host.wait(5.0)
+            replies = self.host.poll()
+        for call_id, reply in replies:
+            call = self.by_id.get(call_id)
+            if call is not None:
+                endpoint = self._host_endpoint.pop((call_id, reply.request_id), "")
+                call.host_replied(reply, endpoint, now)
+        self._store_acd_log()
+
+    def after_render(self, now, ended, tone_ended, rx) -> None:
+        for channel in ended:
+            call = self.calls.get(channel)
+            if call is not None:
+                call.playback_ended(now)
+        for call in self.calls.values():
+            if call.records_audio:
+                call.record_frame(rx)
+
+    # --- services for calls and stations ---------------------------------------------------
+
+    def submit_host(self, call: CallSession, request) -> None:
+        self._host_endpoint[(call.call_id, request.request_id)] = request.endpoint
+        self.host.submit(request, call.call_id)
+
+    def submit_record(self, record) -> None:
+        self.writer.submit(record)
+        self.by_id.pop(record.call_id, None)
+        self.counters["calls_recorded"] += 1
+
+    def call_over(self, call: CallSession, now: float) -> None:
+        if self.calls.get(call.port) is call:
+            del self.calls[call.port]
+
+    def station_caller_gone(self, port: int | None, now: float) -> None:
+        station = self.stations.get(port)
+        if station is not None:
+            station.caller_gone()
+
+    def acd_event(self, event, now: float) -> bool:
+        """Hand one event to the ACD and carry out its decisions; False if it was illegal."""
+        try:
+            decisions = self.acd.handle(event, now)
+        except IllegalEvent as exc:
+            self.counters["illegal_acd"] += 1
+            log.warning("ACD refused %r: %s", event, exc)
+            return False
+        for decision in decisions:
+            self._decide(decision, now)
+        deadline = self.acd.next_deadline()
+        if deadline is not None and deadline != self._acd_deadline:
+            self._acd_deadline = deadline
+            self.loop.timers.schedule(deadline, _ACD, "tick")
+        return True
+
+    def _decide(self, decision, now: float) -> None:
+        call = self.by_id.get(getattr(decision, "call_id", ""))
+        match decision:
+            case Offer():
+                station = self._station_by_name[decision.station]
+                station.ring(decision.call_id, decision.agent_id)
+                if call is not None:
+                    call.offered(station.port, decision.agent_id)
+            case CancelOffer():
+                self._station_by_name[decision.station].cancel_ring()
+                if call is not None:
+                    call.offer_withdrawn()
+            case Announce():
+                if call is not None:
+                    call.guard(now, lambda: call.announce(decision.position,
+                                                          decision.expected_wait_s, now))
+            case CallLeftQueue():
+                if decision.reason == "answered" and call is not None:
+                    self._connect(call, now)
+                elif call is not None:
+                    call.guard(now, lambda: call.left_queue(decision.reason, now))
+            case AgentStateChanged():
+                self._agent_changed(decision, now)
+            case Callback():
+                # Outbound dialling needs a seized trunk and a dialler: not in this issue. The
+                # attempt is reported unanswered so the ACD frees the agent and retries/gives up.
+                log.info("call %s: calling back is not available yet; the attempt counts as "
+                         "unanswered", decision.call_id)
+                self.acd_event(CallbackResult(decision.call_id, answered=False), now)
+
+    def _connect(self, call: CallSession, now: float) -> None:
+        station = self.stations[call.s.queueing.station]
+        station.call = call
+        station.state = StationState.TALKING
+        call.guard(now, lambda: call.connected(now))
+
+    def _agent_changed(self, change: AgentStateChanged, now: float) -> None:
+        self.writer.submit(AgentStateChange(self.wall_epoch(now), change.agent_id,
+                                            str(change.old), str(change.new), change.reason))
+        if str(change.old) in ("talking", "wrap_up") and str(change.new) not in ("talking",
+                                                                                 "wrap_up"):
+            for call in list(self.by_id.values()):
+                if call.waiting_for_wrap_up == change.agent_id:
+                    call.wrap_up_ended(now)
+
+    def _store_acd_log(self) -> None:
+        for entry in self.acd.take_log():
+            self.writer.submit(acd_row(entry, self.epoch0))
+
+    def _committed(self, batch) -> None:
+        # The writer thread's acknowledgement: these records are durable now.
+        calls = [r.call_id for r in batch if isinstance(r, CallRecord)]
+        if calls:
+            log.info("records committed: calls %s", " ".join(calls))
+
+    def _refused(self, record, error) -> None:
+        self.counters["records_refused"] += 1
+        log.error("record refused: %s", error)
+
+    def _trouble(self, error) -> None:
+        self.counters["records_trouble"] += 1
+        log.error("records database trouble (will retry): %s", error)
+
+
+# --- putting one together ---------------------------------------------------------------------
+
+
+def open_store(data_dir: Path) -> ConfigStore:
+    """The data directory's config store, with the bundled default on first run."""
+    store = ConfigStore(Path(data_dir) / "config", check_document)
+    store.initialise(default_document_text())
+    return store
+
+
+def current_document(store: ConfigStore):
+    return check_document(store.current().text)[0]
+
+
+def build_prompts(prompts_dir: Path, store: ConfigStore, progress=None) -> PromptStore:
+    """The prompt store for the document in force: built (only what is missing) and loaded."""
+    document = current_document(store)
+    texts = {name: p.texts() for name, p in document.prompts.items()}
+    prompts = PromptStore(prompts_dir, texts, document.site.languages)
+    report = prompts.build(progress)
+    if not report.ok:
+        log.warning("prompts: %d missing, %d failed to build", len(report.missing),
+                    len(report.failed))
+    prompts.preload()
+    return prompts
+
+
+def scenario_file(name: str) -> Path:
+    """A scenario named in the document: a path, or a file shipped in config/defaults."""
+    path = Path(name)
+    if path.exists():
+        return path
+    shipped = resources.files("branchline.config") / "defaults" / name
+    if not shipped.is_file():
+        raise FileNotFoundError(f"scenario {name!r} is neither a file nor one of the shipped "
+                                "scenarios in config/defaults (scenario_demo.yaml, "
+                                "scenario_day.yaml); give a path with --scenario")
+    return Path(str(shipped))
+
+
+def open_sim(data_dir, make_clock, *, scenario=None, wait_for_host=False, progress=None):
+    """An Appliance on the simulated board the document describes, with its bank host.
+
+    ``make_clock(zone)`` makes the clock; ``scenario`` overrides the document's. Returns
+    ``(appliance, bank)``; ``bank`` is the started ``BankHostSimulator`` when the document's
+    host is ``simulator`` (stop it after ``appliance.close``), else None.
+    """
+    data_dir = Path(data_dir)
+    store = open_store(data_dir)
+    document = current_document(store)
+    if document.board.driver != "sim":
+        raise NotImplementedError(f"board driver {document.board.driver!r}: only 'sim' is "
+                                  "available in this release; set board.driver: sim")
+    board = SimBoard(trunks=document.board.trunks, stations=document.board.stations,
+                     scenario=scenario_file(scenario or document.board.scenario))
+    prompts = build_prompts(data_dir, store, progress)
+    bank = None
+    if document.host.base_url == SIMULATOR:
+        bank = BankHostSimulator()
+        base_url, endpoints = bank.start(), dict(BANK_ENDPOINTS)
+    else:
+        base_url = document.host.base_url
+        endpoints = {name: e.path for name, e in document.host.endpoints.items()}
+    host = HostClient(base_url, endpoints)
+    clock = make_clock(ZoneInfo(document.site.timezone))
+    app = Appliance(data_dir, board, clock, prompts, host, wait_for_host=wait_for_host,
+                    store=store)
+    return app, bank

@@ -1,0 +1,74 @@
+"""The commands as processes: `branchline run` drains on SIGTERM and exits 0; a
+`branchline simulate` killed with SIGKILL mid-traffic leaves an intact database holding every
+record it had acknowledged, and the next run on the same data directory carries on."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from runtime_harness import prompts_dir, scenario_text  # noqa: F401 - fixture
+
+from branchline.firmware.records import Records
+
+BRANCHLINE = Path(sys.executable).with_name("branchline")
+INFO_GOAL = '[{keys: "3"}, {listen: true}, {hang_up: true}]'
+
+
+def _data_with_prompts(tmp_path, prompts_dir):  # noqa: F811
+    data = tmp_path / "data"
+    shutil.copytree(prompts_dir / "prompts", data / "prompts")
+    return data
+
+
+def test_kill_9_mid_traffic_loses_no_acknowledged_record(tmp_path, prompts_dir):  # noqa: F811
+    scenario = tmp_path / "busy.yaml"
+    scenario.write_text(scenario_text(trunks=8, stations=1, rate=1200, end="12:00",
+                                      goal_steps=INFO_GOAL))
+    data = _data_with_prompts(tmp_path, prompts_dir)
+    command = [str(BRANCHLINE), "simulate", str(scenario), "--data", str(data), "--quiet",
+               "--log-level", "INFO", "--hours", "2"]
+    acknowledged = []
+    with subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                          text=True) as child:
+        for line in child.stderr:
+            found = re.search(r"records committed: calls (.*)$", line)
+            if found:
+                acknowledged += found.group(1).split()
+            if len(acknowledged) >= 8:
+                child.send_signal(signal.SIGKILL)
+                break
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    assert len(acknowledged) >= 8
+    with Records(data / "records.db") as records:
+        assert records.integrity_problems() == []
+        stored = {r.call_id for r in records.calls(0.0, float("inf"))}
+    assert set(acknowledged) <= stored
+
+    again = subprocess.run([*command[:-1], "0.05"], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    with Records(data / "records.db") as records:
+        assert len(records.calls(0.0, float("inf"))) > len(stored)
+        assert records.integrity_problems() == []
+
+
+def test_run_drains_on_sigterm_and_exits_0(tmp_path, prompts_dir):  # noqa: F811
+    data = _data_with_prompts(tmp_path, prompts_dir)
+    lines = []
+    with subprocess.Popen([str(BRANCHLINE), "run", "--data", str(data)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "NOTIFY_SOCKET": ""}) as child:
+        for line in child.stdout:
+            lines.append(line)
+            if line.startswith("branchline running"):
+                child.send_signal(signal.SIGTERM)
+        child.wait(timeout=120)
+    output = "".join(lines)
+    assert child.returncode == 0, output[-2000:]
+    assert "SIGTERM: draining" in output
+    assert re.search(r"branchline stopped \((drained|bound reached)\).*records flushed", output)
