@@ -15,7 +15,9 @@
   loop's heap;
 * records: a ``RecordWriter`` thread on ``data_dir/records.db`` for call records, the ACD log
   (``Distributor.take_log()`` after every tick that produced entries) and agent state changes;
-  a ``Recorder`` thread for WAV files. The loop never waits for either.
+  a ``Recorder`` thread for WAV files; a ``RetentionKeeper`` thread that expires old
+  records and recordings by the document's ``retention`` policy, at start and once a day.
+  The loop never waits for any of them.
 * the bank host: ``host`` is a ``HostClient``; replies are polled every tick. On the virtual
   clock (``wait_for_host=True``) the loop waits for outstanding replies before moving time
   on, so a request takes no virtual time and a fast simulation never times out its own host.
@@ -61,6 +63,7 @@ from branchline.firmware.prompts import PromptStore
 from branchline.firmware.recorder import Recorder
 from branchline.firmware.records import AgentStateChange, CallRecord
 from branchline.firmware.records_writer import RecordWriter
+from branchline.firmware.retention import RetentionKeeper, policy_of
 from branchline.firmware.stations import Station, StationState
 from branchline.hw import SimBoard
 from branchline.hw.ports import CallerId, FarEndHangup, OffHook, OnHook, Ring
@@ -113,18 +116,23 @@ class Appliance:
         self.recorder = Recorder(self.data_dir)
         self.writer = RecordWriter(self.data_dir / "records.db", on_committed=self._committed,
                                    on_refused=self._refused, on_trouble=self._trouble)
+        self.retention = RetentionKeeper(self.data_dir)
 
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> None:
         self.writer.start()
         self.recorder.start()
+        self.retention.start()
 
     def tick(self, now: float, due: float | None = None) -> None:
         self.loop.tick(now, due)
         self._ticks += 1
         if self._ticks % _RELOAD_EVERY_TICKS == 0:
             self.reload()
+            wall = self.wall_epoch(now)
+            if self.retention.due(wall):
+                self.retention.request(wall, policy_of(self.config.document.retention))
 
     def drain(self) -> None:
         self.draining = True
@@ -143,6 +151,7 @@ class Appliance:
         self._store_acd_log()
         recorded = self.recorder.stop(timeout)
         written = self.writer.close(timeout)
+        self.retention.stop(timeout)
         self.host.close()
         return recorded and written
 
