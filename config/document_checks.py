@@ -15,7 +15,8 @@ whose ``flow`` field differs from its name; a VIP number that is not a number; a
 with '/'.
 Warnings: trunks no line answers; a codec unusual for the country; a language a flow queues
 callers in that no agent of that queue speaks; a host node waiting longer than its endpoint's
-request; a prompt no flow plays; a VIP number listed twice; users (not yet used); the IVR's
+request; a prompt no flow plays (except ``RUNTIME_PROMPTS``, the ones the runtime
+plays itself); a VIP number listed twice; users (not yet used); the IVR's
 menu rules.
 """
 
@@ -34,6 +35,11 @@ __all__ = ["Findings", "cross_check"]
 
 _USUAL_CODEC = {"cn": "alaw", "us": "ulaw"}  # TELEPHONY.md: A-law in China, u-law in the US
 _LANGUAGE_NAMES = {"zh": "Mandarin", "yue": "Cantonese", "en": "English"}
+
+
+# Prompts the runtime plays by name, outside any flow: the queue announcement
+# (firmware/calls.py, Call.announce) "queue.position <place> [queue.wait <n> queue.minutes]".
+RUNTIME_PROMPTS = frozenset({"queue.position", "queue.wait", "queue.minutes"})
 
 
 @dataclass
@@ -106,8 +112,9 @@ def _prompts(sections: Mapping[str, Any], found: Findings) -> None:
     if flows is None:
         return
     # Any text in a flow equal to a prompt's name counts as a use: generous, so a prompt is
-    # never called unused when it is not.
+    # never called unused when it is not. The runtime's own prompts are used without a flow.
     used = {text for flow in flows.values() for text in _strings(flow.model_dump())}
+    used |= RUNTIME_PROMPTS
     for name in prompts:
         if name not in used:
             found.warnings.append(Issue(f"prompts.{name}", f"no flow plays {name!r}",

@@ -102,6 +102,7 @@ class _Queueing:
     wrap_ended: float | None = None
     ended_by_agent: bool = False
     ringing: bool = False
+    bridged: bool = False  # the station's audio is ours: only then may we silence it
 
 
 @dataclass(slots=True)
@@ -296,6 +297,7 @@ class CallSession:
         app = self.app
         app.loop.renderer.stop(self.port)
         app.loop.renderer.bridge(self.port, station)
+        q.bridged = True
         self.s.play_id = None
         path = recording_path(self.call_id, app.clock.wall(self.s.answered_at))
         self.s.recording = _Recording(app.recorder.open(path, channels=2), path, now)
@@ -473,8 +475,11 @@ class CallSession:
         q = self.s.queueing
         renderer = self.app.loop.renderer
         renderer.stop(self.port)
-        if q is not None and q.station is not None:
+        # A station this call only rang (offer withdrawn, no answer) or already left may be
+        # bridged to another call by now: leave it alone.
+        if q is not None and q.bridged:
             renderer.stop(q.station)
+            q.bridged = False
         rec = self.s.recording
         if rec is not None and not rec.ended:
             rec.ended = True

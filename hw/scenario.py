@@ -239,18 +239,6 @@ class Language(_Model):
     key: str = Field(pattern=r"^[0-9*#]$")
 
 
-class Goal(_Model):
-    share: Probability
-    steps: tuple[Step, ...]
-
-    @field_validator("steps")
-    @classmethod
-    def _not_empty(cls, steps):
-        if not steps:
-            raise ValueError("a goal needs at least one step")
-        return steps
-
-
 class Account(_Model):
     card: str
     pin: str = Field(pattern=r"^[0-9]{6}$")
@@ -261,6 +249,21 @@ class Account(_Model):
         if not (13 <= len(card) <= 19 and luhn_valid(card)):
             raise ValueError("a card number must be 13-19 digits passing the Luhn check")
         return card
+
+
+class Goal(_Model):
+    share: Probability
+    steps: tuple[Step, ...]
+    # Cards this goal's callers use instead of callers.accounts (empty: those). A card loss
+    # blocks its card at the bank host, so card-loss callers keep to their own cards.
+    accounts: tuple[Account, ...] = ()
+
+    @field_validator("steps")
+    @classmethod
+    def _not_empty(cls, steps):
+        if not steps:
+            raise ValueError("a goal needs at least one step")
+        return steps
 
 
 class CallerIdMix(_Model):
@@ -384,6 +387,9 @@ class AgentSpec(_Model):
 class Agents(_Model):
     answer_delay: Distribution = Uniform(kind="uniform", low=2.0, high=8.0)
     ring_no_answer: Probability = 0.05
+    # After a ring goes unanswered the ACD makes the agent not ready ("no answer"); the
+    # phone shows it and the agent keys ready again after this long.
+    ready_again: Distribution = Uniform(kind="uniform", low=5.0, high=20.0)
     handle_time: Distribution = LogNormal(kind="lognormal", median=150.0, sigma=0.5)
     wrapup: Distribution | None = None  # None: the agent never keys end_wrapup
     talk_dbm0: float = Field(default=-20.0, ge=-40, le=-6)

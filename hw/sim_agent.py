@@ -13,6 +13,14 @@ already off hook answers after the scenario's answer delay, unless this ring is 
 talks (a speech-like voice) for the handle time and hangs up (on-hook event). If the scenario
 gives a wrap-up time, the agent keys the end-of-wrap-up code after it. ``stop_ring`` cancels a
 pending answer.
+
+A ring that ends unanswered while the agent is logged in and off break (one of the
+``ring_no_answer`` share, a ring while busy, or a ring that stopped before the answer delay
+ran out) makes the ACD put the agent not ready with reason "no answer"; the agent sees it on
+the phone and keys the ready code after ``ready_again`` (a distribution, seconds). If the
+ring stopped because the caller gave up, the ACD already made the agent ready again and the
+extra ready code is accepted and ignored. The ready code is keyed only if the agent is still
+logged in and off break when its session comes round.
 """
 
 import heapq
@@ -64,7 +72,8 @@ class VirtualAgent:
         self.rings = self.answered = self.missed = self.calls_ended = 0
         self._ringing = False
         self._answer_timer = None
-        self._waiting = []  # sessions due while the phone was busy
+        self._ready_again = None  # the pending ready-after-a-missed-ring timer
+        self._waiting = []  # (codes, ready_again) sessions due while the phone was busy
         self._out = np.zeros(0, dtype=np.int16)
         self._timers = []
         self._seq = 0
@@ -121,9 +130,15 @@ class VirtualAgent:
         self._answer_timer = self._schedule(now + delay, "answer")
 
     def stop_ring(self, now):
-        if self._ringing and self._answer_timer is not None:
-            self._live.discard(self._answer_timer)
-            self.missed += 1
+        if self._ringing:
+            if self._answer_timer is not None:
+                self._live.discard(self._answer_timer)
+                self.missed += 1
+            if self.logged_in and not self.on_break:
+                if self._ready_again is not None:
+                    self._live.discard(self._ready_again)
+                delay = self.scenario.agents.ready_again.sample(self.rng)
+                self._ready_again = self._schedule(now + delay, "ready_again")
         self._ringing = False
 
     def render(self):
@@ -163,9 +178,15 @@ class VirtualAgent:
         self.in_session = False
         self._on_session(now, events, (self.scenario.agents.codes.end_wrapup,))
 
-    def _on_session(self, now, events, codes):
+    def _on_ready_again(self, now, events):
+        self._ready_again = None
+        self._on_session(now, events, (self.scenario.agents.codes.ready,), True)
+
+    def _on_session(self, now, events, codes, ready_again=False):
+        if ready_again and not (self.logged_in and not self.on_break):
+            return  # logged out or on a break meanwhile: ready would be wrong now
         if self.busy or self._ringing:
-            self._waiting.append(codes)
+            self._waiting.append((codes, ready_again))
             return
         self.in_session = True
         self.off_hook = True
@@ -193,7 +214,7 @@ class VirtualAgent:
 
     def _run_waiting(self, now, events):
         if self._waiting:
-            self._on_session(now, events, self._waiting.pop(0))
+            self._on_session(now, events, *self._waiting.pop(0))
 
     def _apply(self, code):
         codes = self.scenario.agents.codes

@@ -138,7 +138,8 @@ class VirtualCaller:
         self.vip = bool(rng.random() < callers.vip.share)
         self.language = self._pick({k: v.share for k, v in callers.languages.items()})
         self.goal = self._pick({k: v.share for k, v in callers.goals.items()})
-        account = callers.accounts[int(rng.integers(len(callers.accounts)))]
+        accounts = callers.goals[self.goal].accounts or callers.accounts
+        account = accounts[int(rng.integers(len(accounts)))]
         if self.vip:
             self.number = callers.vip.numbers[int(rng.integers(len(callers.vip.numbers)))]
         else:
@@ -381,8 +382,12 @@ class VirtualCaller:
                           self.scenario.keypad)
         self._out = np.concatenate([self._out, audio])
         self._pending = False
-        # Prompts that began before the last key was released were answered by these keys.
-        self._acted_at = now + self._out.size / 8000
+        # Prompts that began before the last key was released were answered by these keys;
+        # the silent gap after the last key is not part of the press, so a prompt the
+        # appliance starts in it is a new prompt.
+        sounding = np.flatnonzero(audio)
+        released = self._out.size - audio.size + (sounding[-1] + 1 if sounding.size else 0)
+        self._acted_at = now + released / 8000
 
     def _on_press(self, now, events, early):
         step = self._steps[self._step]

@@ -90,13 +90,45 @@ def test_ring_no_answer_and_stop_ring():
     board.stop_ring(STATION)
     assert board.agents()[0].missed == 1
 
-    board = staffed_board(answer_delay={"kind": "fixed", "value": 10})
+    board = staffed_board(answer_delay={"kind": "fixed", "value": 10},
+                          ready_again={"kind": "fixed", "value": 60})
     drive(board, 20)
     board.ring(STATION)
     drive(board, 5, start=20.0)
     board.stop_ring(STATION)
     events, _ = drive(board, 30, start=25.0)
     assert not [e for e in events if e.port == STATION]
+    assert board.agents()[0].answered == 0
+
+
+def test_an_agent_who_missed_a_ring_keys_ready_again_after_a_while():
+    board = staffed_board(ring_no_answer=1.0, ready_again={"kind": "fixed", "value": 12})
+    drive(board, 20)
+    board.ring(STATION)
+    drive(board, 10, start=20.0)
+    board.stop_ring(STATION)  # the ACD's no-answer timeout: it made the agent not ready
+    events, rx = drive(board, 30, start=30.0)
+    (agent,) = board.agents()
+    assert [code for _, code in agent.codes] == ["*111001#", "*12#", "*12#"]
+    assert agent.codes[-1][0] > 42.0  # 12 s after the ring stopped, plus lifting the handset
+    assert [type(e).__name__ for e in events if e.port == STATION] == ["OffHook", "OnHook"]
+    assert digits(rx[STATION]) == "*12#"
+    assert agent.missed == 1
+
+
+def test_a_ready_again_that_falls_in_a_break_is_not_keyed():
+    board = staffed_board(ring_no_answer=1.0, ready_again={"kind": "fixed", "value": 20},
+                          roster=[{"id": "1001", "station": 0, "shift": {
+                              "start": "09:00", "end": "09:05",
+                              "breaks": [{"start": "09:01", "end": "09:03", "reason": 2}]}}])
+    drive(board, 50)
+    board.ring(STATION)
+    drive(board, 5, start=50.0)
+    board.stop_ring(STATION)  # ready again would fall due at 75 s, inside the 60-180 s break
+    drive(board, 200, start=55.0)
+    (agent,) = board.agents()
+    assert [code for _, code in agent.codes] == ["*111001#", "*12#", "*132#", "*12#"]
+    assert agent.codes[-1][0] > 180.0  # ready only at the break's end
 
 
 def test_nobody_answers_before_the_shift_starts():
