@@ -36,6 +36,8 @@ import threading
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from branchline.firmware.records_guard import luhn_ok
+
 log = logging.getLogger(__name__)
 
 ENDPOINTS = {"balance": "/api/balance", "card_loss": "/api/card_loss"}
@@ -66,17 +68,6 @@ TEST_CARDS = (
     TestCard("6217009876543213", "222222", "88.00", "blocked", "already reported lost"),
     TestCard("6225880000111122224", "333333", "500.00", "locked", "PIN tries used up"),
 )
-
-
-def luhn_valid(number: str) -> bool:
-    """The Luhn (mod 10) check of ISO/IEC 7812-1 Annex B over a string of digits."""
-    total = 0
-    for position, ch in enumerate(reversed(number)):
-        digit = int(ch)
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
 
 
 class BankHostSimulator:
@@ -230,7 +221,7 @@ def _bad_field(body: dict, **checks) -> str | None:
 
 
 def _is_card_number(value: str) -> bool:
-    return value.isdigit() and 16 <= len(value) <= 19 and luhn_valid(value)
+    return value.isdigit() and 16 <= len(value) <= 19 and luhn_ok(value)
 
 
 def _is_pin(value: str) -> bool:

@@ -32,6 +32,8 @@ import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any, TextIO
 
+from branchline.firmware.records_guard import luhn_ok
+
 __all__ = [
     "JsonFormatter",
     "KeyValueFormatter",
@@ -39,7 +41,6 @@ __all__ = [
     "call_context",
     "call_logger",
     "configure_logging",
-    "luhn_valid",
     "mask_text",
 ]
 
@@ -60,21 +61,10 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
     "message", "asctime", "taskName"}
 
 
-def luhn_valid(digits: str) -> bool:
-    """The Luhn (ISO/IEC 7812-1 annex B) check over a string of digits."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def _mask_card(match: re.Match[str]) -> str:
     run = match.group(0)
     digits = re.sub(r"[ -]", "", run)
-    if not luhn_valid(digits):
+    if not luhn_ok(digits):
         return run
     return "*" * (len(digits) - 4) + digits[-4:]
 

@@ -13,8 +13,8 @@ from branchline.firmware.bankhost import (
     PIN_TRIES,
     TEST_CARDS,
     BankHostSimulator,
-    luhn_valid,
 )
+from branchline.firmware.records_guard import luhn_ok
 
 ACTIVE = TEST_CARDS[0]
 OVERDRAWN = TEST_CARDS[1]
@@ -48,13 +48,13 @@ def loss(host, card, caller="13800138000"):
 def test_test_cards_are_luhn_valid_16_to_19_digits_with_6_digit_pins():
     lengths = set()
     for card in TEST_CARDS:
-        assert luhn_valid(card.card_number), card
+        assert luhn_ok(card.card_number), card
         assert 16 <= len(card.card_number) <= 19
         assert re.fullmatch(r"\d{6}", card.pin)
         lengths.add(len(card.card_number))
     assert {16, 19} <= lengths
-    assert luhn_valid(UNKNOWN)
-    assert not luhn_valid("6222021234567895")
+    assert luhn_ok(UNKNOWN)
+    assert not luhn_ok("6222021234567895")
 
 
 def test_balance_of_an_active_card(host):
