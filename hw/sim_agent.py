@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from branchline.hw.ports import BLOCK_SAMPLES, OffHook, OnHook
-from branchline.hw.sim_audio import Voice, key_audio
+from branchline.hw.ports import OffHook, OnHook
+from branchline.hw.sim_audio import Voice, key_audio, next_block
 
 __all__ = ["AgentRecord", "VirtualAgent"]
 
@@ -142,16 +142,7 @@ class VirtualAgent:
         self._ringing = False
 
     def render(self):
-        if self.talking:
-            out = self.voice.read(BLOCK_SAMPLES)
-        elif self._out.size:
-            out = np.zeros(BLOCK_SAMPLES)
-        else:
-            return None
-        n = min(self._out.size, BLOCK_SAMPLES)
-        if n:
-            out[:n] += self._out[:n]
-            self._out = self._out[n:]
+        out, self._out = next_block(self.voice if self.talking else None, self._out)
         return out
 
     # -- timers --------------------------------------------------------------------------

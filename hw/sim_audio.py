@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from branchline.dsp import DBM0_RMS, dtmf_samples
+from branchline.hw.ports import BLOCK_SAMPLES
 
 __all__ = ["LONGEST_PAUSE_S", "Voice", "block_levels", "db_gain", "key_audio", "speech_like"]
 
@@ -93,3 +94,18 @@ def key_audio(rng, keys, level_dbm0, twist_db, keypad):
         parts.append(dtmf_samples(key, level_dbm0=level_dbm0, twist_db=twist_db,
                                   on_ms=max(on_ms, 1.0), off_ms=max(off_ms, 0.0)))
     return np.concatenate(parts)
+
+
+def next_block(voice, pending):
+    """One block of what a virtual phone sends: its voice (or None when it is not talking)
+    plus the head of `pending` key audio. Returns (block or None when silent, rest of pending).
+    """
+    if voice is not None:
+        out = voice.read(BLOCK_SAMPLES)
+    elif pending.size:
+        out = np.zeros(BLOCK_SAMPLES)
+    else:
+        return None, pending
+    n = min(pending.size, BLOCK_SAMPLES)
+    out[:n] += pending[:n]
+    return out, pending[n:]

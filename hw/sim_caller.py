@@ -34,12 +34,11 @@ import numpy as np
 from branchline.hw.ports import (
     ABSENT_PRIVATE,
     ABSENT_UNAVAILABLE,
-    BLOCK_SAMPLES,
     CallerId,
     Ring,
     RingOff,
 )
-from branchline.hw.sim_audio import LONGEST_PAUSE_S, Voice, key_audio
+from branchline.hw.sim_audio import LONGEST_PAUSE_S, Voice, key_audio, next_block
 
 __all__ = ["AGENT_GONE_S", "CallOutcome", "CallerRecord", "KeyPress", "VirtualCaller"]
 
@@ -269,16 +268,8 @@ class VirtualCaller:
 
     def render(self):
         """The caller's next 160 samples (float64), or None while it says nothing."""
-        if self.state is _State.TALKING:
-            out = self.voice.read(BLOCK_SAMPLES)
-        elif self._out.size:
-            out = np.zeros(BLOCK_SAMPLES)
-        else:
-            return None
-        n = min(self._out.size, BLOCK_SAMPLES)
-        if n:
-            out[:n] += self._out[:n]
-            self._out = self._out[n:]
+        talking = self.state is _State.TALKING
+        out, self._out = next_block(self.voice if talking else None, self._out)
         return out
 
     def hear(self, now, level_dbm0, agent_port):
