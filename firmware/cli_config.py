@@ -121,6 +121,10 @@ def _publish(args) -> int:
                                   base=store.current_number())
     except ConfigRefused as exc:
         return _refused(store, exc, f"{args.file} was not published")
+    return _report_published(published)
+
+
+def _report_published(published) -> int:
     info = published.info
     print(f"published version {info.number} by {info.who} at {info.at}: {info.note}")
     _print_issues("warning", published.warnings)
@@ -134,10 +138,7 @@ def _rollback(args) -> int:
         published = store.rollback(args.version, who=_who(args), note=args.note)
     except ConfigRefused as exc:
         return _refused(store, exc, f"version {args.version} was not put back")
-    info = published.info
-    print(f"published version {info.number} by {info.who} at {info.at}: {info.note}")
-    _print_issues("warning", published.warnings)
-    return 0
+    return _report_published(published)
 
 
 @_command
