@@ -45,7 +45,8 @@ extensions = [
 setup(
     package_dir=package_dir,
     packages=packages,
-    package_data={"branchline.config": ["defaults/*.yaml", "web/static/*", "web/templates/*"]},
+    package_data={"branchline.config": ["defaults/*.yaml"],
+                  "branchline.config.web": ["static/*", "templates/*"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={

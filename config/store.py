@@ -330,10 +330,28 @@ class ConfigStore:
     def discard_draft(self, user):
         remove_durably(self._draft_path(user))
 
-    def publish_draft(self, user, *, note) -> Published:
-        """Publish the user's saved draft as the next version, then discard the draft."""
+    def publish_draft(self, user, *, note, revision=None) -> Published:
+        """Publish the user's saved draft as the next version, then discard the draft.
+
+        With ``revision``, refused with ConfigConflict unless the draft is still at that
+        revision when the version is written (checked under the store lock): a save from
+        another window between looking at the draft and publishing it is never published
+        unseen.
+        """
         draft = self._read_draft(user)
-        published = self._publish(draft.text, who=user, note=note, base=draft.base)
+        wanted = draft.revision if revision is None else revision
+
+        def unchanged():
+            now = self._read_draft(user).revision
+            if now != wanted:
+                raise ConfigConflict(
+                    f"config store: {user}'s draft is at revision {now}, not revision "
+                    f"{wanted} as this publish says (saved again from another window?); "
+                    "reload it, check it, and publish again"
+                )
+
+        published = self._publish(draft.text, who=user, note=note, base=draft.base,
+                                  still=unchanged)
         # A save from another window after we read the draft is newer work: keep it.
         with locked(self._lock), contextlib.suppress(NoSuchDraft):
             if self._read_draft(user).revision == draft.revision:
@@ -385,7 +403,7 @@ class ConfigStore:
         why = f"rollback to {to}" + (f": {note}" if note else "")
         return self._publish(old.text, who=who, note=why, base=base)
 
-    def _publish(self, text, *, who, note, base):
+    def _publish(self, text, *, who, note, base, still=None):
         if not isinstance(text, str):
             raise TypeError(f"config store: publish takes the YAML text, not {type(text)}")
         document, report = self.validate(text)
@@ -400,6 +418,8 @@ class ConfigStore:
         with locked(self._lock):
             self._recover_locked()
             self._check_base(base, f"publishing for {who}")
+            if still is not None:
+                still()
             numbers = self._numbers()
             number = numbers[-1] + 1 if numbers else 1
             info = VersionInfo(number=number, who=who, at=_iso(self.clock()), note=note,

@@ -3,10 +3,10 @@
 It answers the IVR's host contract (docs/ivr.md, docs/bankhost.md) for a fixed set of test
 cards, as JSON over POST:
 
-    POST /api/balance    {"card_number": "...", "pin": "......"}
+    POST /ivr/balance    {"card_number": "...", "pin": "......"}
          -> 200 {"status": "ok", "data": {"balance": "1234.56", "currency": "CNY"}}
          -> 200 {"status": "error", "code": "bad_pin" | "no_card" | "locked" | "blocked"}
-    POST /api/card_loss  {"card_number": "...", "caller": "..."}
+    POST /ivr/card-loss  {"card_number": "...", "caller": "..."}
          -> 200 {"status": "ok", "data": {"reference": "20261124001"}}
          -> 200 {"status": "error", "code": "no_card" | "already_blocked"}
 
@@ -40,7 +40,7 @@ from branchline.firmware.records_guard import luhn_ok
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = {"balance": "/api/balance", "card_loss": "/api/card_loss"}
+ENDPOINTS = {"balance": "/ivr/balance", "card_loss": "/ivr/card-loss"}
 CURRENCY = "CNY"
 # Wrong PINs in a row that lock a card: a common bank rule, our choice for the simulator.
 PIN_TRIES = 3

@@ -1,6 +1,6 @@
 """The runtime's bank host client: IVR HostRequests over HTTP without blocking the media loop.
 
-    client = HostClient(base_url, {"balance": "/api/balance", "card_loss": "/api/card_loss"})
+    client = HostClient(base_url, {"balance": "/ivr/balance", "card_loss": "/ivr/card-loss"})
     client.submit(request, call_id)       # returns at once
     for call_id, reply in client.poll():  # finished replies, never waits
         session_of(call_id).handle(reply, now)
@@ -59,7 +59,7 @@ class HostClient:
         for name, path in endpoints.items():
             if not path.startswith("/"):
                 raise ValueError(f"HostClient: endpoint {name!r} path {path!r}; expected a "
-                                 "path starting with '/', like /api/balance")
+                                 "path starting with '/', like /ivr/balance")
         self._endpoints = dict(endpoints)
         self._done: deque[tuple[Any, HostReplied]] = deque()
         self._ready = threading.Condition()

@@ -330,6 +330,16 @@ class PromptStore:
         self._preloaded = True
         return len(self._audio)
 
+    def install(self, name: str, lang: str, audio: np.ndarray, entry: dict) -> None:
+        """Use `audio` for (name, lang) from the next play on; its files are written already.
+
+        The manifest is replaced, not changed in place: another thread may be reading the old
+        one (``seconds``), and swapping one reference is atomic.
+        """
+        key = (check_name(name), self._lang(lang))
+        self._audio[key] = audio
+        self._manifest = {**self._manifest, _entry_key(*key): dict(entry)}
+
     def audio(self, name: str, lang: str) -> np.ndarray:
         """The prompt as int16 at 8 kHz (loaded once, then kept)."""
         key = (check_name(name), self._lang(lang))

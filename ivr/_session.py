@@ -172,6 +172,13 @@ class Session(OutwardNodes):
     def ended(self) -> bool:
         return self.phase is Phase.ENDED
 
+    def budgets(self, now: float) -> dict[str, tuple[float, float]]:
+        """The call-wide budgets as (used, limit): ``errors``, ``ivr_seconds``, ``visits``."""
+        used = self._ivr_used + (now - self._ivr_since if self._ivr_since is not None else 0.0)
+        return {"errors": (self._errors, self._error_limit),
+                "ivr_seconds": (used, self._time_limit),
+                "visits": (self._entries, self._visit_limit)}
+
     def next_deadline(self) -> float | None:
         return min(self._timers.values()) if self._timers else None
 

@@ -234,6 +234,15 @@ def test_the_same_user_saving_from_two_windows_is_caught(store):
     assert store.draft("alice").text == V3
 
 
+def test_publishing_a_draft_saved_again_since_it_was_seen_is_refused(store):
+    store.save_draft("alice", V2, base=1, revision=0)
+    store.save_draft("alice", V3, base=1, revision=1)     # another window: revision 2
+    with pytest.raises(ConfigConflict, match="at revision 2, not revision 1"):
+        store.publish_draft("alice", note="what I saw", revision=1)
+    assert store.current_number() == 1
+    assert store.publish_draft("alice", note="seen", revision=2).info.number == 2
+
+
 def test_drafts_are_per_user(store):
     store.save_draft("alice", V2, base=1, revision=0)
     store.save_draft("bob", V3, base=1, revision=0)

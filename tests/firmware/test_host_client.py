@@ -176,7 +176,7 @@ def test_the_request_body_is_sent_as_json(sim):
                     transport=httpx.MockTransport(record)) as client:
         client.submit(balance_request(), "call-16")
         replies(client, 1)
-    assert seen == [("POST", "/api/balance",
+    assert seen == [("POST", "/ivr/balance",
                      {"card_number": CARD.card_number, "pin": CARD.pin})]
 
 

@@ -199,3 +199,14 @@ def test_escalation_inside_a_subflow_goes_to_the_flows_target():
     h.start()
     h.run()
     assert h.path() == ["call", "card:c", "agent"]
+
+
+def test_budgets_report_the_call_wide_budgets_as_used_and_limit():
+    h = IvrHarness(tiny_flow({"m": MENU, "sub": SUB}, limits={"total_errors": 20}))
+    h.start()
+    h.keys("7", at=0.5)                 # one invalid key: one error
+    h.run(until=3.0)
+    budgets = h.session.budgets(h.now)
+    assert budgets["errors"] == (1, 20)
+    assert budgets["visits"][0] == 1
+    assert budgets["ivr_seconds"][0] == 3.0

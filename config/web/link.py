@@ -1,0 +1,140 @@
+"""What the web service asks of the running appliance: the ``ApplianceLink`` protocol.
+
+``config.web`` never imports ``branchline.firmware`` (DESIGN: the web service gets live data
+through an interface the runtime hands in). The runtime's implementation is
+``branchline.firmware.web_link.RuntimeLink``; ``create_app(store, link, ...)`` takes any object
+with these methods. Every method may be called from any thread (the web server's threads); the
+media loop runs in another one, so an implementation hands commands to the loop and reads
+what the loop published, never the loop's own objects.
+
+Shapes (JSON-able dicts; times are UTC epoch seconds, durations seconds):
+
+``snapshot()``, taken by the loop at most once a second::
+
+    {"seq": 17, "time": 1732350000.0, "config_version": 3,
+     "calls": [{"call_id", "port", "caller", "state", "node", "queue", "class",
+                "waiting_s", "agent"}],
+     "queues": [{"name", "waiting": {class: n}, "oldest_wait_s", "service_level_today",
+                 "target": {class: {"percent", "seconds"}}, "answered_today",
+                 "abandoned_today"}],
+     "agents": [{"id", "name", "station", "state", "reason", "since_s", "calls_today"}],
+     "board": {"driver", "ports": [{"index", "name", "kind", "state"}]}}
+
+A call's ``state`` is one of ``ringing`` (not answered yet), ``ivr`` (in the flow, the
+survey after an agent included), ``queued``, ``offered`` (an agent's phone rings) or
+``talking``; ``seq`` grows by one per snapshot.
+
+Exceptions (what the routers turn into the error shape of ``config.web.errors``)::
+
+    LinkError                  base
+    ├── NotFound (LookupError) no such agent / prompt / recording: 404
+    └── Refused (ValueError)   the request is wrong: bad action for the agent's state, bad
+        │                      prompt name or language, unknown upload type: 422 or 409
+        └── TooLarge           an upload over its size limit: 413
+
+Each carries ``code`` (a short machine name such as ``illegal_action``) and a message that
+says where, what is wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = [
+    "AGENT_ACTIONS",
+    "EXPORT_KINDS",
+    "MAX_PROMPT_UPLOAD",
+    "AgentAction",
+    "ApplianceLink",
+    "ExportKind",
+    "LinkError",
+    "NotFound",
+    "Refused",
+    "TooLarge",
+]
+
+AgentAction = Literal["login", "ready", "not_ready", "end_wrapup", "logout"]
+AGENT_ACTIONS: tuple[str, ...] = ("login", "ready", "not_ready", "end_wrapup", "logout")
+ExportKind = Literal["calls", "intervals", "agents"]
+EXPORT_KINDS: tuple[str, ...] = ("calls", "intervals", "agents")
+# An uploaded prompt recording (our choice: five minutes of 16-bit 16 kHz mono WAV is 9.6 MB).
+MAX_PROMPT_UPLOAD = 10 * 1024 * 1024
+
+
+class LinkError(Exception):
+    """Base of the link's errors; ``code`` names the problem for the API's error shape."""
+
+    code = "link_error"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+
+class NotFound(LinkError, LookupError):
+    code = "not_found"
+
+
+class Refused(LinkError, ValueError):
+    code = "refused"
+
+
+class TooLarge(Refused):
+    code = "too_large"
+
+
+@runtime_checkable
+class ApplianceLink(Protocol):
+    """The running appliance as the web service sees it (see the module docstring)."""
+
+    # --- live -------------------------------------------------------------------------------
+    def snapshot(self) -> dict: ...
+
+    def agent_command(self, agent_id: str, action: AgentAction, reason: str | None,
+                      who: str) -> None:
+        """Checked now (NotFound, Refused), applied by the loop at its next tick, audited."""
+
+    # --- reports ----------------------------------------------------------------------------
+    def kpis(self, start_epoch: float, end_epoch: float, interval_s: int | None) -> dict: ...
+
+    def export_csv(self, kind: ExportKind, start: float, end: float) -> str: ...
+
+    def queue_log(self, start: float, end: float) -> str: ...
+
+    # --- system -----------------------------------------------------------------------------
+    def board_status(self) -> dict: ...
+
+    def selftest(self) -> dict: ...
+
+    def log_tail(self, lines: int) -> str: ...
+
+    def firmware_version(self) -> str: ...
+
+    def host_base_url(self) -> str | None: ...
+
+    # --- audit ------------------------------------------------------------------------------
+    def audit(self, who: str, what: str, diff: str) -> None:
+        """Stored (committed) before it returns."""
+
+    def audit_entries(self, since_epoch: float) -> list[dict]: ...
+
+    # --- prompts ----------------------------------------------------------------------------
+    def prompt_list(self) -> list[dict]: ...
+
+    def prompt_audio(self, name: str, language: str) -> bytes: ...
+
+    def store_prompt(self, name: str, language: str, data: bytes, who: str) -> dict: ...
+
+    def synthesise_prompt(self, name: str, language: str, text: str, who: str) -> dict: ...
+
+    # --- backup (config/web/backup.py) ------------------------------------------------------
+    def recorded_prompt_files(self) -> dict[str, bytes]:
+        """Recorded prompts as ``{"<language>/<name>.<wav|flac>": bytes}``."""
+
+    def restore_prompt_files(self, files: Mapping[str, bytes], who: str, *,
+                             check_only: bool = False) -> list[str]:
+        """Install recorded prompts (keys as ``recorded_prompt_files`` gives them); the
+        names (``<lang>/<name>``). Every file is checked before any is written;
+        ``check_only`` checks and writes nothing."""

@@ -1,0 +1,114 @@
+"""The flow diagram: layered layout, labelled edges, badges, the person path, and a draft the
+models refuse still draws."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import yaml
+
+from branchline.config.document import default_document_text
+from branchline.config.web.flow_svg import (
+    NODE_W,
+    diagram_edges,
+    flow_svg,
+    layout,
+)
+from branchline.config.web.i18n import translator
+
+T = translator("en")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def bank() -> dict:
+    return yaml.safe_load(default_document_text())["flows"]["bank"]
+
+
+def nodes_of(svg: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(svg)
+    return {el.get("data-node"): el for el in root.iter() if el.get("data-node")}
+
+
+def test_svg_is_well_formed_with_every_main_node_once_as_a_link():
+    flow = bank()
+    svg = str(flow_svg(flow, T, link="/flows/bank?node="))
+    found = nodes_of(svg)
+    assert set(found) == set(flow["nodes"])
+    assert all(el.tag == f"{SVG}a" and el.get("href") == f"/flows/bank?node={name}"
+               for name, el in found.items())
+
+
+def test_columns_follow_the_callers_way_from_the_start():
+    flow = bank()
+    edges = diagram_edges(flow, "", T)
+    placed = layout(list(flow["nodes"]), flow["start"], edges)
+    column = {name: p.column for name, p in placed.items()}
+    assert column["vip_check"] == 0
+    assert column["language_menu"] == 1
+    assert column["set_zh"] == 2 and column["hours"] == 3 and column["main_menu"] == 4
+    assert column["branch_info"] == 5
+    # a queue outcome (after_call -> survey) does not pull the survey before the menus
+    assert column["survey"] > column["vip_queue"]
+    assert all(p.reachable for p in placed.values())
+
+
+def test_menu_edges_are_labelled_with_their_keys_and_host_outcomes_with_words():
+    edges = diagram_edges(bank(), "", T)
+    keys = {(e.source, e.target): e.label for e in edges}
+    assert keys[("main_menu", "branch_info")] == "3"
+    assert keys[("balance_query", "balance_said")] == "ok"
+    assert keys[("balance_query", "host_failed")] == "timeout"
+    assert keys[("busy_menu", "leave_message")] in ("1", "no key")
+    svg = str(flow_svg(bank(), T))
+    labels = re.findall(r'<g class="edge-label"><rect[^>]*/><text[^>]*>([^<]*)</text>', svg)
+    assert {"1", "2", "3", "ok", "timeout", "otherwise", "open", "closed"} <= set(labels)
+
+
+def test_issue_badges_count_the_issues_and_colour_the_node():
+    svg = str(flow_svg(bank(), T, issues={"main_menu": [("error", "x"), ("warning", "y")],
+                                          "info_done": [("warning", "z")]}))
+    found = nodes_of(svg)
+    assert "has-error" in found["main_menu"].get("class")
+    assert "has-warning" in found["info_done"].get("class")
+    badge = found["main_menu"].find(f"{SVG}g[@class='badge error']")
+    assert badge is not None and badge.find(f"{SVG}text").text == "2"
+    assert "x" in found["main_menu"].find(f"{SVG}title").text
+
+
+def test_the_person_path_is_visible_on_menus_and_queues():
+    found = nodes_of(str(flow_svg(bank(), T)))
+    assert "person" in found["agent"].get("class")
+    chip = found["main_menu"].find(f"{SVG}g[@class='operator-chip']")
+    assert chip is not None and chip.find(f"{SVG}text").text == "0 → person"
+    assert found["goodbye"].find(f"{SVG}g[@class='operator-chip']") is None
+
+
+def test_current_node_is_highlighted_and_a_subflow_draws_its_own_nodes():
+    flow = bank()
+    found = nodes_of(str(flow_svg(flow, T, current="main_menu")))
+    assert "current" in found["main_menu"].get("class")
+    sub = nodes_of(str(flow_svg(flow, T, scope="card_entry")))
+    assert set(sub) == {"card_entry:card"}
+
+
+def test_a_broken_draft_still_draws_and_marks_unreachable_nodes():
+    flow = bank()
+    flow["nodes"]["main_menu"]["options"]["5"] = "loans"          # no such node
+    flow["nodes"]["orphan"] = {"kind": "hangup"}                   # nothing leads here
+    flow["nodes"]["odd"] = {"kind": "menu", "options": "not a mapping"}
+    svg = str(flow_svg(flow, T))
+    found = nodes_of(svg)
+    assert "unreachable" in found["orphan"].get("class")
+    placed = layout(list(flow["nodes"]), flow["start"], diagram_edges(flow, "", T))
+    assert placed["orphan"].column == max(p.column for p in placed.values())
+    assert placed["orphan"].x >= placed["main_menu"].x + NODE_W
+
+
+def test_names_and_labels_are_escaped():
+    flow = {"flow": "x", "start": "a", "nodes": {
+        "a": {"kind": "menu", "prompt": "<script>", "options": {"1": "b"}},
+        "b": {"kind": "hangup", "reason": "&"}}}
+    svg = str(flow_svg(flow, T))
+    assert "<script>" not in svg
+    ET.fromstring(svg)

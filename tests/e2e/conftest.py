@@ -1,0 +1,93 @@
+"""Browser tests: the real app served by uvicorn on loopback, driven by headless Chromium.
+
+``serve(app)`` (a fixture) runs ``harness.web`` (create_app over a RuntimeLink over the appliance on
+the virtual clock) under uvicorn in a thread on 127.0.0.1, port 0 (the kernel picks), and
+yields its base URL once uvicorn says it has started (an event, never a sleep). The appliance
+does not move by itself: the test advances its clock (``harness.run``).
+
+Chromium is Debian's (/usr/bin/chromium), launched by Playwright through
+``executable_path``; Playwright's own browser download is never used. ``shoot(page, name)``
+saves a screenshot under test-artifacts/ and, with BRANCHLINE_DOC_SCREENSHOTS=1, under
+docs/img/ as well.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+DOC_IMAGES = ROOT / "docs" / "img"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that tells a waiting test when it listens (off the main thread uvicorn
+    installs no signal handlers by itself)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                            lifespan="off", timeout_graceful_shutdown=5)
+    server = _Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    assert server.ready.wait(30), "uvicorn did not start within 30 s"
+    assert server.started, "uvicorn failed to start (see the log above)"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install it with: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield launched
+        launched.close()
+
+
+def _shoot(page: Page, name: str) -> Path:
+    """A full-page screenshot as test-artifacts/<name>.png (and docs/img/ when asked)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("BRANCHLINE_DOC_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        (DOC_IMAGES / f"{name}.png").write_bytes(path.read_bytes())
+    return path
+
+
+@pytest.fixture
+def shoot():
+    """``shoot(page, name)``: save a screenshot (module docstring)."""
+    return _shoot
+
+
+@pytest.fixture
+def serve():
+    """``with serve(app) as base_url:`` the app on loopback (module docstring)."""
+    return served
