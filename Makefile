@@ -17,7 +17,7 @@ $(STAMP): $(SOURCES_BUILD) scripts/install-system-deps
 build: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/branchline run
+	$(BIN)/branchline run --listen 127.0.0.1:8080
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 # The order the sections appear in docs/BENCHMARKS.md.
-BENCHES = ["dtmf", "g711", "tones", "ivr", "acd", "runtime", "board"]
+BENCHES = ["dtmf", "g711", "tones", "line", "resample", "ivr", "acd", "runtime", "board", "web"]
 
 
 def machine():

@@ -38,8 +38,11 @@ _LANGUAGE_NAMES = {"zh": "Mandarin", "yue": "Cantonese", "en": "English"}
 
 
 # Prompts the runtime plays by name, outside any flow: the queue announcement
-# (firmware/calls.py, Call.announce) "queue.position <place> [queue.wait <n> queue.minutes]".
-RUNTIME_PROMPTS = frozenset({"queue.position", "queue.wait", "queue.minutes"})
+# (firmware/calls.py, Call.announce) "queue.position <place> [queue.wait <n> queue.minutes]",
+# and the whisper an agent hears before a call back is dialled (firmware/callback.py)
+# "callback.whisper <the number's digits>".
+RUNTIME_PROMPTS = frozenset({"queue.position", "queue.wait", "queue.minutes",
+                             "callback.whisper"})
 
 
 @dataclass
@@ -66,7 +69,7 @@ def _country(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> str | None:
         return sections["site"].country
     site = raw.get("site")
     country = site.get("country", "cn") if isinstance(site, dict) else None
-    return country if country in TONES else None
+    return country if isinstance(country, str) and country in TONES else None
 
 
 def _raw_items(raw: Any, section: str, items: str) -> list[dict[str, Any]]:

@@ -14,7 +14,14 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "COUNTRY_CODES",
@@ -45,6 +52,8 @@ TONES = {
 COUNTRY_CODES = {"cn": "86", "us": "1"}
 
 SIMULATOR = "simulator"
+CARD_PORTS = 120  # trunks (and stations) one telephony board carries, at most
+SIM_PORTS = 1000
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 _HTTP = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -101,8 +110,10 @@ class Board(_Section):
     """
 
     driver: str = "sim"
-    trunks: int = Field(4, ge=1, le=120)
-    stations: int = Field(3, ge=0, le=120)
+    # A real board carries at most CARD_PORTS of each; the simulated one is only memory and
+    # time, so a 300-seat call centre can be simulated (up to SIM_PORTS).
+    trunks: int = Field(4, ge=1, le=SIM_PORTS)
+    stations: int = Field(3, ge=0, le=SIM_PORTS)
     scenario: str | None = Field(
         "scenario_demo.yaml",
         description="sim only: the callers and agents the simulated board plays "
@@ -116,6 +127,15 @@ class Board(_Section):
             raise ValueError(f"driver {value!r} is neither 'sim' nor a driver URL; write "
                              "'sim' for the simulated board or a URL like "
                              "'serial:///dev/ttyUSB0'")
+        return value
+
+    @field_validator("trunks", "stations")
+    @classmethod
+    def _card_size(cls, value: int, info: ValidationInfo) -> int:
+        if value > CARD_PORTS and info.data.get("driver", "sim") != "sim":
+            raise ValueError(f"{value} {info.field_name} on driver {info.data['driver']!r}; a "
+                             f"board has at most {CARD_PORTS} (only the simulated board, "
+                             "driver 'sim', takes more)")
         return value
 
     def ports(self) -> tuple[PortSpec, ...]:

@@ -14,9 +14,27 @@ import importlib
 import importlib.machinery
 import pkgutil
 
+# -- Answer detection for calls we dial (dial tone, ringback, busy, voice) -----------------------
+from branchline.dsp.answer_detect import AnswerDetector as AnswerDetector
+from branchline.dsp.answer_detect import AnswerEvent as AnswerEvent
+
+# -- Caller ID (FSK and DTMF) ----------------------------------------------------------------
+from branchline.dsp.callerid import CallerIdError as CallerIdError
+from branchline.dsp.callerid import CallerIdMessage as CallerIdMessage
+from branchline.dsp.callerid import FskRx as FskRx
+from branchline.dsp.callerid import decode_message as decode_message
+from branchline.dsp.callerid import dtmf_callerid_samples as dtmf_callerid_samples
+from branchline.dsp.callerid import encode_mdmf as encode_mdmf
+from branchline.dsp.callerid import encode_sdmf as encode_sdmf
+from branchline.dsp.callerid import fsk_modulate as fsk_modulate
+from branchline.dsp.callerid import parse_dtmf_callerid as parse_dtmf_callerid
+
 # -- DTMF receiver ---------------------------------------------------------------------------
 from branchline.dsp.dtmf_rx import DtmfEvent as DtmfEvent
 from branchline.dsp.dtmf_rx import DtmfRx as DtmfRx
+
+# -- Line echo canceller ---------------------------------------------------------------------
+from branchline.dsp.echo import EchoCanceller as EchoCanceller
 
 # -- G.711, tone generation, call-progress detection, media -------------------------------------
 from branchline.dsp.g711 import ALAW_IDLE as ALAW_IDLE
@@ -33,6 +51,8 @@ from branchline.dsp.media import transcode as transcode
 from branchline.dsp.progress import HANGUP_TONES as HANGUP_TONES
 from branchline.dsp.progress import CallProgressRx as CallProgressRx
 from branchline.dsp.progress import ToneEvent as ToneEvent
+from branchline.dsp.resample import Resampler as Resampler
+from branchline.dsp.resample import design_lowpass as design_lowpass
 from branchline.dsp.tones import CALL_PROGRESS_TONES as CALL_PROGRESS_TONES
 from branchline.dsp.tones import DBM0_PEAK as DBM0_PEAK
 from branchline.dsp.tones import DBM0_RMS as DBM0_RMS

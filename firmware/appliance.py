@@ -18,6 +18,12 @@
   a ``Recorder`` thread for WAV files; a ``RetentionKeeper`` thread that expires old
   records and recordings by the document's ``retention`` policy, at start and once a day.
   The loop never waits for any of them.
+* call backs: the ACD's ``Callback`` decisions go to the ``Dialer`` (firmware/callback.py),
+  which dials out on a free trunk, detects the answer and bridges the reserved agent;
+* ports out of service (``PortOutOfService``, ``LineState(present=False)``, an E1
+  ``SpanAlarm``): what was up on the port ends at once, a station's agent is made not ready
+  (``station_out_of_service``); the port takes nothing until it is back (``out_of_service``
+  maps each such port to why);
 * the bank host: ``host`` is a ``HostClient``; replies are polled every tick. On the virtual
   clock (``wait_for_host=True``) the loop waits for outstanding replies before moving time
   on, so a request takes no virtual time and a fast simulation never times out its own host.
@@ -25,7 +31,8 @@
 ``tick(now, due=None)`` runs one 20 ms block. ``drain()`` stops answering new calls;
 ``active_calls`` says how many are left; ``close(now)`` ends what is left (records written)
 and stops the threads. ``counters`` holds what went wrong and how often (``illegal_acd``,
-``call_errors``, ``records_refused``, ``records_trouble``).
+``call_errors``, ``records_refused``, ``records_trouble``, ``ports_out_of_service``,
+``span_alarms``, ``polarity_reversals``).
 """
 
 from __future__ import annotations
@@ -38,14 +45,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from branchline.acd import (
+    AgentNotReady,
     AgentStateChanged,
     Announce,
     Callback,
-    CallbackResult,
     CallLeftQueue,
     CancelOffer,
     Distributor,
     IllegalEvent,
+    LeaveReason,
     Offer,
     Tick,
 )
@@ -56,6 +64,7 @@ from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
 from branchline.firmware.bankhost import ENDPOINTS as BANK_ENDPOINTS
 from branchline.firmware.bankhost import BankHostSimulator
 from branchline.firmware.call_cdr import acd_row
+from branchline.firmware.callback import Dialer
 from branchline.firmware.calls import CallSession, ConfigInForce
 from branchline.firmware.host_client import HostClient
 from branchline.firmware.media_loop import MediaLoop
@@ -66,9 +75,20 @@ from branchline.firmware.records_writer import RecordWriter
 from branchline.firmware.retention import RetentionKeeper, policy_of
 from branchline.firmware.stations import Station, StationState
 from branchline.hw import SimBoard
-from branchline.hw.ports import CallerId, FarEndHangup, OffHook, OnHook, Ring
+from branchline.hw.ports import (
+    CallerId,
+    FarEndHangup,
+    LineState,
+    OffHook,
+    OnHook,
+    PolarityReversal,
+    PortInService,
+    PortOutOfService,
+    Ring,
+    SpanAlarm,
+)
 
-__all__ = ["Appliance", "build_prompts", "open_sim", "open_store", "scenario_file"]
+__all__ = ["Appliance", "bank_host", "build_prompts", "open_sim", "open_store", "scenario_file"]
 
 log = logging.getLogger("branchline.appliance")
 
@@ -108,6 +128,8 @@ class Appliance:
         self.stations = {p.index: Station(self, p.index, p.name)
                          for p in board.ports if p.is_station}
         self._station_by_name = {s.name: s for s in self.stations.values()}
+        self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
+        self.dialer = Dialer(self)
         self._host_endpoint: dict[tuple[str, int], str] = {}
         self._boot = secrets.token_hex(3)
         self._serial = 0
@@ -139,7 +161,7 @@ class Appliance:
 
     @property
     def active_calls(self) -> int:
-        return len(self.calls)
+        return len(self.calls) + self.dialer.active
 
     def close(self, now: float, timeout: float | None = 30.0) -> bool:
         """End every call still up (reason 'shutdown'), write every record, stop threads."""
@@ -148,6 +170,7 @@ class Appliance:
             call.guard(now, lambda c=call: c.release(now, "shutdown"))
         for call in list(self.by_id.values()):
             call.finish(now)
+        self.dialer.close(now)
         self._store_acd_log()
         recorded = self.recorder.stop(timeout)
         written = self.writer.close(timeout)
@@ -202,17 +225,35 @@ class Appliance:
             elif channel in self.stations:
                 self.stations[channel].digit(key.digit, now)
         for tone in tones:
-            call = self.calls.get(tone.channel)
-            if call is not None and call.answered:
+            call = self.calls.get(tone.channel) or self.dialer.lines.get(tone.channel)
+            if call is not None and getattr(call, "answered", True):
                 call.caller_gone(now, tone.tone)
 
     def _port_event(self, event, now) -> None:
         port = event.port
         match event:
+            case PortOutOfService():
+                self._port_lost(port, event.reason, now)
+            case PortInService():
+                self._port_back(port, now)
+            case LineState(present=False):
+                self._port_lost(port, "line_cut", now)
+            case LineState(present=True):
+                if self.out_of_service.get(port) == "line_cut":
+                    self._port_back(port, now)
+            case SpanAlarm():
+                self._span_alarm(event, now)
+            case PolarityReversal():
+                self.counters["polarity_reversals"] += 1
+                attempt = self.dialer.lines.get(port)
+                if attempt is not None:  # answer supervision on lines that give it
+                    attempt.guard(now, lambda: attempt.heard("answer_signal", now))
+            case _ if port in self.out_of_service:
+                return  # a port out of service raises nothing that counts
             case Ring():
                 call = self.calls.get(port)
                 if call is None:
-                    if self.draining:
+                    if self.draining or port in self.dialer.lines:
                         return
                     call = self._new_call(port, now)
                 call.ring(event.count, now)
@@ -221,13 +262,52 @@ class Appliance:
                 if call is not None:
                     call.caller_id(event.number, now)
             case FarEndHangup():
-                call = self.calls.get(port)
+                call = self.calls.get(port) or self.dialer.lines.get(port)
                 if call is not None:
                     call.caller_gone(now, "far_end_hangup")
             case OffHook():
                 self.stations[port].hook_off(now)
             case OnHook():
                 self.stations[port].hook_on(now)
+
+    def _port_lost(self, port: int, reason: str, now: float) -> None:
+        """A port stopped working: end what was up on it; it takes nothing until it is back."""
+        if port in self.out_of_service:
+            return
+        self.out_of_service[port] = reason
+        self.counters["ports_out_of_service"] += 1
+        log.warning("port %s out of service: %s", self.board.ports[port].name, reason)
+        call = self.calls.get(port)
+        if call is not None:
+            call.guard(now, lambda: call.line_lost(now, reason))
+        attempt = self.dialer.lines.get(port)
+        if attempt is not None:
+            attempt.guard(now, lambda: attempt.release(now, f"line_lost:{reason}"))
+        station = self.stations.get(port)
+        if station is not None:
+            station.out_of_service(now)
+
+    def _port_back(self, port: int, now: float) -> None:
+        if self.out_of_service.pop(port, None) is not None:
+            log.info("port %s back in service", self.board.ports[port].name)
+            station = self.stations.get(port)
+            if station is not None:
+                station.back_in_service()
+
+    def _span_alarm(self, event: SpanAlarm, now: float) -> None:
+        """An E1 span in alarm carries nothing: its timeslots are out of service until clear."""
+        self.counters["span_alarms"] += bool(event.alarms)
+        ports = [p.index for p in self.board.ports if p.span == event.span]
+        why = f"span_alarm:{','.join(sorted(event.alarms))}"
+        for port in ports:
+            if event.alarms:
+                self._port_lost(port, why, now)
+            elif self.out_of_service.get(port, "").startswith("span_alarm"):
+                self._port_back(port, now)
+
+    def agent_out_of_service(self, agent_id: str, now: float) -> None:
+        """The phone of a logged-in agent stopped working: not ready until they key ready."""
+        self.acd_event(AgentNotReady(agent_id, "station_out_of_service"), now)
 
     def _new_call(self, port, now) -> CallSession:
         self._serial += 1
@@ -260,9 +340,13 @@ class Appliance:
             call = self.calls.get(channel)
             if call is not None:
                 call.playback_ended(now)
+        if ended and self.dialer.legs:
+            self.dialer.playback_ended(ended, now)
         for call in self.calls.values():
             if call.records_audio:
                 call.record_frame(rx)
+        self.dialer.record_frames(rx)
+        self.dialer.listen(rx, now)
 
     # --- services for calls and stations ---------------------------------------------------
 
@@ -308,6 +392,8 @@ class Appliance:
                 station.ring(decision.call_id, decision.agent_id)
                 if call is not None:
                     call.offered(station.port, decision.agent_id)
+            case CancelOffer() if self.dialer.owns(decision.call_id):
+                self.dialer.cancel(decision.call_id, now)
             case CancelOffer():
                 self._station_by_name[decision.station].cancel_ring()
                 if call is not None:
@@ -316,6 +402,10 @@ class Appliance:
                 if call is not None:
                     call.guard(now, lambda: call.announce(decision.position,
                                                           decision.expected_wait_s, now))
+            case CallLeftQueue() if decision.reason in (LeaveReason.CALLBACK,
+                                                        LeaveReason.CALLBACK_FAILED):
+                # The original call left the queue when it asked for the call back.
+                self.dialer.left_queue(decision.call_id)
             case CallLeftQueue():
                 if decision.reason == "answered" and call is not None:
                     self._connect(call, now)
@@ -324,11 +414,7 @@ class Appliance:
             case AgentStateChanged():
                 self._agent_changed(decision, now)
             case Callback():
-                # Outbound dialling needs a seized trunk and a dialler: not in this issue. The
-                # attempt is reported unanswered so the ACD frees the agent and retries/gives up.
-                log.info("call %s: calling back is not available yet; the attempt counts as "
-                         "unanswered", decision.call_id)
-                self.acd_event(CallbackResult(decision.call_id, answered=False), now)
+                self.dialer.callback(decision.call_id, decision.agent_id, decision.number, now)
 
     def _connect(self, call: CallSession, now: float) -> None:
         station = self.stations[call.s.queueing.station]
@@ -344,6 +430,7 @@ class Appliance:
             for call in list(self.by_id.values()):
                 if call.waiting_for_wrap_up == change.agent_id:
                     call.wrap_up_ended(now)
+            self.dialer.wrap_ups(change.agent_id, now)
 
     def _store_acd_log(self) -> None:
         for entry in self.acd.take_log():
@@ -400,7 +487,8 @@ def scenario_file(name: str) -> Path:
     if not shipped.is_file():
         raise FileNotFoundError(f"scenario {name!r} is neither a file nor one of the shipped "
                                 "scenarios in config/defaults (scenario_demo.yaml, "
-                                "scenario_day.yaml); give a path with --scenario")
+                                "scenario_day.yaml, scenario_300.yaml); give a path with "
+                                "--scenario")
     return Path(str(shipped))
 
 
@@ -415,20 +503,23 @@ def open_sim(data_dir, make_clock, *, scenario=None, wait_for_host=False, progre
     store = open_store(data_dir)
     document = current_document(store)
     if document.board.driver != "sim":
-        raise NotImplementedError(f"board driver {document.board.driver!r}: only 'sim' is "
-                                  "available in this release; set board.driver: sim")
+        raise ValueError(f"board driver {document.board.driver!r}: open_sim runs the simulated "
+                         "board only; firmware.board_open.open_with_board opens any board")
     board = SimBoard(trunks=document.board.trunks, stations=document.board.stations,
                      scenario=scenario_file(scenario or document.board.scenario))
     prompts = build_prompts(data_dir, store, progress)
-    bank = None
-    if document.host.base_url == SIMULATOR:
-        bank = BankHostSimulator()
-        base_url, endpoints = bank.start(), dict(BANK_ENDPOINTS)
-    else:
-        base_url = document.host.base_url
-        endpoints = {name: e.path for name, e in document.host.endpoints.items()}
-    host = HostClient(base_url, endpoints)
+    host, bank = bank_host(document)
     clock = make_clock(ZoneInfo(document.site.timezone))
     app = Appliance(data_dir, board, clock, prompts, host, wait_for_host=wait_for_host,
                     store=store)
     return app, bank
+
+
+def bank_host(document) -> tuple[HostClient, BankHostSimulator | None]:
+    """The client for the document's bank host, and the simulator started for it when the
+    document's host is ``simulator`` (stop it after ``Appliance.close``), else None."""
+    if document.host.base_url != SIMULATOR:
+        endpoints = {name: e.path for name, e in document.host.endpoints.items()}
+        return HostClient(document.host.base_url, endpoints), None
+    bank = BankHostSimulator()
+    return HostClient(bank.start(), dict(BANK_ENDPOINTS)), bank

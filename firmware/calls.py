@@ -279,6 +279,25 @@ class CallSession:
         if not self.over:
             self.release(now, "caller_hung_up")
 
+    def line_lost(self, now: float, reason: str) -> None:
+        """The trunk went out of service (board lost, line cut): end the call now. The record
+        says ``line_lost:<reason>``; its outcome is ``answered`` if an agent had answered,
+        else ``error`` (the call failed for a technical reason, not by anyone's choice)."""
+        if self.over:
+            return
+        log.warning("call %s: line lost (%s)", self.call_id, reason)
+        q = self.s.queueing
+        if q is None or q.talk_started is None:
+            self.s.failed = True
+        if not self.answered:
+            self.app.loop.timers.cancel(self, _RING_TIMER)
+            self.s.ended_at, self.s.end_reason = now, f"line_lost:{reason}"
+            self.app.call_over(self, now)
+            self._write_record()
+            return
+        self.guard(now, lambda: self._leave_acd(now, by_caller=True))
+        self.release(now, f"line_lost:{reason}")
+
     # --- the ACD's side ---------------------------------------------------------------------
 
     def offered(self, station: int, agent_id: str) -> None:
@@ -413,6 +432,7 @@ class CallSession:
         queue = next(x for x in self.document.acd.queues if x.name == q.queue)
         if (queue.callback.enabled and key == queue.callback.key and self.caller
                 and not q.ringing):
+            self.app.dialer.requested(self.call_id, q.queue, self.s.language)
             self.app.acd_event(CallbackRequested(self.call_id, self.caller), now)
             self.s.in_acd = False
             self.s.queue_outcomes.append("callback")

@@ -1,15 +1,24 @@
 """The `branchline` command: run, simulate, selftest, probe, selfcheck, config, call.
 
-* ``run [--board sim] [--data DIR] [--listen HOST:PORT] [--scenario FILE] [--drain-s S]``:
-  the appliance in real time. The loop runs on 20 ms boundaries of the monotonic clock
+* ``run [--board URL] [--data DIR] [--listen HOST:PORT [--tls]] [--scenario FILE] [--drain-s S]``:
+  the appliance in real time, on the board a URL names (hw/boards.py: ``sim``,
+  ``boardemu://...``, ``serial:///dev/ttyACM0``, any pyserial URL; default the configuration's
+  ``board.driver``, ``sim`` out of the box).
+  The loop runs on 20 ms boundaries of the monotonic clock
   (sleeping until the next one; a late tick is counted and the loop catches up block by
   block without drifting). SIGTERM / Ctrl-C drains: no new call is answered, calls up finish
-  within the bound, records are flushed, exit 0. ``--listen`` serves /metrics and /healthz.
+  within the bound, records are flushed, exit 0. ``--listen HOST:PORT`` serves the web page and
+  API (firmware/web_serve.py; ``--tls`` for HTTPS with a self-signed certificate), /metrics and
+  /healthz.
 * ``simulate SCENARIO [--hours H] [--data DIR] [--seed N] [--report DIR]``: the same
   appliance on a virtual clock as fast as the machine allows; a progress bar on stderr, then
   the KPI report from the records, also written as CSV and HTML under the report directory.
-* ``selftest``: every port of the board through the DSP chain (DTMF and a busy tone), a
-  table per port; exit 1 on any failure. ``probe``: the board's ports.
+* ``selftest [--board URL]``: without a board, every port of the configured board through the
+  DSP chain (DTMF and a busy tone); with one, every port of that board looped back at the
+  codec, DTMF and a 300-3400 Hz tone sweep with levels in dBm0 (hw/selftest.py). A table per
+  port; exit 1 on any failure. ``probe [URL ...]``: the configured board's ports, then every
+  board found on USB and every URL given: firmware, serial number, ports and line state
+  (hw/probe.py); ``--json`` prints the same as JSON.
 * ``selfcheck``: the DSP kernels on N channels (firmware/selfcheck.py).
 * ``config ...``: firmware/cli_config.py. ``call ...``: firmware/ops_call.py.
 
@@ -17,6 +26,7 @@
 """
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -57,23 +67,42 @@ def _prompt_progress(done, total, what):
 
 
 def _run(args):
-    from branchline.firmware.appliance import open_sim
+    from branchline.firmware.board_open import close_board, open_with_board
     from branchline.firmware.clock import MonotonicClock
     from branchline.firmware.ops_drain import Drain
     from branchline.firmware.ops_logging import configure_logging
-    from branchline.firmware.ops_metrics import ApplianceMetrics, MetricsServer, parse_listen
+    from branchline.firmware.ops_metrics import ApplianceMetrics, parse_listen
     from branchline.firmware.ops_systemd import SystemdNotifier, WatchdogFeeder
     from branchline.hw.ports import BLOCK_SECONDS
 
     configure_logging(args.log_format, args.log_level, stream=sys.stdout)
     notifier = SystemdNotifier.from_environ()
     feeder = WatchdogFeeder.from_environ(notifier)
-    app, bank = open_sim(_data_dir(args), MonotonicClock, scenario=args.scenario,
-                         progress=_prompt_progress)
+    from branchline.hw.ports import BoardError
+
+    try:
+        app, bank = open_with_board(_data_dir(args), MonotonicClock, args.board,
+                                    scenario=args.scenario, progress=_prompt_progress)
+    except (BoardError, ValueError) as exc:
+        print(f"branchline run: board {args.board or '(from the configuration)'}: {exc}",
+              file=sys.stderr)
+        return 2
     metrics = ApplianceMetrics()
     metrics.attach(app)
-    server = MetricsServer(parse_listen(args.listen), metrics.render,
-                           metrics.health).start() if args.listen else None
+    web = None
+    if args.listen:
+        from branchline.firmware.web_serve import serve_web
+
+        try:
+            web = serve_web(app, app.store, parse_listen(args.listen), metrics, tls=args.tls,
+                            host_url=bank.base_url if bank is not None else None)
+        except (OSError, ValueError) as exc:
+            print(f"branchline run: {exc}", file=sys.stderr)
+            app.close(app.clock.now())
+            close_board(app.board)
+            if bank is not None:
+                bank.stop()
+            return 2
     app.start()
     trunks = sum(p.is_trunk for p in app.board.ports)
     status = f"{trunks} trunks, {len(app.stations)} stations, config v{app.config.version}"
@@ -90,12 +119,15 @@ def _run(args):
             app.tick(now, due=due)
             feeder.tick_done(now)
             metrics.sample(app, now)
+            if web is not None:
+                web.link.pump(now)
             if drain.should_stop(app, now):
                 break
             due += BLOCK_SECONDS  # the next boundary: a late loop catches up, never drifts
     ok = app.close(app.clock.now())
-    if server is not None:
-        server.close()
+    close_board(app.board)
+    if web is not None:
+        web.close()
     if bank is not None:
         bank.stop()
     stats = app.loop.stats
@@ -138,6 +170,8 @@ def _simulate(args):
 
 
 def _selftest(args):
+    if args.board:
+        return _loopback_selftest(args)
     from branchline.firmware.appliance import current_document, open_store
 
     document = current_document(open_store(_data_dir(args)))
@@ -200,12 +234,60 @@ def run_selftest(channels: int) -> list[PortCheck]:
     return [PortCheck(sent[i], heard[i], found_busy[i]) for i in range(channels)]
 
 
+def _loopback_selftest(args):
+    from branchline.firmware.appliance import scenario_file
+    from branchline.firmware.board_open import close_board
+    from branchline.hw.boards import open_board
+    from branchline.hw.selftest import SWEEP_DBM0, run_loopback_selftest
+
+    board = open_board(args.board, find_scenario=scenario_file)
+    try:
+        pace = None if args.board.startswith("boardemu:") else _wall_pace()
+        report = run_loopback_selftest(board, pace=pace)
+    finally:
+        close_board(board)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return 0 if report.ok else 1
+    print(f"loopback self-test of {args.board}: DTMF and a tone sweep at "
+          f"{SWEEP_DBM0:g} dBm0 through each port's codec")
+    if not report.connected:
+        print("the board did not answer the handshake; check the cable and the URL")
+        print("self-test FAILED")
+        return 1
+    print("port   kind  DTMF sent      DTMF heard     levels (dBm0) at "
+          + " ".join(f"{t.frequency_hz:g}" for t in report.ports[0].levels) + " Hz  result")
+    for r in report.ports:
+        levels = " ".join(f"{t.level_dbm0:6.1f}" for t in r.levels)
+        print(f"{r.name:<6} {r.kind:<5} {r.dtmf_sent:<14} {r.dtmf_heard or '(nothing)':<14} "
+              f"{levels}  {'ok' if r.ok else 'FAIL'}")
+    print("self-test passed" if report.ok else "self-test FAILED")
+    return 0 if report.ok else 1
+
+
+def _wall_pace():
+    started = time.monotonic()
+
+    def pace(t):
+        wait = started + t - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    return pace
+
+
 def _probe(args):
     from branchline.firmware.appliance import current_document, open_store
+    from branchline.hw.probe import probe
 
+    found = probe(args.urls, usb=not args.no_usb, timeout_s=args.timeout)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return 0 if all(b["connected"] for b in found) else 1
     document = current_document(open_store(_data_dir(args)))
     board = document.board
-    print(f"board: driver {board.driver}, {board.trunks} trunks, {board.stations} stations")
+    print(f"configured board: driver {board.driver}, {board.trunks} trunks, "
+          f"{board.stations} stations")
     for spec in board.ports():
         line = document.line_for(spec.name) if spec.trunk else None
         agent = None if spec.trunk else document.agent_at(spec.name)
@@ -213,7 +295,30 @@ def _probe(args):
                   else f"agent {agent.id} {agent.name}" if agent is not None else "(unused)")
         print(f"  {spec.index:>3} {spec.name:<6} {'FXO trunk' if spec.trunk else 'FXS station'}"
               f"  {detail}")
-    return 0
+    if not found:
+        print("boards found: none on USB" + ("" if not args.no_usb else " (not searched)")
+              + "; give a URL to probe one, e.g. branchline probe serial:///dev/ttyACM0")
+    for b in found:
+        where = f" (USB {b['usb']['vid']}:{b['usb']['pid']} {b['usb']['what']})" \
+            if b["usb"] else ""
+        if not b["connected"]:
+            print(f"board {b['url']}{where}: NOT CONNECTED: {b['error']}")
+            continue
+        print(f"board {b['url']}{where}: firmware {b['firmware']}, serial number "
+              f"{b['serial_number']}, {len(b['ports'])} ports")
+        for port in b["ports"]:
+            print(f"  {port['index']:>3} {port['name']:<6} {port['kind']:<4} "
+                  f"{'in service' if port['in_service'] else 'OUT OF SERVICE'}  "
+                  f"{_line_text(port.get('line'))}")
+    return 0 if all(b["connected"] for b in found) else 1
+
+
+def _line_text(line):
+    if not line:
+        return ""
+    if not line.get("present", True):
+        return "line: none (cut or not connected)"
+    return f"line: {line['voltage_v']:.1f} V, {line['loop_current_ma']:.1f} mA"
 
 
 def build_parser():
@@ -226,9 +331,17 @@ def build_parser():
     check.set_defaults(func=_selfcheck)
 
     run = commands.add_parser("run", help="start the appliance (real time)")
-    run.add_argument("--board", choices=["sim"], default="sim")
+    run.add_argument("--board",
+                     help="sim, boardemu://?trunks=8&stations=4&..., "
+                          "serial:///dev/ttyACM0?baud=921600 or a pyserial URL (default: the "
+                          "configuration's board.driver, sim out of the box)")
     run.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
-    run.add_argument("--listen", help="serve /metrics and /healthz on HOST:PORT")
+    run.add_argument("--listen", metavar="HOST:PORT",
+                     help="serve the web page and API, /metrics and /healthz on HOST:PORT "
+                          "(the first run prints a one-time setup link)")
+    run.add_argument("--tls", action="store_true",
+                     help="with --listen: HTTPS with a self-signed certificate made on first "
+                          "use")
     run.add_argument("--scenario", help="sim board: the callers and agents (a YAML file)")
     run.add_argument("--drain-s", type=float, default=60.0,
                      help="on SIGTERM, wait at most this long for calls to end")
@@ -246,12 +359,21 @@ def build_parser():
     sim.add_argument("--log-level", default="WARNING")
     sim.set_defaults(func=_simulate)
 
-    test = commands.add_parser("selftest", help="every port through the DSP chain")
+    test = commands.add_parser("selftest", help="every port through the DSP chain, or a "
+                               "board's ports looped back")
     test.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
+    test.add_argument("--board", help="loop back every port of this board URL: DTMF and a "
+                      "tone sweep (e.g. boardemu://, serial:///dev/ttyACM0)")
+    test.add_argument("--json", action="store_true", help="print the report as JSON")
     test.set_defaults(func=_selftest)
 
-    probe = commands.add_parser("probe", help="the boards and ports found")
+    probe = commands.add_parser("probe", help="the configured board, and the boards found")
+    probe.add_argument("urls", nargs="*", metavar="URL", help="board URLs to probe as well")
     probe.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
+    probe.add_argument("--no-usb", action="store_true", help="do not search USB devices")
+    probe.add_argument("--timeout", type=float, default=3.0,
+                       help="seconds to wait for each board's handshake")
+    probe.add_argument("--json", action="store_true", help="print what was found as JSON")
     probe.set_defaults(func=_probe)
 
     add_config_commands(commands)

@@ -1,10 +1,12 @@
 """The 20 ms media loop: one board, one block of every channel, one DSP call per kernel.
 
-``MediaLoop(board, handler, hangup_tones)`` owns the board's DSP state (``DtmfRx``,
-``CallProgressRx``, ``TxRenderer``, ``ToneTx``), the transmit block and the ``TimerHeap``.
-``tick(now, due=None)`` does, in this order::
+``MediaLoop(board, handler, *, country="cn", echo_canceller=True, echo_tail_ms=64)`` owns the
+board's DSP state (``EchoCanceller``, ``DtmfRx``, ``CallProgressRx``, ``TxRenderer``,
+``ToneTx``), the transmit block and the ``TimerHeap``. ``tick(now, due=None)`` does, in this
+order::
 
     events = board.tick(now); rx = board.read_block()
+    rx = echo.process(rx, tx_of_last_tick, active=fxo_ports)     # analog lines' own echo out
     keys = dtmf.process(rx); tones = progress.process(rx)          # all channels at once
     handler.on_input(now, events, keys, tones)                     # ports, keys, hang-up tones
     handler.on_timer(owner, name, now) for every timer due          # IVR, ACD, recordings
@@ -13,6 +15,12 @@
     board.write_block(tx)
     handler.after_render(now, ended, tone_ended, rx)                # playback finished, WAVs
 
+The echo canceller runs on the analog trunk ports (``PortKind.FXO``: their 2-wire/4-wire hybrid
+returns part of what we send) before anything listens to rx, so a caller's keys are heard over
+the echo of the prompt being played (barge-in) and the prompt's echo makes no false digits.
+Its reference is the block written on the previous tick: what the line was playing while this
+rx was being received (a board returns the echo of block k in block k + 1, within the tail).
+``echo_canceller=False`` leaves rx as the board gave it; a board without FXO ports has none.
 Nothing here iterates over channels: the handler sees only channels with something to say.
 Tick statistics: ``stats.ticks``, ``stats.late`` (ticks that started more than 20 ms after
 they were due: ``due`` is the boundary the driver meant to run at) and a histogram of tick
@@ -27,9 +35,16 @@ from typing import Protocol
 
 import numpy as np
 
-from branchline.dsp import CALL_PROGRESS_TONES, CallProgressRx, DtmfRx, ToneTx, TxRenderer
+from branchline.dsp import (
+    CALL_PROGRESS_TONES,
+    CallProgressRx,
+    DtmfRx,
+    EchoCanceller,
+    ToneTx,
+    TxRenderer,
+)
 from branchline.firmware.clock import TimerHeap
-from branchline.hw.ports import BLOCK_SAMPLES, BLOCK_SECONDS, Board
+from branchline.hw.ports import BLOCK_SAMPLES, BLOCK_SECONDS, Board, PortKind
 
 __all__ = ["LoopHandler", "MediaLoop", "TickStats"]
 
@@ -72,11 +87,15 @@ class LoopHandler(Protocol):
 class MediaLoop:
     """One board's 20 ms loop (see the module docstring)."""
 
-    def __init__(self, board: Board, handler: LoopHandler, *, country: str = "cn"):
+    def __init__(self, board: Board, handler: LoopHandler, *, country: str = "cn",
+                 echo_canceller: bool = True, echo_tail_ms: int = 64):
         self.board = board
         self.handler = handler
         channels = len(board.ports)
         self.channels = channels
+        self._analog = np.array([p.kind is PortKind.FXO for p in board.ports], dtype=bool)
+        self.echo = (EchoCanceller(channels, tail_ms=echo_tail_ms)
+                     if echo_canceller and self._analog.any() else None)
         self.dtmf = DtmfRx(channels)
         self.progress = CallProgressRx(channels, tones=CALL_PROGRESS_TONES[country])
         self.renderer = TxRenderer(channels)
@@ -90,6 +109,9 @@ class MediaLoop:
         board, handler = self.board, self.handler
         events = board.tick(now)
         rx = board.read_block()
+        if self.echo is not None:
+            # self._tx still holds the block written on the last tick: the echo reference.
+            rx = self.echo.process(np.ascontiguousarray(rx), self._tx, self._analog)
         keys = self.dtmf.process(rx)
         tones = self.progress.process(rx)
         if events or keys or tones:

@@ -1,6 +1,7 @@
 """``branchline call``: dial into the appliance from the terminal, as a caller would.
 
-    branchline call [--data DIR] [--to NUMBER] [--script KEYS] [--at TIME] [--no-sound]
+    branchline call [--data DIR] [--to NUMBER] [--script KEYS] [--at TIME]
+                    [--no-sound | --audio [--device NAME|INDEX] [--samplerate HZ]]
 
 The command builds the appliance in this process, as ``branchline run`` does (the same data
 directory, configuration in force, prompts, records and the simulated board with its virtual
@@ -24,16 +25,27 @@ whole session, so no virtual caller lands on it.
   key if the appliance has not ended the call by then.
 * ``--at 2026-11-23T10:00``: the site's wall clock starts at that time instead of now, to try
   the flow's opening hours.
+* ``--audio``: the sound card is the caller's handset (``branchline.hw.audio.SoundCardLine``,
+  ``--device`` by index or part of its name, ``--samplerate`` if the card's default will not
+  do): the line's audio plays on its speaker, its microphone is what the caller says, and the
+  typed keys are mixed into the microphone's audio as DTMF, so the appliance hears speech and
+  keys together as on a real line. Without ``--audio`` the microphone is not used (text mode;
+  the line's audio still plays on the default card when there is one, unless ``--no-sound``).
+  A card that cannot be opened ends the command before the call with the reason and the
+  devices there are; at the end, the card's under/overruns are reported if there were any.
 
 The command exits 0 when the call is over (either side hung up) and the records are written.
 
-Pieces: ``TerminalCaller`` (the person's side of the line, time as an argument),
-``ManualTrunkBoard`` (a ``Board`` wrapper giving one trunk to a ``TerminalCaller``; everything
-else goes to the wrapped board), and ``PromptEcho`` (reports each prompt started on one
-channel with its text). They depend on the appliance only through the ``Board`` interface,
-``Appliance.board`` / ``Appliance.loop.board`` (the wrapper replaces both after
-``open_sim``), ``Appliance.prompts.render_items`` / ``items_text`` and
-``Appliance.loop.renderer`` (``play`` / ``stop`` / ``render``, tapped in place).
+Pieces: ``TerminalCaller`` (the person's side of the line, time as an argument; with a
+``microphone`` it mixes their voice under their keys), ``ManualTrunkBoard`` (a ``Board``
+wrapper giving one trunk to a ``TerminalCaller``; everything else goes to the wrapped board),
+``PromptEcho`` (reports each prompt started on one channel with its text), ``CardHandset``
+(a ``SoundCardLine`` as the person's handset) and ``run_call`` (one call on a built appliance;
+its ``pace(due)`` waits for the loop's next block, so tests run it on a virtual clock). They
+depend on the appliance only through the ``Board`` interface, ``Appliance.board`` /
+``Appliance.loop.board`` (the wrapper replaces both after ``open_sim``),
+``Appliance.prompts.render_items`` / ``items_text``, ``Appliance.loop.renderer`` (``play`` /
+``stop`` / ``render``, tapped in place), ``start``/``tick``/``close`` and ``clock``.
 """
 
 from __future__ import annotations
@@ -54,18 +66,27 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from branchline.dsp import CALL_PROGRESS_TONES, ToneTx, dtmf_samples
+from branchline.hw.audio import SoundCardLine
 from branchline.hw.ports import (
     ABSENT_UNAVAILABLE,
     BLOCK_SAMPLES,
     BLOCK_SECONDS,
     CN_STATION_RING,
+    BoardError,
     CallerId,
     PortError,
     Ring,
     RingOff,
 )
 
-__all__ = ["ManualTrunkBoard", "PromptEcho", "TerminalCaller", "add_call_command"]
+__all__ = [
+    "CardHandset",
+    "ManualTrunkBoard",
+    "PromptEcho",
+    "TerminalCaller",
+    "add_call_command",
+    "run_call",
+]
 
 log = logging.getLogger("branchline.call")
 
@@ -84,15 +105,19 @@ class TerminalCaller:
     ``state``: ``idle`` -> ``ringing`` (``dial``) -> ``talking`` (the appliance answered) ->
     ``hung_up`` (the person pressed q: busy tone on the line) -> ``over`` (the appliance put
     the trunk on hook). ``say`` receives one line of text per thing the person would notice.
+    ``microphone``, if given, returns the person's next 160 samples; it is read every block
+    (so a sound card's audio never piles up) and heard on the line only while talking.
     """
 
-    def __init__(self, port: int, *, country: str = "cn", say: Callable[[str], None] = print):
+    def __init__(self, port: int, *, country: str = "cn", say: Callable[[str], None] = print,
+                 microphone: Callable[[], np.ndarray] | None = None):
         self.port = port
         self.say = say
+        self.microphone = microphone
         self.state = "idle"
         self._busy_spec = CALL_PROGRESS_TONES[country]["busy"]
         self._busy = ToneTx(1)
-        self._audio: deque[int] = deque()
+        self._audio = np.zeros(0, np.int16)  # key tones not yet sent
         self._pending: list = []
         self._dialled_at = 0.0
         self._rings = 0
@@ -128,13 +153,13 @@ class TerminalCaller:
                 self.say(f"you pressed {key.upper()}")
                 tone = dtmf_samples(key.upper(), level_dbm0=KEY_LEVEL_DBM0, on_ms=KEY_ON_MS,
                                     off_ms=KEY_OFF_MS)
-                self._audio.extend(tone.tolist())
+                self._audio = np.concatenate([self._audio, tone])
             elif not key.isspace():
                 self.say(f"{key!r} is not a key on a phone: use 0-9 * # A-D, or q to hang up")
 
     def _hang_up(self) -> None:
         self.state = "hung_up"
-        self._audio.clear()
+        self._audio = self._audio[:0]
         self._busy.start(0, self._busy_spec)
         self.say("you hung up")
 
@@ -161,13 +186,18 @@ class TerminalCaller:
         return events
 
     def audio(self) -> np.ndarray:
-        """The 160 samples the person sends this block."""
+        """The 160 samples the person sends this block: their voice and keys, or busy tone."""
+        voice = self.microphone() if self.microphone is not None else None
         frame = np.zeros((1, BLOCK_SAMPLES), dtype=np.int16)
         if self.state == "hung_up":
             self._busy.render(frame)
-        elif self.state == "talking" and self._audio:
+        elif self.state == "talking":
             n = min(BLOCK_SAMPLES, len(self._audio))
-            frame[0, :n] = [self._audio.popleft() for _ in range(n)]
+            frame[0, :n] = self._audio[:n]
+            self._audio = self._audio[n:]
+            if voice is not None:
+                mixed = frame[0].astype(np.int32) + voice
+                frame[0] = np.clip(mixed, -32768, 32767)
         return frame[0]
 
     def busy_too_long(self, now: float) -> bool:
@@ -373,6 +403,39 @@ class _Speaker:
             self.stream.close()
 
 
+class CardHandset:
+    """``--audio``: a sound card as the person's handset.
+
+    ``microphone()`` is the card's next 20 ms at 8 kHz (what the person says), ``play(block)``
+    sends 20 ms of the line to its speaker; ``report()`` is a line of text about the card's
+    under- and overruns, or None when there were none.
+    """
+
+    def __init__(self, line: SoundCardLine):
+        self.line = line
+
+    def microphone(self) -> np.ndarray:
+        return self.line.read_block()[0]
+
+    def play(self, block: np.ndarray) -> None:
+        self.line.write_block(block.reshape(1, BLOCK_SAMPLES))
+
+    def report(self) -> str | None:
+        c = self.line.counters
+        late = c["capture_underruns"] + c["playback_underruns"]
+        dropped_ms = (c["capture_overruns_samples"] + c["playback_overruns_samples"]) \
+            * 1000 / self.line.samplerate
+        xruns = sum(c[k] for k in ("input_overflow", "input_underflow", "output_overflow",
+                                   "output_underflow"))
+        if not (late or dropped_ms or xruns):
+            return None
+        return (f"sound card: {late} blocks of silence where audio was late, "
+                f"{dropped_ms:.0f} ms dropped to keep latency down, {xruns} PortAudio xruns")
+
+    def close(self) -> None:
+        self.line.close()
+
+
 class _WallClock:
     """Loop time from time.monotonic; the site's wall clock starting at ``start``."""
 
@@ -422,35 +485,75 @@ def _call(args) -> int:
         return _WallClock(wall)
 
     app, bank = open_sim(data_dir, make_clock)
-    document = app.config.document
-    port, number = _trunk_for(document, app.board, args.to)
-    say = _say
-    caller = TerminalCaller(port, country=document.site.country, say=say)
+    try:
+        port, number = _trunk_for(app.config.document, app.board, args.to)
+        sound = None if args.quiet_sound else (
+            _handset(args) if args.audio else _Speaker(_say))
+    except BaseException:
+        if bank is not None:
+            bank.stop()
+        raise
+    source = _Script(args.script) if args.script else _Terminal()
+    if not args.script:
+        _say("type keys 0-9 * # (A-D); q hangs up")
+    try:
+        ok = run_call(app, port, number, source=source, sound=sound, say=_say)
+    finally:
+        if bank is not None:
+            bank.stop()
+    _say("call over" if ok else "call over; some records were NOT written")
+    return 0 if ok else 1
+
+
+def _handset(args) -> CardHandset:
+    device = int(args.device) if args.device and args.device.isdigit() else args.device
+    try:
+        return CardHandset(SoundCardLine(device, samplerate=args.samplerate))
+    except BoardError as exc:
+        raise SystemExit(f"branchline call --audio: {exc}") from exc
+
+
+def _sleep_until(clock) -> Callable[[float], None]:
+    def pace(due: float) -> None:
+        wait = due - clock.now()
+        if wait > 0:
+            time.sleep(wait)
+    return pace
+
+
+def run_call(app, port: int, number: str, *, source, sound=None,
+             say: Callable[[str], None] = print,
+             pace: Callable[[float], None] | None = None) -> bool:
+    """Make one call from the person to trunk `port` (dialled as `number`) of `app`.
+
+    ``app`` is built and not started; it is started here and closed at the end (every call
+    ended, records written: the result says whether they were). ``source.keys(echo, now)``
+    gives the keys typed since the last block; ``sound`` (``_Speaker``, ``CardHandset`` or
+    None) plays the line, and a ``CardHandset`` is also the person's microphone.
+    ``pace(due)`` returns when the loop's clock has reached `due` (default: sleep).
+    """
+    pace = pace or _sleep_until(app.clock)
+    caller = TerminalCaller(port, country=app.config.document.site.country, say=say,
+                            microphone=getattr(sound, "microphone", None))
     # The board wrapper goes in after construction: the appliance and its loop hold the board.
     board = ManualTrunkBoard(app.board, caller)
     app.board = board
     app.loop.board = board
     echo = PromptEcho(app, port, lambda lang, text: say(f"prompt [{lang}] {text}"))
-    speaker = None if args.quiet_sound else _Speaker(say)
-    source = _Script(args.script) if args.script else _Terminal()
-    if not args.script:
-        say("type keys 0-9 * # (A-D); q hangs up")
     app.start()
     say(f"calling {number} on {app.board.ports[port].name}")
     due = app.clock.now()
     caller.dial(due)
     try:
         while caller.state != "over":
+            pace(due)
             now = app.clock.now()
-            if now < due:
-                time.sleep(due - now)
-                now = app.clock.now()
             keys = source.keys(echo, now)
             if keys:
                 caller.press(keys)
             app.tick(now, due=due)
-            if speaker is not None:
-                speaker.play(board.heard)
+            if sound is not None:
+                sound.play(board.heard)
             if caller.busy_too_long(now):
                 say("the appliance did not hear the hang-up; releasing the line")
                 break
@@ -458,16 +561,16 @@ def _call(args) -> int:
     except KeyboardInterrupt:
         say("interrupted: the call is cut off")
     finally:
-        if isinstance(source, _Terminal):
+        if hasattr(source, "close"):
             source.close()
-        if speaker is not None:
-            speaker.close()
+        if sound is not None:
+            sound.close()
+            report = getattr(sound, "report", lambda: None)()
+            if report:
+                say(report)
         ok = app.close(app.clock.now())
         board.release()
-        if bank is not None:
-            bank.stop()
-    say("call over" if ok else "call over; some records were NOT written")
-    return 0 if ok else 1
+    return ok
 
 
 def _say(text: str) -> None:
@@ -486,7 +589,16 @@ def add_call_command(subparsers) -> argparse.ArgumentParser:
                       'e.g. "1,3,q" (q hangs up)')
     call.add_argument("--at", metavar="TIME", help="the site's wall clock starts at this ISO "
                       "time, e.g. 2026-11-23T10:00 (default: now)")
-    call.add_argument("--no-sound", dest="quiet_sound", action="store_true",
-                      help="do not play the line's audio on the sound card")
+    sound = call.add_mutually_exclusive_group()
+    sound.add_argument("--no-sound", dest="quiet_sound", action="store_true",
+                       help="do not play the line's audio on the sound card")
+    sound.add_argument("--audio", action="store_true",
+                       help="the sound card is your handset: hear the line on its speaker, "
+                       "speak into its microphone (typed keys are mixed in as DTMF)")
+    call.add_argument("--device", metavar="NAME|INDEX", help="--audio: the sound card, by "
+                      "index or part of its name (`python -m sounddevice` lists them; default: "
+                      "the system's default card)")
+    call.add_argument("--samplerate", metavar="HZ", type=int, help="--audio: the card's rate "
+                      "(default: the card's own; 48000 and 44100 are resampled to 8000)")
     call.set_defaults(func=_call)
     return call

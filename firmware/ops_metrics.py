@@ -1,4 +1,4 @@
-"""Prometheus metrics of the running appliance, and a tiny HTTP endpoint for them.
+"""Prometheus metrics of the running appliance.
 
 Written by hand in the text exposition format 0.0.4 (one ``# HELP`` and ``# TYPE`` per family,
 ``name{label="value"} number`` per sample, histograms as cumulative ``_bucket{le=...}`` with
@@ -13,11 +13,10 @@ Integration (the run loop in ``firmware/cli.py``)::
 
     metrics = ApplianceMetrics()
     metrics.attach(app)                         # counts call outcomes as records are submitted
-    server = MetricsServer(parse_listen(args.listen), metrics.render, metrics.health).start()
     every tick:  metrics.sample(app, now)      # cheap: does the work once a second
-    at the end:  server.close()
 
-The web service of a later issue mounts the same ``metrics.render`` under its own ``/metrics``.
+The web service (firmware/web_serve.py) serves ``metrics.render`` at ``/metrics`` and
+``metrics.health`` at ``/healthz`` on the ``--listen`` port.
 
 Families (docs/operations.md explains each):
 
@@ -34,15 +33,26 @@ Families (docs/operations.md explains each):
 ``branchline_records_pending``             gauge      records submitted, not yet committed
 ``branchline_draining``                    gauge      1 while draining
 ``branchline_config_version``              gauge      configuration version for new calls
+``branchline_board_connected{board}``      gauge      1 while the board's link is up
+``branchline_board_frames_total``          counter    frames the board link lost: ``kind`` bad
+``{board,kind}``                                      (garbage, CRC, unparsable), lost (audio
+                                                      concealed), late (audio dropped)
+``branchline_board_heartbeats_missed_total``  counter  times the board went quiet past its
+``{board}``                                           timeout
+``branchline_board_reconnects_total{board}``  counter  times the serial port was reopened
+``branchline_board_resets_total{board}``   counter    board restarts seen (reset, watchdog)
+``branchline_board_ports_out_of_service``  gauge      the board's ports out of service now
+``{board}``
 =========================================  =========  ==========================================
+
+Board families have a sample for each board that keeps fault counters (``board.counters``
+and ``board.status()``, the serial driver's); the simulated board has none.
 """
 
 from __future__ import annotations
 
 import collections
-import http.server
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -52,8 +62,9 @@ from branchline.acd import AgentState, IllegalEvent
 __all__ = [
     "TICK_BUCKETS_S",
     "ApplianceMetrics",
-    "MetricsServer",
+    "BoardHealth",
     "RuntimeSnapshot",
+    "board_health",
     "parse_listen",
     "render_exposition",
     "snapshot_of",
@@ -75,6 +86,47 @@ _SAMPLE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
+class BoardHealth:
+    """One board's link faults, read from its driver's counters and status."""
+
+    name: str
+    connected: bool
+    frames_bad: int = 0
+    frames_lost: int = 0
+    frames_late: int = 0
+    heartbeats_missed: int = 0
+    reconnects: int = 0
+    resets: int = 0
+    ports_out_of_service: int = 0
+
+
+# The serial driver's counters (hw/serial_board.py, hw/protocol.py, hw/serial_audio.py)
+# that make up each board family.
+_BAD_FRAMES = ("bad_cobs", "bad_crc", "short_frame", "long_frame", "bad_payload")
+
+
+def board_health(board) -> BoardHealth | None:
+    """The link health of a board whose driver keeps counters; None for one that does not."""
+    status = getattr(board, "status", None)
+    if status is None or not hasattr(board, "counters"):
+        return None
+    state = status()
+    counts = state.get("counters") or board.counters
+    ports = state.get("ports", [])
+    return BoardHealth(
+        name=str(state.get("name", "board0")),
+        connected=bool(state.get("connected")),
+        frames_bad=sum(counts.get(k, 0) for k in _BAD_FRAMES),
+        frames_lost=counts.get("audio_lost", 0),
+        frames_late=counts.get("audio_late", 0),
+        heartbeats_missed=counts.get("heartbeat_timeouts", 0),
+        reconnects=counts.get("reconnects", 0),
+        resets=counts.get("board_resets", 0),
+        ports_out_of_service=sum(not p.get("in_service", True) for p in ports),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeSnapshot:
     """What the metrics show, taken by the loop thread at ``taken_at`` (loop time)."""
 
@@ -91,6 +143,7 @@ class RuntimeSnapshot:
     records_pending: int = 0
     draining: bool = False
     config_version: int = 0
+    boards: tuple[BoardHealth, ...] = ()
 
 
 def _escape(value: str) -> str:
@@ -158,7 +211,34 @@ def render_exposition(s: RuntimeSnapshot) -> str:
     w.sample("branchline_draining", s.draining)
     w.family("branchline_config_version", "gauge", "Configuration version new calls take.")
     w.sample("branchline_config_version", s.config_version)
+    _render_boards(w, s.boards)
     return "\n".join(w.lines) + "\n"
+
+
+def _render_boards(w: _Writer, boards: tuple[BoardHealth, ...]) -> None:
+    w.family("branchline_board_connected", "gauge", "1 while the board's link is up.")
+    for b in boards:
+        w.sample("branchline_board_connected", b.connected, board=b.name)
+    name = "branchline_board_frames_total"
+    w.family(name, "counter", "Frames the board link lost: bad (garbage, CRC errors, "
+             "unparsable), lost (audio concealed), late (audio dropped).")
+    for b in boards:
+        for kind, n in (("bad", b.frames_bad), ("lost", b.frames_lost),
+                        ("late", b.frames_late)):
+            w.sample(name, n, board=b.name, kind=kind)
+    for name, attribute, help_text, kind in (
+        ("branchline_board_heartbeats_missed_total", "heartbeats_missed",
+         "Times the board went quiet for longer than its timeout.", "counter"),
+        ("branchline_board_reconnects_total", "reconnects",
+         "Times the board's serial port failed and was reopened.", "counter"),
+        ("branchline_board_resets_total", "resets",
+         "Board restarts seen (reset, watchdog, power).", "counter"),
+        ("branchline_board_ports_out_of_service", "ports_out_of_service",
+         "The board's ports out of service now.", "gauge"),
+    ):
+        w.family(name, kind, help_text)
+        for b in boards:
+            w.sample(name, getattr(b, attribute), board=b.name)
 
 
 def _tick_buckets(histogram, longest_s: float) -> tuple[tuple[int, ...], float]:
@@ -200,12 +280,13 @@ def snapshot_of(app, now: float, outcomes: Mapping[str, int]) -> RuntimeSnapshot
         except IllegalEvent:
             continue
     errors = {kind: app.counters.get(key, 0) for key, kind in _ERROR_KINDS.items()}
+    health = board_health(app.board)
     return RuntimeSnapshot(
         taken_at=now, ticks=stats.ticks, late_ticks=stats.late, tick_buckets=buckets,
         tick_seconds_sum=seconds, active_calls=app.active_calls, waiting=waiting,
         agents=dict(agents), calls_by_outcome=dict(outcomes), errors=errors,
         records_pending=app.writer.pending, draining=app.draining,
-        config_version=app.config.version)
+        config_version=app.config.version, boards=() if health is None else (health,))
 
 
 class ApplianceMetrics:
@@ -269,63 +350,3 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ValueError(f"--listen {text!r}: expected HOST:PORT with a port 0-65535, "
                          "e.g. 127.0.0.1:9108 or [::1]:9108")
     return host.strip("[]"), int(port)
-
-
-class MetricsServer:
-    """``GET /metrics`` and ``GET /healthz`` on a daemon thread (stdlib http.server)."""
-
-    def __init__(self, listen: tuple[str, int], render: Callable[[], str],
-                 health: Callable[[], tuple[bool, str]]):
-        handler = _handler_class(render, health)
-        try:
-            self._server = http.server.ThreadingHTTPServer(listen, handler)
-        except OSError as exc:
-            raise OSError(f"metrics endpoint on {listen[0]}:{listen[1]}: {exc.strerror}; "
-                          "choose another --listen address or stop what holds it") from exc
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="metrics-http", daemon=True)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return host, port
-
-    def start(self) -> MetricsServer:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join()
-        self._server.server_close()
-
-
-def _handler_class(render, health):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        server_version = "branchline-metrics"
-
-        def do_GET(self):
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                self._reply(200, render(), CONTENT_TYPE)
-            elif path == "/healthz":
-                ok, reason = health()
-                self._reply(200 if ok else 503, reason + "\n", "text/plain; charset=utf-8")
-            else:
-                self._reply(404, f"{path}: not here; try /metrics or /healthz\n",
-                            "text/plain; charset=utf-8")
-
-        def _reply(self, status: int, body: str, content_type: str) -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format, *args):
-            log.debug("metrics http: " + format, *args)
-
-    return Handler

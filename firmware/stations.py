@@ -4,6 +4,9 @@
 
 * off hook while an offer rings it: ``OfferAnswered`` to the ACD; the appliance bridges the
   call to the agent's phone.
+* off hook while a call back rings it (``ring_callback``): the call back attempt goes on
+  (firmware/callback.py: whisper, dial, answer detection); on hook before the answer ends
+  the attempt.
 * off hook with no offer: keypad mode; keys collect up to ``#``, then the document's
   ``agent_codes`` (login / ready / not ready / end wrap-up / logout) become the ACD event,
   confirmed by one beep, or refused (unknown code, illegal for the agent's state, agent not
@@ -58,7 +61,9 @@ class Station:
         self.keys = ""
         self.agent_id: str | None = None  # logged in here
         self.offer: tuple[str, str] | None = None  # (call id, agent id) while ringing
-        self.call = None  # the CallSession while talking
+        self.callback = None  # the CallbackCall ringing this phone
+        self.call = None  # the CallSession (or CallbackCall) while talking
+        self.broken = False  # the port is out of service: the phone is not there
 
     def __repr__(self) -> str:
         return f"Station({self.name}, {self.state.value})"
@@ -69,9 +74,24 @@ class Station:
         self.offer = (call_id, agent_id)
         # An off-hook phone cannot ring (the agent is still keying a code): it rings when it
         # goes back on hook, and the ACD's ring timeout runs meanwhile.
-        if not self.off_hook:
+        if not self.off_hook and not self.broken:
             self.state = StationState.RINGING
             self.app.board.ring(self.port)
+
+    def ring_callback(self, attempt) -> None:
+        """Ring for a call back the agent is reserved for (rings on hook, like an offer)."""
+        self.callback = attempt
+        if not self.off_hook and not self.broken:
+            self.state = StationState.RINGING
+            self.app.board.ring(self.port)
+
+    def cancel_callback(self) -> None:
+        if self.callback is None:
+            return
+        self.callback = None
+        self.app.board.stop_ring(self.port)
+        if self.state is StationState.RINGING and self.offer is None:
+            self.state = StationState.IDLE
 
     def cancel_ring(self) -> None:
         self.offer = None
@@ -79,11 +99,40 @@ class Station:
         if self.state is StationState.RINGING:
             self.state = StationState.IDLE
 
+    # --- the port -------------------------------------------------------------------------
+
+    def out_of_service(self, now: float) -> None:
+        """The phone is gone (its port out of service): what was up on it ends as if the agent
+        hung up, and the agent logged in here is made not ready (``station_out_of_service``),
+        which withdraws an offer ringing here. They key ready again when the phone is back."""
+        self.broken = True
+        call, self.call = self.call, None
+        attempt, self.callback = self.callback, None
+        self.off_hook, self.keys, self.offer = False, "", None
+        self.state = StationState.IDLE
+        self.app.loop.tones.stop(self.port)
+        self.app.loop.renderer.stop(self.port)
+        if attempt is not None:
+            attempt.guard(now, lambda: attempt.release(now, "station_out_of_service"))
+        if call is not None:
+            call.guard(now, lambda: call.agent_hung_up(now))
+        if self.agent_id is not None:
+            self.app.agent_out_of_service(self.agent_id, now)
+
+    def back_in_service(self) -> None:
+        self.broken = False
+
     # --- the phone ------------------------------------------------------------------------
 
     def hook_off(self, now: float) -> None:
         self.off_hook = True
         self.app.loop.dtmf.reset(self.port)
+        if self.callback is not None:
+            attempt, self.callback = self.callback, None
+            self.app.board.stop_ring(self.port)
+            self.call, self.state = attempt, StationState.TALKING
+            attempt.guard(now, lambda: attempt.agent_answered(now))
+            return
         if self.offer is not None:
             call_id, agent_id = self.offer
             self.offer = None
@@ -100,8 +149,9 @@ class Station:
         self.app.loop.tones.stop(self.port)
         call, self.call = self.call, None
         was = self.state
-        self.state = StationState.IDLE if self.offer is None else StationState.RINGING
-        if self.offer is not None:
+        ringing = self.offer is not None or self.callback is not None
+        self.state = StationState.RINGING if ringing else StationState.IDLE
+        if ringing:
             self.app.board.ring(self.port)
         if was is StationState.TALKING and call is not None:
             call.guard(now, lambda: call.agent_hung_up(now))

@@ -21,6 +21,24 @@ Events (frozen dataclasses; `port` is the index, `time` the board time it happen
 - ``FarEndHangup``: a trunk's far end cleared, reported by the line itself (loop-current drop
   or polarity reversal) for lines that do so (``Port.clear_signal``). An ordinary Chinese PSTN
   line does not: there the runtime hears the exchange's busy tone with the DSP.
+- ``LineState``: a trunk's line measured by the board: ``present`` (battery on the line: False
+  when the line is cut or unplugged), the loop current in mA (off hook) and the line voltage in
+  V (its sign is the line's polarity).
+- ``PolarityReversal``: a trunk's line reversed its polarity (an answer or clear signal on lines
+  that give one; ``FarEndHangup`` follows only on lines whose ``clear_signal`` says so).
+- ``SpanAlarm``: an E1 span's alarms changed (``los`` loss of signal, ``lof`` loss of frame,
+  ``ais`` alarm indication signal, ``rai`` remote alarm) or it slipped; ``port`` is the span's
+  first port, ``slips`` the count since the board started.
+- ``PortOutOfService`` / ``PortInService``: a driver lost its board (no answer, unplugged,
+  reset) or got it back. Out of service, a port raises nothing, its audio is silence and its
+  commands are ignored; whatever was up on it (a call, a ringing station) is gone: the runtime
+  ends it. ``reason`` says why, for the log. ``PortInService`` follows only a
+  ``PortOutOfService`` (ports start in service), and the port comes back idle: on hook, not
+  ringing.
+
+E1: a span's 30 voice timeslots (ITU-T G.704: timeslots 1-15 and 17-31; 0 is framing, 16 the
+CAS signalling) are 30 ``PortKind.E1`` ports, each with ``span`` (the span's number on the
+board) and ``timeslot`` set; analog ports leave both ``None``.
 
 Commands: ``answer`` (trunk off hook), ``hang_up`` (trunk on hook), ``ring`` (ring a station
 with a cadence, ``CN_STATION_RING`` by default) and ``stop_ring``.
@@ -28,8 +46,9 @@ with a cadence, ``CN_STATION_RING`` by default) and ``stop_ring``.
 Errors (all ``BoardError``): ``PortError`` (also a ``ValueError``) when a command names a port
 that does not exist or is of the wrong kind, ``BlockError`` (also a ``ValueError``) when a
 written block has the wrong shape or dtype, ``ClockError`` (also a ``ValueError``) when
-``tick`` is asked to go back in time. These are the appliance's mistakes; a driver's failure
-to talk to its hardware (a later issue) will be another subclass of ``BoardError``.
+``tick`` is asked to go back in time. These are the appliance's mistakes. ``BoardLinkError``
+is the other side's: a driver could not reach its board or the board broke the protocol where
+the driver cannot carry on (a driver rides out what it can: see docs/board-protocol.md).
 """
 
 import enum
@@ -44,30 +63,46 @@ __all__ = [
     "BLOCK_SAMPLES",
     "BLOCK_SECONDS",
     "CN_STATION_RING",
+    "E1_VOICE_TIMESLOTS",
     "SAMPLE_RATE",
+    "SPAN_ALARMS",
     "BlockError",
     "Board",
     "BoardError",
+    "BoardLinkError",
     "CallerId",
     "ClearSignal",
     "ClockError",
     "FarEndHangup",
     "HookFlash",
+    "LineState",
     "OffHook",
     "OnHook",
+    "PolarityReversal",
     "Port",
     "PortError",
     "PortEvent",
+    "PortInService",
     "PortKind",
+    "PortOutOfService",
     "Ring",
     "RingCadence",
     "RingOff",
+    "SpanAlarm",
     "check_block",
 ]
 
 SAMPLE_RATE = 8000
 BLOCK_SAMPLES = 160
 BLOCK_SECONDS = BLOCK_SAMPLES / SAMPLE_RATE
+
+# ITU-T G.704 §5: an E1 frame's timeslot 0 carries framing and timeslot 16 the CAS
+# multiframe (or the D channel), leaving 30 timeslots for voice.
+E1_VOICE_TIMESLOTS = (*range(1, 16), *range(17, 32))
+
+# E1 span alarms: loss of signal, loss of frame alignment, alarm indication signal (all
+# ones), remote alarm indication (ITU-T G.704 / G.732 / G.775).
+SPAN_ALARMS = frozenset({"los", "lof", "ais", "rai"})
 
 # Reasons for an absent caller-ID number or name (the MDMF 0x04 / 0x08 parameters).
 ABSENT_UNAVAILABLE = "O"
@@ -88,6 +123,10 @@ class BlockError(BoardError, ValueError):
 
 class ClockError(BoardError, ValueError):
     """tick() was asked to go back in time."""
+
+
+class BoardLinkError(BoardError):
+    """A driver could not reach its board, or the board answered what the driver cannot use."""
 
 
 class PortKind(enum.Enum):
@@ -117,12 +156,32 @@ class ClearSignal(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Port:
-    """One port of a board; `index` is also its audio channel."""
+    """One port of a board; `index` is also its audio channel.
+
+    An E1 port also names its `span` (the board's span number) and `timeslot` (1-31, not 0 or
+    16); other ports leave both None.
+    """
 
     index: int
     kind: PortKind
     name: str
     clear_signal: ClearSignal = ClearSignal.NONE
+    span: int | None = None
+    timeslot: int | None = None
+
+    def __post_init__(self):
+        if self.kind is PortKind.E1:
+            if self.span is None or self.timeslot not in E1_VOICE_TIMESLOTS:
+                raise ValueError(
+                    f"Port {self.index} ({self.name}): an E1 port needs span and timeslot "
+                    f"(got span={self.span}, timeslot={self.timeslot}); voice timeslots are "
+                    "1-15 and 17-31"
+                )
+        elif self.span is not None or self.timeslot is not None:
+            raise ValueError(
+                f"Port {self.index} ({self.name}): span/timeslot are for E1 ports only, "
+                f"not {self.kind.name}"
+            )
 
     @property
     def is_trunk(self):
@@ -212,6 +271,49 @@ class FarEndHangup(PortEvent):
     """A trunk's line signalled that the far end cleared (only lines that can do it)."""
 
     signal: ClearSignal
+
+
+@dataclass(frozen=True, slots=True)
+class LineState(PortEvent):
+    """A trunk's line as measured: battery present, loop current (mA), voltage (V, signed)."""
+
+    present: bool
+    loop_current_ma: float
+    voltage_v: float
+
+
+@dataclass(frozen=True, slots=True)
+class PolarityReversal(PortEvent):
+    """A trunk's line reversed its polarity."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpanAlarm(PortEvent):
+    """An E1 span's alarms (a subset of SPAN_ALARMS) and slip count; `port` is its first."""
+
+    span: int
+    alarms: frozenset[str]
+    slips: int
+
+    def __post_init__(self):
+        unknown = self.alarms - SPAN_ALARMS
+        if unknown:
+            raise ValueError(
+                f"SpanAlarm: unknown alarms {sorted(unknown)}; expected some of "
+                f"{sorted(SPAN_ALARMS)}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PortOutOfService(PortEvent):
+    """The port stopped working (its board is gone, stalled or reset): `reason` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PortInService(PortEvent):
+    """The port works again (after PortOutOfService)."""
 
 
 @runtime_checkable

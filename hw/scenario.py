@@ -12,7 +12,9 @@ number 1020). Durations are seconds. Random quantities are distributions, writte
 
 A caller's script is its language's prelude followed by its goal's steps. A step is one of
 ``{keys: "..."}`` (press these keys at my turn), ``{listen: true}`` (let one prompt play out),
-``{wait_agent: true}`` (wait in the queue for a person, then talk) or ``{hang_up: true}``.
+``{wait_agent: true}`` (wait in the queue for a person, then talk), ``{hang_up: true}`` or
+``{callback: "1"}`` (wait in the queue, press that key to be called back, hang up, and take
+the call back as ``callers.callback`` says; then talk as after ``wait_agent``).
 Keys may use the placeholders ``{language_key}``, ``{card}`` and ``{pin}``. A keys step may
 override the keypad's ``early``/``wrong``/``silent`` probabilities.
 """
@@ -36,6 +38,7 @@ from pydantic import (
 __all__ = [
     "AgentCodes",
     "AgentSpec",
+    "CallbackAnswer",
     "Distribution",
     "Scenario",
     "ScenarioError",
@@ -163,8 +166,9 @@ def _check_shares(shares, what):
 
 
 class BoardSpec(_Model):
-    trunks: int = Field(default=4, ge=1, le=120)
-    stations: int = Field(default=2, ge=0, le=120)
+    # A virtual board is not bound by a card's 120 ports: a 300-seat call centre fits.
+    trunks: int = Field(default=4, ge=1, le=1000)
+    stations: int = Field(default=2, ge=0, le=1000)
     # Trunks whose exchange also signals a far-end hang-up with a loop-current drop.
     loop_current_drop: tuple[int, ...] = ()
     line_noise_dbm0: float = Field(default=-70.0, le=-40)
@@ -209,18 +213,19 @@ class Step(_Model):
     listen: bool = False
     wait_agent: bool = False
     hang_up: bool = False
+    callback: str | None = Field(default=None, pattern=r"^[0-9*#]$")
     early: Probability | None = None
     wrong: Probability | None = None
     silent: Probability | None = None
 
     @model_validator(mode="after")
     def _one_action(self):
-        chosen = [n for n in ("keys", "listen", "wait_agent", "hang_up")
+        chosen = [n for n in ("keys", "listen", "wait_agent", "hang_up", "callback")
                   if getattr(self, n) not in (None, False)]
         if len(chosen) != 1:
             raise ValueError(
                 f"a step does {chosen or 'nothing'}; it must do exactly one of keys, "
-                "listen, wait_agent, hang_up"
+                "listen, wait_agent, hang_up, callback"
             )
         if self.keys is not None:
             names = _PLACEHOLDER.findall(self.keys)
@@ -282,8 +287,27 @@ class Vip(_Model):
         return self
 
 
+class CallbackAnswer(_Model):
+    """How callers who asked for a call back take it: each attempt finds them busy, or
+    nobody picks up, or they answer after `answer_delay` seconds of ringing. A caller asks
+    at its first turn in the queue, or after `ask_after_s` when nothing is said there."""
+
+    answer_delay: Distribution = Uniform(kind="uniform", low=3.0, high=12.0)
+    busy: Probability = 0.1
+    no_answer: Probability = 0.1
+    ask_after_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if self.busy + self.no_answer > 1:
+            raise ValueError(f"busy ({self.busy}) and no_answer ({self.no_answer}) add up to "
+                             "more than 1")
+        return self
+
+
 class Callers(_Model):
     caller_id: CallerIdMix = CallerIdMix()
+    callback: CallbackAnswer = CallbackAnswer()
     vip: Vip = Vip()
     languages: dict[str, Language]
     accounts: tuple[Account, ...]

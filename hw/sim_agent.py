@@ -17,7 +17,9 @@ pending answer.
 A ring that ends unanswered while the agent is logged in and off break (one of the
 ``ring_no_answer`` share, a ring while busy, or a ring that stopped before the answer delay
 ran out) makes the ACD put the agent not ready with reason "no answer"; the agent sees it on
-the phone and keys the ready code after ``ready_again`` (a distribution, seconds). If the
+the phone and keys the ready code after ``ready_again`` (a distribution, seconds). An agent who
+hears busy tone while talking (the caller hung up, or a call back found no one) hangs up after
+about two bursts of it. If the
 ring stopped because the caller gave up, the ACD already made the agent ready again and the
 extra ready code is accepted and ignored. The ready code is keyed only if the agent is still
 logged in and off break when its session comes round.
@@ -37,6 +39,10 @@ __all__ = ["AgentRecord", "VirtualAgent"]
 # (high group about 2 dB above the low, as most telephone sets send).
 AGENT_KEY_DBM0 = -8.0
 AGENT_TWIST_DB = 2.0
+# Busy tone is 0.35 s on / 0.35 s off (GB 3380): bursts of 12-25 blocks (0.24-0.5 s); after
+# three of them the agent knows the line is dead and hangs up, as people do.
+BUSY_BURST = (12, 25)
+BUSY_BURSTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,9 @@ class VirtualAgent:
         self._answer_timer = None
         self._ready_again = None  # the pending ready-after-a-missed-ring timer
         self._waiting = []  # (codes, ready_again) sessions due while the phone was busy
+        self._tone_blocks = 0  # blocks of the tone burst heard now
+        self._busy_bursts = 0  # busy tone bursts heard in a row
+        self._hang_up_timer = None
         self._out = np.zeros(0, dtype=np.int16)
         self._timers = []
         self._seq = 0
@@ -145,14 +154,44 @@ class VirtualAgent:
         out, self._out = next_block(self.voice if self.talking else None, self._out)
         return out
 
+    @property
+    def due(self):
+        """The time of the agent's next timer (inf when none): the board skips it till then."""
+        return self._timers[0][0] if self._timers else float("inf")
+
+    @property
+    def sounding(self):
+        """True while the phone sends something (a voice, or keys still to go out)."""
+        return self.talking or self._out.size > 0
+
     # -- timers --------------------------------------------------------------------------
 
     def _on_answer(self, now, events):
         self._ringing = False
         self.answered += 1
         self.off_hook = self.talking = True
+        self._tone_blocks = self._busy_bursts = 0
         events.append(OffHook(self.port, now))
-        self._schedule(now + self.scenario.agents.handle_time.sample(self.rng), "hang_up")
+        self._hang_up_timer = self._schedule(
+            now + self.scenario.agents.handle_time.sample(self.rng), "hang_up")
+
+    def hear(self, now, tone, sound, events):
+        """One block of what the phone plays while the agent talks: `tone` if it carries the
+        exchange's 450 Hz, `sound` if anything is heard. Bursts of BUSY_BURST blocks are busy
+        tone (the caller has gone, or a call back found no one): after BUSY_BURSTS of them the
+        agent hangs up. Longer bursts (ringback, 1 s) and speech start the count again."""
+        if tone:
+            self._tone_blocks += 1
+            return
+        if self._tone_blocks:
+            short = BUSY_BURST[0] <= self._tone_blocks <= BUSY_BURST[1]
+            self._busy_bursts = self._busy_bursts + 1 if short else 0
+            self._tone_blocks = 0
+        elif sound:
+            self._busy_bursts = 0
+        if self._busy_bursts >= BUSY_BURSTS and self.talking:
+            self._live.discard(self._hang_up_timer)
+            self._on_hang_up(now, events)
 
     def _on_hang_up(self, now, events):
         self.off_hook = self.talking = False

@@ -13,8 +13,15 @@ then its goal's steps) by ear:
   mistype (one key wrong), or barge in early (press during the prompt). A silent or wrong
   attempt is retried at the next prompt's turn; after ``max_attempts`` it gives up.
 - ``listen`` lets one prompt play out; ``hang_up`` hangs up; ``wait_agent`` waits in the queue
-  with its queue patience until it hears a live agent (the board tells it when the audio it
-  receives is an agent's voice), then talks until the agent has been quiet for AGENT_GONE_S.
+  with its queue patience until it hears a live agent (the board tells it which blocks carry
+  an agent's voice; AGENT_VOICE_BLOCKS of them in a run, quiet blocks aside, make it sure),
+  then talks until the agent has been quiet for AGENT_GONE_S.
+- ``callback`` waits in the queue like ``wait_agent``, and at its first turn there (the end of
+  an announcement), or after ``callers.callback.ask_after_s`` if nothing is said, presses the
+  call back key, hears the confirmation and hangs up (or is hung up on). It then waits off
+  the line: each call back that reaches its phone finds it busy, unanswered, or answered
+  after a few rings (``respond_to_callback``); answered, it says hello and waits for the
+  agent's voice as in the queue.
 - After the script or the talk, it answers a survey prompt (one key) if it chooses to, and
   hangs up after ``done_silence_s`` of silence. The IVR patience covers the time before the
   queue; running out of it hangs up.
@@ -40,7 +47,10 @@ from branchline.hw.ports import (
 )
 from branchline.hw.sim_audio import LONGEST_PAUSE_S, Voice, key_audio, next_block
 
-__all__ = ["AGENT_GONE_S", "CallOutcome", "CallerRecord", "KeyPress", "VirtualCaller"]
+__all__ = [
+    "AGENT_GONE_S", "AGENT_VOICE_BLOCKS", "CallOutcome", "CallerRecord", "KeyPress",
+    "VirtualCaller",
+]
 
 # China ring cadence from the exchange: 1 s on / 4 s off (TELEPHONY.md, GB 3380).
 RING_ON_S, RING_OFF_S = 1.0, 4.0
@@ -50,6 +60,9 @@ RING_ON_S, RING_OFF_S = 1.0, 4.0
 CID_DELAY_S = 0.5
 CID_BITS_PER_S = 1200
 AGENT_GONE_S = 2 * LONGEST_PAUSE_S + 0.6
+# Blocks of an agent's voice (quiet ones between do not count or break the run) before a
+# waiting caller believes a person is on the line: one block could be chance (hw/sim.py).
+AGENT_VOICE_BLOCKS = 3
 
 
 class CallOutcome(enum.Enum):
@@ -60,6 +73,8 @@ class CallOutcome(enum.Enum):
     ABANDONED_QUEUE = "abandoned_queue"
     HUNG_UP_DONE = "hung_up_done"  # the caller finished and hung up
     RELEASED = "released"  # the appliance hung up first
+    CALLBACK_PENDING = "callback_pending"  # asked for a call back, not (yet) called back
+    LINE_LOST = "line_lost"  # the line went out of service under the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +107,9 @@ class CallerRecord:
     keys: tuple[KeyPress, ...]
     silent_turns: int
     survey_score: int | None
+    callback_asked: float | None = None  # when it pressed the call back key
+    callback_attempts: int = 0  # call backs that reached its phone (busy, unanswered or not)
+    called_back: float | None = None  # when it answered a call back
 
 
 class _State(enum.Enum):
@@ -100,12 +118,15 @@ class _State(enum.Enum):
     WAITING = "waiting"
     TALKING = "talking"
     AFTER = "after"  # script or talk done: survey, then hang up
+    ASKED = "asked"  # pressed the call back key: hears the confirmation, then hangs up
+    AWAITING = "awaiting"  # off the line, waiting to be called back
+    GREETING = "greeting"  # answered a call back: says hello, then waits for the agent
     GONE = "gone"
 
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    action: str  # keys / listen / wait_agent / hang_up
+    action: str  # keys / listen / wait_agent / hang_up / callback
     keys: str
     early: float
     wrong: float
@@ -157,8 +178,8 @@ class VirtualCaller:
         self._steps = [
             _Step(
                 "keys" if s.keys else "listen" if s.listen else
-                "wait_agent" if s.wait_agent else "hang_up",
-                (s.keys or "").format(**fill),
+                "wait_agent" if s.wait_agent else "callback" if s.callback else "hang_up",
+                (s.keys or s.callback or "").format(**fill),
                 keypad.early if s.early is None else s.early,
                 keypad.wrong if s.wrong is None else s.wrong,
                 keypad.silent if s.silent is None else s.silent,
@@ -194,6 +215,11 @@ class VirtualCaller:
         self._acted_at = -1e9  # prompts that began before this have been answered
         self._last_agent = -1e9
         self._other_blocks = 0
+        self.callback_asked = self.called_back = None
+        self.callback_attempts = 0
+        self._voice_from = None  # the agent whose voice a run of blocks carried
+        self._voice_run = 0
+        self._voice_since = None
 
     # -- bookkeeping ---------------------------------------------------------------------
 
@@ -215,6 +241,15 @@ class VirtualCaller:
         return self.state is _State.GONE
 
     @property
+    def off_line(self):
+        """Gone for good, or hung up to wait for a call back."""
+        return self.state in (_State.GONE, _State.AWAITING)
+
+    @property
+    def awaiting_callback(self):
+        return self.state is _State.AWAITING
+
+    @property
     def ringing(self):
         return self.state is _State.RINGING
 
@@ -227,6 +262,7 @@ class VirtualCaller:
             self.id, self.port, self.number, self.vip, self.language, self.goal,
             self.arrived, self.answered, self.connected, self.agent_port, self.ended,
             self.outcome, tuple(self.keys), self.silent_turns, self.survey_score,
+            self.callback_asked, self.callback_attempts, self.called_back,
         )
 
     # -- driven by the board -------------------------------------------------------------
@@ -263,18 +299,48 @@ class VirtualCaller:
 
     def release(self, now):
         """The appliance hung up on the caller."""
-        if not self.gone:
+        if self.state is _State.ASKED:
+            self._await_callback(now)
+        elif not self.off_line:
             self._finish(now, CallOutcome.RELEASED)
+
+    def line_lost(self, now):
+        """The line went dead under the call (a port out of service)."""
+        if not self.off_line:
+            self._finish(now, CallOutcome.LINE_LOST)
+
+    def respond_to_callback(self):
+        """A call back rings this caller's phone: 'busy', 'no_answer', or the seconds of
+        ringing before it is answered."""
+        self.callback_attempts += 1
+        answer = self.scenario.callers.callback
+        u = self.rng.random()
+        if u < answer.busy:
+            return "busy"
+        if u < answer.busy + answer.no_answer:
+            return "no_answer"
+        return answer.answer_delay.sample(self.rng)
+
+    def call_back(self, now, port):
+        """The caller picked up a call back on `port`: hello, then wait for the agent."""
+        self.port = port
+        self.state = _State.GREETING
+        self.called_back = now
+        self._timers.clear()
+        self._generation.clear()
+        self._in_prompt = False
+        self._last_sound = now
+        self._at(now + self.rng.uniform(0.6, 1.2), "greeted")
 
     def render(self):
         """The caller's next 160 samples (float64), or None while it says nothing."""
-        talking = self.state is _State.TALKING
+        talking = self.state in (_State.TALKING, _State.GREETING)
         out, self._out = next_block(self.voice if talking else None, self._out)
         return out
 
     def hear(self, now, level_dbm0, agent_port):
         """One block of the appliance's audio: its level, and which agent's voice it carries."""
-        if self.state in (_State.RINGING, _State.GONE):
+        if self.state in (_State.RINGING, _State.GONE, _State.AWAITING, _State.GREETING):
             return
         if level_dbm0 >= self.scenario.listening.hear_dbm0:
             if not self._in_prompt:
@@ -290,10 +356,9 @@ class VirtualCaller:
         if agent_port is not None and self.wants_agent:
             self._last_agent = now
             if self.state is _State.WAITING:
-                self.state = _State.TALKING
-                self.connected = now
-                self.agent_port = agent_port
-                self._cancel("queue_patience")
+                self._agent_voice(now, agent_port)
+        elif level_dbm0 >= self.scenario.listening.hear_dbm0:
+            self._voice_run = 0
         if self.state is _State.TALKING:
             # Sound that is not the agent (a survey prompt, music) or a long silence: the
             # agent has gone. Three blocks of it, so a stray block cannot end the talk.
@@ -305,9 +370,23 @@ class VirtualCaller:
                 if other:
                     self._last_onset = now - 0.04
         quiet = now - self._last_sound >= self.scenario.listening.done_silence_s
-        if self.state is _State.AFTER and quiet and not (
+        if self.state in (_State.AFTER, _State.ASKED) and quiet and not (
                 self._in_prompt or self._pending or self._out.size):
-            self._finish(now, CallOutcome.HUNG_UP_DONE)
+            if self.state is _State.ASKED:
+                self._await_callback(now)
+            else:
+                self._finish(now, CallOutcome.HUNG_UP_DONE)
+
+    def _agent_voice(self, now, agent_port):
+        """One block of an agent's voice while waiting: a run of them means a person is on."""
+        if agent_port != self._voice_from or not self._voice_run:
+            self._voice_from, self._voice_run, self._voice_since = agent_port, 0, now
+        self._voice_run += 1
+        if self._voice_run >= AGENT_VOICE_BLOCKS:
+            self.state = _State.TALKING
+            self.connected = self._voice_since
+            self.agent_port = agent_port
+            self._cancel("queue_patience")
 
     # -- the script ----------------------------------------------------------------------
 
@@ -320,10 +399,12 @@ class VirtualCaller:
         if step.action == "hang_up":
             after = max(now, self._acted_at)  # let the last keys finish sounding
             self._at(after + self.rng.uniform(0.3, 1.5), "hang_up", CallOutcome.HUNG_UP_DONE)
-        elif step.action == "wait_agent":
+        elif step.action in ("wait_agent", "callback"):
             self.state = _State.WAITING
             self._cancel("ivr_patience")
             self._at(now + self.queue_patience, "queue_patience")
+            if step.action == "callback":
+                self._at(now + self.scenario.callers.callback.ask_after_s, "ask_callback")
 
     def _fresh_prompt(self):
         return self._last_onset >= self._acted_at
@@ -338,6 +419,11 @@ class VirtualCaller:
 
     def _on_turn(self, now):
         if self._pending or not self._fresh_prompt():
+            return
+        if self.state is _State.WAITING and self._wants_callback():
+            self._acted_at = now
+            self._pending = True
+            self._at(now + self.scenario.keypad.think_s.sample(self.rng), "ask_callback")
             return
         if self.state is _State.AFTER:
             self._acted_at = now
@@ -362,6 +448,35 @@ class VirtualCaller:
             else:
                 self._pending = True
                 self._at(now + self.scenario.keypad.think_s.sample(self.rng), "press", False)
+
+    def _wants_callback(self):
+        return self._step < len(self._steps) and self._steps[self._step].action == "callback"
+
+    def _on_ask_callback(self, now, events):
+        if self.state is not _State.WAITING or not self._wants_callback():
+            return
+        key = self._steps[self._step].keys
+        self.keys.append(KeyPress(now, key, "callback"))
+        self._send_keys(now, key)
+        self.callback_asked = now
+        self.state = _State.ASKED
+        self._step += 1
+        for name in ("queue_patience", "ask_callback"):
+            self._cancel(name)
+
+    def _await_callback(self, now):
+        self.state = _State.AWAITING
+        self.ended = now
+        self.outcome = CallOutcome.CALLBACK_PENDING
+        self._timers.clear()
+        self._generation.clear()
+        self._out = np.zeros(0, dtype=np.int16)
+        self._pending = False
+
+    def _on_greeted(self, now, events):
+        self.state = _State.WAITING
+        self._voice_run = 0
+        self._at(now + self.queue_patience, "queue_patience")
 
     def _attempt_failed(self, now):
         self._attempts += 1

@@ -45,7 +45,7 @@ def test_a_bad_document_is_refused_with_every_error_and_the_running_version_kept
     paths = [issue.path for issue in caught.value.report.errors]
     assert paths == ["acd.agents.2.station", "flows.bank.nodes.main_menu.options.2",
                      "flows.bank.nodes.loss"]
-    assert "acd.agents.2.station (line 55): 'fxo2' is a trunk, not a station" \
+    assert "acd.agents.2.station (line 57): 'fxo2' is a trunk, not a station" \
         in str(caught.value)
     assert "the current version 1 stays in force" in str(caught.value)
     assert store.current_number() == 1

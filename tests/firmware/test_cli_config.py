@@ -55,7 +55,7 @@ def test_check_a_good_file_prints_the_routes_to_a_person(run, files):
 def test_check_a_bad_file_prints_each_error_with_path_line_and_fix(run, files):
     status, out, _ = run("check", str(files / "bad.yaml"))
     assert status == 1
-    assert ("error    flows.bank.nodes.main_menu.options.3 (line 144): unknown target "
+    assert ("error    flows.bank.nodes.main_menu.options.3 (line 146): unknown target "
             "'branch_inf'\n         fix: did you mean 'branch_info'?") in out
     assert "3 error(s), 0 warning(s): not publishable" in out
 
@@ -106,7 +106,7 @@ def test_publish_then_show_history_diff_and_versions(run, files):
 def test_publish_refuses_a_bad_file_and_keeps_the_running_version(run, files):
     status, out, _ = run("publish", str(files / "bad.yaml"), "--note", "typo")
     assert status == 1
-    assert "error    flows.bank.nodes.main_menu.options.3 (line 144)" in out
+    assert "error    flows.bank.nodes.main_menu.options.3 (line 146)" in out
     assert out.rstrip().endswith(
         f"{files / 'bad.yaml'} was not published: 3 error(s); version 1 stays in force")
     history = run("show", "--history")[1].splitlines()

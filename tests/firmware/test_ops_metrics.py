@@ -5,7 +5,6 @@ import io
 import logging
 import re
 
-import httpx
 import pytest
 from runtime_harness import (
     CARD,
@@ -21,7 +20,6 @@ from branchline.firmware.ops_logging import configure_logging
 from branchline.firmware.ops_metrics import (
     TICK_BUCKETS_S,
     ApplianceMetrics,
-    MetricsServer,
     RuntimeSnapshot,
     _tick_buckets,
     parse_listen,
@@ -126,35 +124,6 @@ def test_parse_listen(text, expected):
 def test_parse_listen_refuses(text):
     with pytest.raises(ValueError, match="expected HOST:PORT with a port 0-65535"):
         parse_listen(text)
-
-
-def test_metrics_and_healthz_over_http():
-    metrics = ApplianceMetrics()
-    metrics.update(SNAPSHOT)
-    server = MetricsServer(("127.0.0.1", 0), metrics.render, metrics.health).start()
-    try:
-        host, port = server.address
-        with httpx.Client(base_url=f"http://{host}:{port}") as client:
-            reply = client.get("/metrics")
-            health = client.get("/healthz")
-            missing = client.get("/nothing")
-    finally:
-        server.close()
-    assert reply.status_code == 200
-    assert reply.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    samples, _ = parse(reply.text)
-    assert samples[("branchline_active_calls", ())] == 4
-    assert (health.status_code, health.text) == (200, "draining\n")
-    assert missing.status_code == 404
-
-
-def test_address_in_use_is_explained():
-    first = MetricsServer(("127.0.0.1", 0), str, lambda: (True, "ok"))
-    try:
-        with pytest.raises(OSError, match="choose another --listen address"):
-            MetricsServer(first.address, str, lambda: (True, "ok"))
-    finally:
-        first.close()
 
 
 @pytest.fixture

@@ -109,7 +109,8 @@ def free_port():
 
 
 def test_branchline_run_under_a_notify_socket(tmp_path):
-    """`branchline run` as systemd sees it: READY, healthy, fed, STOPPING on SIGTERM, exit 0."""
+    """`branchline run` as systemd sees it: READY, healthy, the page served, fed, STOPPING on
+    SIGTERM, exit 0."""
     path = tmp_path / "notify"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
@@ -124,6 +125,8 @@ def test_branchline_run_under_a_notify_socket(tmp_path):
     try:
         ready = sock.recv(4096).decode()
         health = httpx.get(f"http://127.0.0.1:{port}/healthz")
+        page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True,
+                         headers={"Accept-Language": "en"})
         fed = sock.recv(4096).decode()
         child.send_signal(signal.SIGTERM)
         stopping = sock.recv(4096).decode()
@@ -136,6 +139,9 @@ def test_branchline_run_under_a_notify_socket(tmp_path):
         sock.close()
     assert ready.startswith("READY=1\nSTATUS=") and "trunks" in ready
     assert (health.status_code, health.text) == (200, "ok\n")
+    # The web page is served on the same port; with no user yet, it points to the setup link.
+    assert page.status_code == 200 and "first-run setup link" in page.text
+    assert f"open http://127.0.0.1:{port}/setup?token=" in output
     assert fed == "WATCHDOG=1"
     assert stopping == "STOPPING=1"
     assert code == 0, output

@@ -1,14 +1,25 @@
 """The Board contract: what every board driver must do, run against each implementation.
 
-A driver joins by adding a factory to BOARDS that returns (board, bench): the bench places a
-call on a trunk and staffs a station (the sim board does both from its scenario; a real board
-on the bench needs a call generator and a phone set to auto-answer).
+A driver joins by adding a factory to BOARDS that returns a board whose lines carry a call
+on a trunk and a staffed station (the sim board does both from its scenario; a real board
+on the bench needs a call generator and a phone set to auto-answer). The same contract runs on:
+
+- ``sim``: the simulated board;
+- ``loop``: the serial driver on pyserial's ``loop://`` with a board-side stub (the board
+  emulator's firmware fed from the port's writes and writing into the port's loop);
+- ``pty``: the serial driver and the board emulator over a real pseudo-terminal
+  (``EmulatedBoard``).
+
+The serial boards are connected before the test's clock starts (their handshake runs at
+negative times), so every test can start at 0.
 """
 
 import numpy as np
 import pytest
 from hwsim_kit import scenario
+from serial.urlhandler.protocol_loop import Serial as LoopSerial
 
+from branchline.hw.boardemu import BoardEmulator, EmulatedBoard
 from branchline.hw.ports import (
     BLOCK_SAMPLES,
     CN_STATION_RING,
@@ -23,11 +34,12 @@ from branchline.hw.ports import (
     PortKind,
     Ring,
 )
+from branchline.hw.serial_board import SerialBoard
 from branchline.hw.sim import SimBoard
 
 
-def _sim():
-    staffed = scenario(
+def _staffed():
+    return scenario(
         board={"trunks": 2, "stations": 1},
         arrivals={"default_per_hour": 600},
         agents={
@@ -38,15 +50,90 @@ def _sim():
                                                                "end": "17:00"}}],
         },
     )
-    return SimBoard(scenario=staffed)
 
 
-BOARDS = {"sim": _sim}
+def _sim():
+    return SimBoard(scenario=_staffed())
+
+
+class _Stepper:
+    """A virtual clock for the handshake: each call is the next 20 ms, from -1 s."""
+
+    def __init__(self):
+        self.t = -1.0
+
+    def __call__(self):
+        now, self.t = self.t, round(self.t + 0.02, 6)
+        return now
+
+
+class _StubbedLoop(LoopSerial):
+    """pyserial's loop:// port whose writes go to the stub board instead of the loop."""
+
+    emulator = None
+
+    def open(self):
+        self.buffer_size = 1 << 20  # loop:// holds 4096 bytes; a catch-up tick sends more
+        super().open()
+
+    def write(self, data):
+        self.emulator.receive(bytes(data))
+        return len(data)
+
+    def board_writes(self, data):
+        super().write(data)
+
+    def fileno(self):
+        raise AttributeError("loop:// has no file descriptor")
+
+
+class LoopStubBoard:
+    """The serial driver on loop:// with the board emulator's firmware as the stub board."""
+
+    def __init__(self):
+        self.emulator = BoardEmulator(scenario=_staffed(), seed=1)
+        self.port = None
+        self.host = SerialBoard("loop://", serial_factory=self._open)
+        self.host.connect(_Stepper(), pump=self._pump)
+
+    def _open(self, url, **options):
+        self.port = _StubbedLoop(url, **options)
+        self.port.emulator = self.emulator
+        return self.port
+
+    def _pump(self, now):
+        out = self.emulator.tick(now)
+        if out and self.port is not None:
+            self.port.board_writes(out)
+
+    def tick(self, now):
+        self._pump(now)
+        return self.host.tick(now)
+
+    def __getattr__(self, name):
+        return getattr(self.host, name)
+
+
+def _loop():
+    return LoopStubBoard()
+
+
+def _pty():
+    board = EmulatedBoard(BoardEmulator(scenario=_staffed(), seed=1))
+    board.connect(_Stepper())
+    return board
+
+
+BOARDS = {"sim": _sim, "loop": _loop, "pty": _pty}
 
 
 @pytest.fixture(params=sorted(BOARDS))
 def board(request):
-    return BOARDS[request.param]()
+    made = BOARDS[request.param]()
+    yield made
+    close = getattr(made, "close", None)
+    if close is not None:
+        close()
 
 
 class Loop:

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from hwsim_kit import BASE, scenario_data
 
 from branchline.hw.scenario import (
@@ -146,3 +147,40 @@ def test_the_board_checks_the_scenario_fits_its_size():
 def test_bad_yaml_is_reported():
     with pytest.raises(ScenarioError, match="not valid YAML"):
         parse_scenario("callers: [", "broken.yaml")
+
+
+def test_the_300_seat_sample_is_a_call_centre_day():
+    centre = load_scenario(DEFAULTS / "scenario_300.yaml")
+    assert (centre.board.trunks, centre.board.stations) == (200, 300)
+    assert len(centre.agents.roster) == 300
+    assert 8500 <= sum(centre.arrivals.rate(h) for h in range(9, 17)) <= 9500
+    starts = sorted({a.shift.start for a in centre.agents.roster})
+    assert starts == [9 * 3600, 12 * 3600 + 1800]  # two teams, overlapping at lunch
+    board = SimBoard(scenario=centre)
+    assert len(board.ports) == 500
+
+
+def test_a_virtual_board_may_pass_a_cards_120_ports_up_to_1000():
+    data = scenario_data(board={"trunks": 1000, "stations": 1000})
+    parse_scenario(yaml_dump(data))
+    with pytest.raises(ScenarioError, match=r"board.trunks: .*less than or equal to 1000"):
+        parse_scenario(yaml_dump(scenario_data(board={"trunks": 1001, "stations": 1})))
+
+
+def test_a_callback_step_names_one_key_and_the_answer_shares_fit():
+    assert Step(callback="1").callback == "1"
+    with pytest.raises(ValueError, match="exactly one of keys, listen, wait_agent, hang_up, "
+                                         "callback"):
+        Step(callback="1", wait_agent=True)
+    callers = dict(BASE["callers"], callback={"busy": 0.7, "no_answer": 0.6})
+    with pytest.raises(ScenarioError, match=r"callers.callback: busy \(0.7\) and no_answer "
+                                            r"\(0.6\) add up to more than 1"):
+        parse_scenario(yaml_dump(scenario_data(callers=callers)))
+    steps = [{"keys": "0"}, {"callback": "12"}]
+    callers = dict(BASE["callers"], goals={"g": {"share": 1, "steps": steps}})
+    with pytest.raises(ScenarioError, match=r"callers.goals.g.steps.1.callback"):
+        parse_scenario(yaml_dump(scenario_data(callers=callers)))
+
+
+def yaml_dump(data):
+    return yaml.safe_dump(data)
