@@ -6,8 +6,6 @@ media engine would. Ours is driven the way the runtime drives it: one DtmfRx.pro
 20 ms block of all channels. Both get the same audio and are timed in CPU seconds.
 """
 
-import shutil
-import subprocess
 import tempfile
 import time
 import zlib
@@ -18,30 +16,13 @@ import signals as s
 from corpus import talkoff_corpus
 from dtmf_reference import CONFORMANCE, case_signal
 
+from bench.spandsp import SpandspProgram
 from branchline.dsp import DtmfRx
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "bench" / "spandsp_dtmf.c"
-PROGRAM = ROOT / "build" / "bench" / "spandsp_dtmf"
+SPANDSP = SpandspProgram("spandsp_dtmf")
 FRAME = 160
 CHANNEL_COUNTS = (1, 30, 120, 480)
 LEADS = (0.03, 0.0337, 0.041, 0.0488, 0.0531)  # as in tests/dsp/test_dtmf_rx_conformance.py
-
-
-def _build():
-    if shutil.which("pkg-config") is None or subprocess.run(
-        ["pkg-config", "--exists", "spandsp"], check=False
-    ).returncode:
-        raise RuntimeError("bench dtmf: spandsp not found; apt-get install -y libspandsp-dev")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "spandsp"], check=True,
-                           capture_output=True, text=True).stdout.split()
-    PROGRAM.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["cc", "-O2", "-o", str(PROGRAM), str(SOURCE), *flags], check=True)
-
-
-def _spandsp(*args):
-    return subprocess.run([str(PROGRAM), *map(str, args)], check=True, capture_output=True,
-                          text=True).stdout
 
 
 def _busy_audio(seconds):
@@ -72,7 +53,7 @@ def _ours_speed(audio, channels):
 
 
 def _spandsp_speed(path, channels):
-    _, audio_seconds, cpu = _spandsp("speed", channels, path).split()
+    _, audio_seconds, cpu = SPANDSP.run("speed", channels, path).split()
     return channels * float(audio_seconds) / float(cpu)
 
 
@@ -90,7 +71,7 @@ def _speed(tmp):
 
 
 def _spandsp_digits(path):
-    return [(line.split()[0], int(line.split()[1])) for line in _spandsp("detect", path).split(
+    return [(line.split()[0], int(line.split()[1])) for line in SPANDSP.run("detect", path).split(
         "\n") if line]
 
 
@@ -142,7 +123,7 @@ def _conformance(tmp):
 
 
 def run():
-    _build()
+    SPANDSP.build()
     with tempfile.TemporaryDirectory(prefix="bench-dtmf-") as name:
         tmp = Path(name)
         speed = _speed(tmp)

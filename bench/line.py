@@ -7,8 +7,6 @@ EchoCanceller.process call per 20 ms block of all channels. Both get the same au
 timed in CPU seconds (best of three).
 """
 
-import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import line_reference as ref
 import numpy as np
 
+from bench.spandsp import SpandspProgram
 from branchline.dsp import (
     DtmfRx,
     EchoCanceller,
@@ -27,28 +26,14 @@ from branchline.dsp import (
 )
 from branchline.hw.sim_audio import db_gain, speech_like
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "bench" / "spandsp_line.c"
-PROGRAM = ROOT / "build" / "bench" / "spandsp_line"
+SPANDSP = SpandspProgram("spandsp_line")
 FRAME = 160
 CHANNEL_COUNTS = (30, 120)
 MESSAGE = encode_mdmf(number="13912345678", name="ZHANG SAN", when=(11, 23, 18, 30))
 
 
-def _build():
-    if shutil.which("pkg-config") is None or subprocess.run(
-        ["pkg-config", "--exists", "spandsp"], check=False
-    ).returncode:
-        raise RuntimeError("bench line: spandsp not found; apt-get install -y libspandsp-dev")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "spandsp"], check=True,
-                           capture_output=True, text=True).stdout.split()
-    PROGRAM.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["cc", "-O2", "-o", str(PROGRAM), str(SOURCE), *flags], check=True)
-
-
 def _spandsp(*args):
-    return subprocess.run([str(PROGRAM), *map(str, args)], check=True, capture_output=True,
-                          text=True).stdout.split()
+    return SPANDSP.run(*args).split()
 
 
 def _int16(x):
@@ -224,7 +209,7 @@ def _barge_in(tmp):
 
 
 def run():
-    _build()
+    SPANDSP.build()
     with tempfile.TemporaryDirectory(prefix="bench-line-") as name:
         tmp = Path(name)
         fsk_speed = _fsk_speed(tmp)

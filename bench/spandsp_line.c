@@ -20,6 +20,8 @@
 
 #include <spandsp.h>
 
+#include "spandsp_common.h"
+
 #define FRAME 160
 
 /* Debian's libspandsp echo_can prints two debug lines per sample ("echo is ...",
@@ -31,33 +33,6 @@ int __printf_chk(int flag, const char *format, ...)
     (void) flag;
     (void) format;
     return 0;
-}
-
-static int16_t *read_raw(const char *path, long *samples)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        exit(2);
-    }
-    fseek(f, 0, SEEK_END);
-    long bytes = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    int16_t *data = malloc(bytes);
-    if (data == NULL || fread(data, 1, bytes, f) != (size_t) bytes) {
-        fprintf(stderr, "%s: cannot read %ld bytes\n", path, bytes);
-        exit(2);
-    }
-    fclose(f);
-    *samples = bytes / 2;
-    return data;
-}
-
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static long messages;

@@ -20,6 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from runtime_harness import VirtualRun
+
 from branchline.config.document import check_document
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS
@@ -38,7 +40,7 @@ from branchline.hw.sim_caller import CallOutcome
 DRIVER = {"heartbeat_s": 0.5, "timeout_s": 2.0, "reconnect_s": 1.0}
 
 
-class EmuHarness:
+class EmuHarness(VirtualRun):
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
                  seed: int | None = None, faults: str | None = None,
                  echo: tuple[float, int] | None = None):
@@ -62,21 +64,6 @@ class EmuHarness:
         self.metrics.attach(self.app)
         self.app.start()
         self.closed = False
-
-    def step(self) -> None:
-        self.app.tick(self.clock.advance(BLOCK_SECONDS))
-
-    def run(self, seconds: float) -> None:
-        for _ in range(round(seconds / BLOCK_SECONDS)):
-            self.step()
-
-    def run_until(self, condition, limit: float) -> float:
-        end = self.clock.now() + limit
-        while not condition():
-            if self.clock.now() >= end:
-                raise AssertionError(f"condition not met within {limit} virtual seconds")
-            self.step()
-        return self.clock.now()
 
     def callers(self):
         return self.sim.callers()

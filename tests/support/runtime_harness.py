@@ -77,7 +77,26 @@ def scenario_text(*, trunks=1, stations=1, rate=3600, end="09:01", goal_steps=No
         """) + extra
 
 
-class RuntimeHarness:
+class VirtualRun:
+    """Drive ``self.app`` on ``self.clock`` (a VirtualClock) one 20 ms block at a time."""
+
+    def step(self) -> None:
+        self.app.tick(self.clock.advance(BLOCK_SECONDS))
+
+    def run(self, seconds: float) -> None:
+        for _ in range(round(seconds / BLOCK_SECONDS)):
+            self.step()
+
+    def run_until(self, condition, limit: float) -> float:
+        end = self.clock.now() + limit
+        while not condition():
+            if self.clock.now() >= end:
+                raise AssertionError(f"condition not met within {limit} virtual seconds")
+            self.step()
+        return self.clock.now()
+
+
+class RuntimeHarness(VirtualRun):
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
                  seed: int | None = None, edit_document=None):
         self.data_dir = Path(data_dir)
@@ -106,21 +125,6 @@ class RuntimeHarness:
         published = self.store.publish(yaml.safe_dump(document, allow_unicode=True),
                                        who="test", note=note, base=current.info.number)
         return published.info.number
-
-    def step(self) -> None:
-        self.app.tick(self.clock.advance(BLOCK_SECONDS))
-
-    def run(self, seconds: float) -> None:
-        for _ in range(round(seconds / BLOCK_SECONDS)):
-            self.step()
-
-    def run_until(self, condition, limit: float) -> float:
-        end = self.clock.now() + limit
-        while not condition():
-            if self.clock.now() >= end:
-                raise AssertionError(f"condition not met within {limit} virtual seconds")
-            self.step()
-        return self.clock.now()
 
     def drain(self, limit: float = 900.0) -> None:
         self.drain_started = self.clock.now()  # calls ringing from now on are not answered
