@@ -1,8 +1,12 @@
 """`branchline call`: the terminal caller's line, the board wrapper, and a scripted real call."""
 
 import argparse
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -165,3 +169,57 @@ def test_a_bad_start_time_is_explained(tmp_path):
     with pytest.raises(SystemExit, match=r"--at \"ten o'clock\" is not an ISO date and time; "
                                          r"write e\.g\. 2026-11-23T10:00"):
         args.func(args)
+
+
+class Terminal:
+    """A child process on a real pseudo-terminal, as a person at a keyboard runs it."""
+
+    def __init__(self, argv, cwd):
+        self.master, slave = pty.openpty()
+        self.child = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd,
+                                      close_fds=True)
+        os.close(slave)
+        self.seen = ""
+
+    def expect(self, text, limit=60.0):
+        """Read until `text` has been printed; `limit` bounds a broken run, it is no wait."""
+        end = time.monotonic() + limit
+        while text not in self.seen:
+            ready, _, _ = select.select([self.master], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"{text!r} not printed; the terminal shows:\n{self.seen}")
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # the child closed the terminal
+                chunk = b""
+            if not chunk:
+                raise AssertionError(f"{text!r} not printed before the end:\n{self.seen}")
+            self.seen += chunk.decode(errors="replace").replace("\r\n", "\n")
+
+    def type(self, keys):
+        os.write(self.master, keys.encode())
+
+    def close(self):
+        self.child.kill()
+        self.child.wait()
+        os.close(self.master)
+
+
+def test_interactive_call_on_a_terminal(tmp_path):
+    """Keys typed on a real terminal (cbreak mode, one key at a time) reach the IVR as DTMF."""
+    term = Terminal([sys.executable, "-c", CALL_COMMAND, "call", "--data", str(tmp_path),
+                     "--at", "2026-11-23T10:00", "--no-sound"], tmp_path)
+    try:
+        term.expect(f"prompt [zh] {PROMPTS['language.choose']['zh']}", limit=120)
+        term.type("3")                       # English, pressed over the prompt
+        term.expect("you pressed 3")
+        term.expect(f"prompt [en] {PROMPTS['main.long']['en']}")
+        term.type("x")                       # not a key on a phone: explained, not sent
+        term.expect("'x' is not a key on a phone")
+        term.type("q")
+        term.expect("you hung up")
+        term.expect("call over")
+        assert term.child.wait(timeout=60) == 0
+    finally:
+        term.close()
+    assert "you pressed x" not in term.seen
