@@ -7,6 +7,7 @@ answers, plays prompts (which go back down the pty and are heard by the virtual 
 the exchange's busy tone when the caller hangs up and releases the line.
 """
 
+import numpy as np
 from emu_harness import EmuHarness
 from runtime_harness import (
     bank_url,  # noqa: F401 - fixture
@@ -86,3 +87,29 @@ def test_a_caller_reaches_the_agent_at_a_station_of_the_board(
     [agent] = h.sim.agents()
     assert agent.answered == 1 and agent.logged_in  # logged in from the station's keypad
     assert h.board.counters["audio_lost"] == 0
+
+
+def test_the_line_echo_canceller_removes_the_prompt_echo_through_the_serial_path(
+        tmp_path, prompts_dir, bank_url):  # noqa: F811
+    # A silent caller hears the menus on a 9 dB / 32 ms hybrid: what comes back up the pty is
+    # the prompt's echo alone, delayed by the link; the canceller must still find it.
+    text = scenario_text(prelude="[{listen: true}]", goal_steps="[{listen: true}]")
+    h = EmuHarness(tmp_path / "data", text, prompts_dir=prompts_dir, bank_url=bank_url,
+                   echo=(9.0, 32))
+    canceller = h.app.loop.echo
+    process, energies = canceller.process, []
+
+    def measured(rx, tx, active):
+        out = process(rx, tx, active)
+        if np.abs(tx[0]).mean() > 200:  # a prompt is playing on the trunk
+            energies.append((np.square(rx[0], dtype=np.float64).sum(),
+                             np.square(out[0], dtype=np.float64).sum()))
+        return out
+
+    canceller.process = measured
+    h.run(30)
+    h.close()
+    # From 2 s into the prompts (converged) for 10 s, while the caller is still listening.
+    assert len(energies) > 600
+    before, after = np.array(energies[100:600]).sum(axis=0)
+    assert 10 * np.log10(before / after) > 20.0  # ERLE, dB
