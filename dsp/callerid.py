@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from branchline.dsp._blocks import check_block, check_channel
 from branchline.dsp._fsk_rx import FskKernel
 from branchline.dsp.tones import dbm0_to_peak, dtmf_samples
 
@@ -289,10 +290,7 @@ class FskRx:
 
     def process(self, block):
         """Feed `block` (int16[channels, n]); return [(channel, message)] completed in it."""
-        if not (isinstance(block, np.ndarray) and block.dtype == np.int16 and block.ndim == 2
-                and block.shape[0] == self._channels and block.shape[1] >= 1
-                and block.flags.c_contiguous):
-            self._reject(block)
+        check_block(block, self._channels, "FskRx.process")
         need = FskKernel.event_capacity(self._channels, block.shape[1])
         if len(self._out) < need:
             self._out = np.empty((need, 4), dtype=np.int64)
@@ -337,34 +335,15 @@ class FskRx:
 
     def last_error(self, channel):
         """The last ``CallerIdError`` on `channel` (None if none since creation or reset)."""
-        self._check_channel(channel, "last_error")
+        check_channel(channel, self._channels, "FskRx.last_error")
         return self._errors[channel]
 
     def reset(self, channel):
         """A new call on `channel`: drop any partial message; its sample count restarts."""
-        self._check_channel(channel, "reset")
+        check_channel(channel, self._channels, "FskRx.reset")
         self._kernel.reset(channel)
         self._buffers[channel] = None
         self._errors[channel] = None
-
-    def _check_channel(self, channel, method):
-        if isinstance(channel, bool) or not isinstance(channel, int) or not (
-                0 <= channel < self._channels):
-            raise ValueError(f"FskRx.{method}: channel={channel!r}; expected an int in "
-                             f"0..{self._channels - 1}")
-
-    def _reject(self, block):
-        if not isinstance(block, np.ndarray):
-            raise TypeError(f"FskRx.process: block is a {type(block).__name__}; expected a "
-                            f"numpy int16 array shaped [channels={self._channels}, n]")
-        if block.dtype != np.int16:
-            raise TypeError(f"FskRx.process: block has dtype {block.dtype}; expected int16 "
-                            "(16-bit linear PCM; decode G.711 first)")
-        if block.ndim != 2 or block.shape[0] != self._channels or block.shape[1] < 1:
-            raise ValueError(f"FskRx.process: block has shape {block.shape}; expected "
-                             f"[channels={self._channels}, n >= 1]")
-        raise ValueError("FskRx.process: block is not C-contiguous; pass "
-                         "numpy.ascontiguousarray(block)")
 
 
 # -- DTMF caller ID -----------------------------------------------------------------------------

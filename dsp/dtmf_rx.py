@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from branchline.dsp._blocks import check_block, check_channel
 from branchline.dsp._dtmf_rx import DtmfKernel
 
 KEYS = "123A456B789C*0#D"  # kernel digit index = row * 4 + column (ITU-T Q.23 keypad)
@@ -61,15 +62,7 @@ class DtmfRx:
 
     def process(self, block):
         """Feed `block` (int16[channels, n]); return the events it completed."""
-        if not (
-            isinstance(block, np.ndarray)
-            and block.dtype == np.int16
-            and block.ndim == 2
-            and block.shape[0] == self._channels
-            and block.shape[1] >= 1
-            and block.flags.c_contiguous
-        ):
-            self._reject(block)
+        check_block(block, self._channels, "DtmfRx.process")
         if block.shape[1] != self._n:
             self._n = block.shape[1]
             need = DtmfKernel.event_capacity(self._channels, self._n)
@@ -83,32 +76,7 @@ class DtmfRx:
             for c, d, start, end in self._out[:count].tolist()
         ]
 
-    def _reject(self, block):
-        if not isinstance(block, np.ndarray):
-            raise TypeError(
-                f"DtmfRx.process: block is a {type(block).__name__}; expected a numpy int16 "
-                f"array shaped [channels={self._channels}, n]"
-            )
-        if block.dtype != np.int16:
-            raise TypeError(
-                f"DtmfRx.process: block has dtype {block.dtype}; expected int16 "
-                "(16-bit linear PCM; decode G.711 first)"
-            )
-        if block.ndim != 2 or block.shape[0] != self._channels or block.shape[1] < 1:
-            raise ValueError(
-                f"DtmfRx.process: block has shape {block.shape}; expected "
-                f"[channels={self._channels}, n >= 1]"
-            )
-        raise ValueError(
-            "DtmfRx.process: block is not C-contiguous; pass numpy.ascontiguousarray(block)"
-        )
-
     def reset(self, channel):
         """A new call on `channel`: forget its state; its sample count restarts at 0."""
-        if isinstance(channel, bool) or not isinstance(channel, int) or not (
-            0 <= channel < self._channels
-        ):
-            raise ValueError(
-                f"DtmfRx.reset: channel={channel!r}; expected an int in 0..{self._channels - 1}"
-            )
+        check_channel(channel, self._channels, "DtmfRx.reset")
         self._kernel.reset(channel)

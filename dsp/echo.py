@@ -22,6 +22,7 @@ or a bad option or channel. The work is done by ``branchline.dsp._echo``; there 
 
 import numpy as np
 
+from branchline.dsp._blocks import check_block, check_channel
 from branchline.dsp._echo import EchoKernel
 from branchline.dsp.tones import DBM0_RMS
 
@@ -67,8 +68,8 @@ class EchoCanceller:
 
     def process(self, rx, tx, active=None):
         """Return rx with the echo of tx removed (see the module docstring)."""
-        self._check(rx, "rx")
-        self._check(tx, "tx")
+        check_block(rx, self._channels, "EchoCanceller.process", "rx")
+        check_block(tx, self._channels, "EchoCanceller.process", "tx")
         if rx.shape != tx.shape:
             raise ValueError(f"EchoCanceller.process: rx has shape {rx.shape} but tx "
                              f"{tx.shape}; expected the same [channels, n] for both")
@@ -86,31 +87,11 @@ class EchoCanceller:
 
     def coefficients(self, channel):
         """The channel's echo path estimate, tap k = k samples of delay (float64[taps])."""
-        self._check_channel(channel, "coefficients")
+        check_channel(channel, self._channels, "EchoCanceller.coefficients")
         return np.array(self._kernel.coefficients(channel), dtype=np.float64)
 
     def reset(self, channel):
         """Forget `channel`'s echo path (a different line behind the port)."""
-        self._check_channel(channel, "reset")
+        check_channel(channel, self._channels, "EchoCanceller.reset")
         self._kernel.reset(channel)
-
-    def _check_channel(self, channel, method):
-        if isinstance(channel, bool) or not isinstance(channel, int) or not (
-                0 <= channel < self._channels):
-            raise ValueError(f"EchoCanceller.{method}: channel={channel!r}; expected an int in "
-                             f"0..{self._channels - 1}")
-
-    def _check(self, block, name):
-        where = f"EchoCanceller.process: {name}"
-        if not isinstance(block, np.ndarray):
-            raise TypeError(f"{where} is a {type(block).__name__}; expected a numpy int16 "
-                            f"array shaped [channels={self._channels}, n]")
-        if block.dtype != np.int16:
-            raise TypeError(f"{where} has dtype {block.dtype}; expected int16 (16-bit linear "
-                            "PCM; decode G.711 first)")
-        if block.ndim != 2 or block.shape[0] != self._channels or block.shape[1] < 1:
-            raise ValueError(f"{where} has shape {block.shape}; expected "
-                             f"[channels={self._channels}, n >= 1]")
-        if not block.flags.c_contiguous:
-            raise ValueError(f"{where} is not C-contiguous; pass numpy.ascontiguousarray()")
 
