@@ -9,6 +9,7 @@ import tty
 import numpy as np
 import serial
 
+from bench import best_of
 from branchline.hw.protocol import (
     Ack,
     Audio,
@@ -29,15 +30,6 @@ LINE_PORTS = 35  # what a 3 Mbaud UART carries (docs/board-protocol.md)
 WAIT_S = 5.0
 
 
-def _best(fn):
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def _codec():
     payload = bytes(np.random.default_rng(1).integers(0, 256, 160, dtype=np.uint8))
     messages = [Audio(i % PORTS, i & 0xFFFF, payload) for i in range(FRAMES)]
@@ -55,7 +47,7 @@ def _codec():
         for chunk in chunks:
             endpoint.receive_data(chunk)
 
-    return FRAMES / _best(encode), FRAMES / _best(decode), len(wire) / FRAMES
+    return FRAMES / best_of(REPEATS, encode), FRAMES / best_of(REPEATS, decode), len(wire) / FRAMES
 
 
 class _Board:

@@ -1,10 +1,10 @@
 """G.711 throughput: our table kernels against Python 3.11's audioop, in the same run."""
 
-import time
 import warnings
 
 import numpy as np
 
+from bench import best_of
 from branchline.dsp import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 with warnings.catch_warnings():
@@ -13,15 +13,6 @@ with warnings.catch_warnings():
 
 SAMPLES = 1 << 20  # 2 MiB of int16
 REPEATS = 7
-
-
-def _best(fn):
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def run():
@@ -43,7 +34,7 @@ def run():
     ]
     rows = []
     for name, ours, theirs in cases:
-        t_ours, t_theirs = _best(ours), _best(theirs)
+        t_ours, t_theirs = best_of(REPEATS, ours), best_of(REPEATS, theirs)
         rows.append(f"| {name} | {megabytes / t_ours:,.0f} | {megabytes / t_theirs:,.0f} | "
                     f"{t_theirs / t_ours:.1f}x |")
     return "\n".join([
