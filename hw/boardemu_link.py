@@ -70,6 +70,12 @@ class _HostFront:
 
     host: SerialBoard
 
+    def close(self) -> None:
+        self.host.close()
+        self.cable.close()
+        if self._holder is not None:
+            self._holder.cleanup()
+
     @property
     def ports(self):
         return self.host.ports
@@ -159,13 +165,6 @@ class EmulatedBoard(_HostFront):
         elif self._outbox:
             self._to_host()
 
-    def close(self) -> None:
-        close = getattr(self.host, "close", None)
-        if close is not None:
-            close()
-        self.cable.close()
-        if self._holder is not None:
-            self._holder.cleanup()
 
     def _follow_cable(self) -> None:
         if self.emulator.plugged and not self.cable.plugged:
@@ -285,9 +284,4 @@ class ThreadedEmulatedBoard(_HostFront):
 
     def close(self) -> None:
         self.thread.stop()
-        close = getattr(self.host, "close", None)
-        if close is not None:
-            close()
-        self.cable.close()
-        if self._holder is not None:
-            self._holder.cleanup()
+        super().close()
