@@ -107,21 +107,6 @@ class Fixed(_Model):
         return self.value
 
 
-class Uniform(_Model):
-    kind: Literal["uniform"]
-    low: float = Field(ge=0)
-    high: float = Field(ge=0)
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.high < self.low:
-            raise ValueError(f"high ({self.high}) must be at least low ({self.low})")
-        return self
-
-    def sample(self, rng):
-        return float(rng.uniform(self.low, self.high))
-
-
 class Range(_Model):
     """A uniform range that may be negative (levels in dB): {low: -18, high: -6}."""
 
@@ -136,6 +121,12 @@ class Range(_Model):
 
     def sample(self, rng):
         return float(rng.uniform(self.low, self.high))
+
+
+class Uniform(Range):
+    kind: Literal["uniform"]
+    low: float = Field(ge=0)
+    high: float = Field(ge=0)
 
 
 class Exponential(_Model):
