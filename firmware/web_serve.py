@@ -2,9 +2,9 @@
 
 ``serve_web(app, store, listen, metrics, *, tls)`` builds a ``RuntimeLink`` over ``app``, the
 FastAPI app (``config.web.create_app``), adds ``GET /metrics`` and ``GET /healthz`` from
-``metrics.render`` / ``metrics.health`` (the same text and status the stdlib
-``MetricsServer`` served, which this replaces), binds the socket at once (so a taken port is
-an error here, with the remedy, not in a thread later) and runs uvicorn on a daemon thread.
+``metrics.render`` / ``metrics.health`` (Prometheus text; 200 or 503 with the reason),
+binds the socket at once (so a taken port is an error here, with the remedy, not in a thread
+later) and runs uvicorn on a daemon thread.
 
 Integration (``branchline run``, firmware/cli.py)::
 
