@@ -10,7 +10,7 @@ import numpy as np
 import serial
 
 from bench import best_of
-from branchline.hw.protocol import (
+from branchline.hw.protocol.endpoint import (
     Ack,
     Audio,
     Endpoint,
@@ -20,7 +20,7 @@ from branchline.hw.protocol import (
     InventoryKind,
     is_command,
 )
-from branchline.hw.serial_board import SerialBoard
+from branchline.hw.serial.board import SerialBoard
 
 FRAMES = 20_000
 REPEATS = 5

@@ -24,7 +24,7 @@ from branchline.dsp import (
     encode_mdmf,
     fsk_modulate,
 )
-from branchline.hw.sim_audio import db_gain, speech_like
+from branchline.hw.sim.audio import db_gain, speech_like
 
 SPANDSP = SpandspProgram("spandsp_line")
 FRAME = 160

@@ -32,16 +32,16 @@ import numpy as np
 from branchline.dsp import DBM0_RMS, dtmf_samples
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
-from branchline.firmware.clock import VirtualClock
-from branchline.firmware.host_client import HostClient
-from branchline.firmware.media_loop import TickStats
-from branchline.firmware.simulate import (
+from branchline.firmware.cli.simulate import (
     SIM_DATE,
     day_start,
     publish_fitted,
     run_virtual,
     simulate,
 )
+from branchline.firmware.clock import VirtualClock
+from branchline.firmware.host_client import HostClient
+from branchline.firmware.media_loop import TickStats
 from branchline.hw import CallerId, Port, PortKind, Ring, SimBoard, parse_scenario
 from branchline.hw.ports import BLOCK_SAMPLES, BLOCK_SECONDS
 

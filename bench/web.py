@@ -35,7 +35,7 @@ from branchline.acd import AgentLogin, CallArrived, Distributor
 from branchline.config.document import check_document, default_document_text
 from branchline.config.web import api_live, create_app
 from branchline.firmware.clock import VirtualClock
-from branchline.firmware.web_live import LiveBoard
+from branchline.firmware.web.live import LiveBoard
 from branchline.hw import Port, PortKind
 
 TRUNKS, STATIONS, AGENTS_IN, WAITING = 120, 200, 150, 500

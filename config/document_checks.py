@@ -38,8 +38,9 @@ _LANGUAGE_NAMES = {"zh": "Mandarin", "yue": "Cantonese", "en": "English"}
 
 
 # Prompts the runtime plays by name, outside any flow: the queue announcement
-# (firmware/calls.py, Call.announce) "queue.position <place> [queue.wait <n> queue.minutes]",
-# and the whisper an agent hears before a call back is dialled (firmware/callback.py)
+# (firmware/calls/session.py, Call.announce)
+# "queue.position <place> [queue.wait <n> queue.minutes]",
+# and the whisper an agent hears before a call back is dialled (firmware/calls/callback.py)
 # "callback.whisper <the number's digits>".
 RUNTIME_PROMPTS = frozenset({"queue.position", "queue.wait", "queue.minutes",
                              "callback.whisper"})

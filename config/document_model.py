@@ -106,7 +106,7 @@ class Board(_Section):
     """The telephony board: driver ``sim`` (the simulated board) or a driver URL.
 
     Ports are named as the drivers name them: trunks ``fxo1..fxoN`` on indexes 0..N-1, then
-    stations ``fxs1..fxsM`` (branchline.hw.sim does the same).
+    stations ``fxs1..fxsM`` (branchline.hw.sim.board does the same).
     """
 
     driver: str = "sim"

@@ -18,7 +18,7 @@
   a ``Recorder`` thread for WAV files; a ``RetentionKeeper`` thread that expires old
   records and recordings by the document's ``retention`` policy, at start and once a day.
   The loop never waits for any of them.
-* call backs: the ACD's ``Callback`` decisions go to the ``Dialer`` (firmware/callback.py),
+* call backs: the ACD's ``Callback`` decisions go to the ``Dialer`` (firmware/calls/callback.py),
   which dials out on a free trunk, detects the answer and bridges the reserved agent;
 * ports out of service (``PortOutOfService``, ``LineState(present=False)``, an E1
   ``SpanAlarm``): what was up on the port ends at once, a station's agent is made not ready
@@ -63,17 +63,17 @@ from branchline.config.store import ConfigStore
 from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
 from branchline.firmware.bankhost import ENDPOINTS as BANK_ENDPOINTS
 from branchline.firmware.bankhost import BankHostSimulator
-from branchline.firmware.call_cdr import acd_row
-from branchline.firmware.callback import Dialer
-from branchline.firmware.calls import CallSession, ConfigInForce
+from branchline.firmware.calls.callback import Dialer
+from branchline.firmware.calls.session import CallSession, ConfigInForce
+from branchline.firmware.calls.stations import Station, StationState
 from branchline.firmware.host_client import HostClient
 from branchline.firmware.media_loop import MediaLoop
-from branchline.firmware.prompts import PromptStore
-from branchline.firmware.recorder import Recorder
-from branchline.firmware.records import AgentStateChange, CallRecord
-from branchline.firmware.records_writer import RecordWriter
-from branchline.firmware.retention import RetentionKeeper, policy_of
-from branchline.firmware.stations import Station, StationState
+from branchline.firmware.prompts.store import PromptStore
+from branchline.firmware.records.cdr import acd_row
+from branchline.firmware.records.database import AgentStateChange, CallRecord
+from branchline.firmware.records.recorder import Recorder
+from branchline.firmware.records.retention import RetentionKeeper, policy_of
+from branchline.firmware.records.writer import RecordWriter
 from branchline.hw import SimBoard
 from branchline.hw.ports import (
     CallerId,

@@ -36,7 +36,7 @@ import threading
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from branchline.firmware.records_guard import luhn_ok
+from branchline.firmware.records.guard import luhn_ok
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 See hw/ports.py for the contract every board implements, docs/hw.md for the simulated board
 and its scenario files, and docs/board-protocol.md for the serial board (``SerialBoard``) and
-the protocol it speaks (``branchline.hw.protocol``).
+the protocol it speaks (``branchline.hw.protocol.endpoint``).
 """
 
 from branchline.hw.ports import (
@@ -27,9 +27,9 @@ from branchline.hw.ports import (
     RingOff,
     SpanAlarm,
 )
-from branchline.hw.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
-from branchline.hw.serial_board import SerialBoard
-from branchline.hw.sim import SimBoard, SimCounters
+from branchline.hw.serial.board import SerialBoard
+from branchline.hw.sim.board import SimBoard, SimCounters
+from branchline.hw.sim.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 __all__ = [
     "Board",

@@ -6,7 +6,7 @@ trunks=None, stations=None, **driver_options) -> Board``:
 ==========================================  ===================================================
 ``sim``                                     the simulated board playing ``scenario`` (required)
 ``boardemu://?trunks=8&stations=4&...``     the board emulator behind a real pty with the host
-                                            driver in front (hw/boardemu.py; parameters in
+                                            driver in front (hw/emulator/__init__.py; parameters in
                                             docs/boardemu.md). ``realtime=True`` runs the
                                             emulator on its own thread (``branchline run``);
                                             otherwise the two are pumped in lockstep by
@@ -67,7 +67,7 @@ def open_board(url: str, *, scenario=None, seed: int | None = None, find_scenari
     if scheme == "serial":
         return _serial_device(url, driver_options)
     if scheme in _PYSERIAL_SCHEMES or (not scheme and url.startswith("/")):
-        from branchline.hw.serial_board import SerialBoard
+        from branchline.hw.serial.board import SerialBoard
 
         return SerialBoard(url, **driver_options)
     raise BoardUrlError(f"board URL {url!r}: unknown kind of board "
@@ -75,7 +75,7 @@ def open_board(url: str, *, scenario=None, seed: int | None = None, find_scenari
 
 
 def _sim(scenario, seed, trunks, stations):
-    from branchline.hw.sim import SimBoard
+    from branchline.hw.sim.board import SimBoard
 
     if scenario is None:
         raise BoardUrlError("board URL 'sim': the simulated board needs a scenario (give "
@@ -84,7 +84,7 @@ def _sim(scenario, seed, trunks, stations):
 
 
 def _emulator(url, scenario, seed, find_scenario, realtime, counts, driver_options):
-    from branchline.hw.boardemu import (
+    from branchline.hw.emulator import (
         EmulatedBoard,
         ThreadedEmulatedBoard,
         emulator_for,
@@ -104,7 +104,7 @@ def _emulator(url, scenario, seed, find_scenario, realtime, counts, driver_optio
 
 
 def _serial_device(url, driver_options):
-    from branchline.hw.serial_board import SerialBoard
+    from branchline.hw.serial.board import SerialBoard
 
     parts = urllib.parse.urlsplit(url)
     if not parts.path or parts.netloc:

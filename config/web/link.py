@@ -2,7 +2,7 @@
 
 ``config.web`` never imports ``branchline.firmware`` (DESIGN: the web service gets live data
 through an interface the runtime hands in). The runtime's implementation is
-``branchline.firmware.web_link.RuntimeLink``; ``create_app(store, link, ...)`` takes any object
+``branchline.firmware.web.link.RuntimeLink``; ``create_app(store, link, ...)`` takes any object
 with these methods. Every method may be called from any thread (the web server's threads); the
 media loop runs in another one, so an implementation hands commands to the loop and reads
 what the loop published, never the loop's own objects.

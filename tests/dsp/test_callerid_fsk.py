@@ -19,7 +19,7 @@ from branchline.dsp import (
     encode_sdmf,
     fsk_modulate,
 )
-from branchline.hw.sim_audio import db_gain, speech_like
+from branchline.hw.sim.audio import db_gain, speech_like
 
 SDMF_VECTOR = bytes.fromhex("04 12 30 39 33 30 31 32 32 34 36 30 39 35 35 35 31 32 31 32 51")
 MESSAGE = encode_mdmf(number="13912345678", name="ZHANG SAN", when=(11, 23, 18, 30))

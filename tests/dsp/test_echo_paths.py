@@ -12,7 +12,7 @@ import pytest
 
 from branchline.dsp import EchoCanceller, dtmf_samples
 from branchline.hw.hybrid import HybridEcho
-from branchline.hw.sim_audio import db_gain, speech_like
+from branchline.hw.sim.audio import db_gain, speech_like
 
 BLOCK = 160
 

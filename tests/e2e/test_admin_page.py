@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from runtime_harness import scenario_text
 from web_harness import PASSWORD, WebHarness
 
-from branchline.firmware.records import Records
+from branchline.firmware.records.database import Records
 
 # Mandarin callers who press 4 in the main menu (the option the admin adds), then listen.
 CALLERS_PRESS_4 = scenario_text(rate=600, end="09:10",

@@ -14,7 +14,7 @@ from branchline.firmware.bankhost import (
     TEST_CARDS,
     BankHostSimulator,
 )
-from branchline.firmware.records_guard import luhn_ok
+from branchline.firmware.records.guard import luhn_ok
 
 ACTIVE = TEST_CARDS[0]
 OVERDRAWN = TEST_CARDS[1]

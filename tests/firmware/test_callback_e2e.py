@@ -17,7 +17,7 @@ from runtime_harness import (
 )
 
 from branchline.acd import AgentState
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.caller import CallOutcome
 
 AGENT_PORT = 4  # station 0 on a 4-trunk board
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from branchline.firmware.call_cdr import CallFacts, build_record
+from branchline.firmware.records.cdr import CallFacts, build_record
 from branchline.ivr import Trace
 
 BASE = CallFacts(

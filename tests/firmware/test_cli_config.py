@@ -12,7 +12,7 @@ import pytest
 from branchline.config.document import default_document_text
 from branchline.config.store import ConfigStore
 from branchline.firmware import cli as branchline_cli
-from branchline.firmware.cli_config import add_config_commands
+from branchline.firmware.cli.config import add_config_commands
 
 BAD = default_document_text().replace('"3": branch_info', '"3": branch_inf')
 RENAMED = default_document_text().replace("name: Demo Branch", "name: Futian Branch")
@@ -167,7 +167,7 @@ def _cli_has_config():
 
 
 @pytest.mark.skipif(not _cli_has_config(),
-                    reason="firmware/cli.py does not call add_config_commands yet (the "
+                    reason="firmware/cli/main.py does not call add_config_commands yet (the "
                            "runtime engineer wires it)")
 def test_the_installed_command_checks_a_file(files):
     command = Path(sys.executable).with_name("branchline")

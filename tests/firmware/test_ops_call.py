@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from branchline.dsp import CALL_PROGRESS_TONES, CallProgressRx, DtmfRx
-from branchline.firmware.ops_call import (
+from branchline.firmware.cli.call import (
     BUSY_GIVE_UP_S,
     ManualTrunkBoard,
     TerminalCaller,
@@ -136,7 +136,7 @@ def test_a_station_cannot_be_the_terminal_line():
 # The `call` subcommand exactly as add_call_command gives it to `branchline`.
 CALL_COMMAND = """
 import argparse, sys
-from branchline.firmware.ops_call import add_call_command
+from branchline.firmware.cli.call import add_call_command
 parser = argparse.ArgumentParser(prog="branchline")
 add_call_command(parser.add_subparsers(required=True))
 args = parser.parse_args()

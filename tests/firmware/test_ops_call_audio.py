@@ -16,13 +16,13 @@ import yaml
 
 from branchline.dsp import CallProgressRx, DtmfRx, Resampler, dtmf_samples
 from branchline.firmware.appliance import open_sim
-from branchline.firmware.clock import VirtualClock
-from branchline.firmware.ops_call import (
+from branchline.firmware.cli.call import (
     CardHandset,
     TerminalCaller,
     add_call_command,
     run_call,
 )
+from branchline.firmware.clock import VirtualClock
 from branchline.hw.audio import SoundCardLine
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from branchline.firmware.ops_drain import Drain
+from branchline.firmware.ops.drain import Drain
 
 
 class Calls:
@@ -88,7 +88,7 @@ def test_negative_bound_is_refused():
 
 CHILD = textwrap.dedent("""
     import time
-    from branchline.firmware.ops_drain import Drain
+    from branchline.firmware.ops.drain import Drain
 
     class App:
         active_calls = 3

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from branchline.firmware.ops_logging import (
+from branchline.firmware.ops.logs import (
     call_context,
     call_logger,
     configure_logging,

@@ -16,8 +16,8 @@ from runtime_harness import (
 )
 
 from branchline.firmware.media_loop import TickStats
-from branchline.firmware.ops_logging import configure_logging
-from branchline.firmware.ops_metrics import (
+from branchline.firmware.ops.logs import configure_logging
+from branchline.firmware.ops.metrics import (
     TICK_BUCKETS_S,
     ApplianceMetrics,
     RuntimeSnapshot,

@@ -11,7 +11,7 @@ import pytest
 
 from branchline.acd import QueueEvent, QueueEventKind, kpis_from_log
 from branchline.acd.models import QueueModel
-from branchline.firmware.ops_report import (
+from branchline.firmware.ops.report import (
     AGENT_COLUMNS,
     QUEUE_COLUMNS,
     html_report,

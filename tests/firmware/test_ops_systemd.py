@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from branchline.firmware.ops_systemd import SystemdNotifier, WatchdogFeeder
+from branchline.firmware.ops.systemd import SystemdNotifier, WatchdogFeeder
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_branchline_run_under_a_notify_socket(tmp_path):
     env = dict(os.environ, NOTIFY_SOCKET=str(path), WATCHDOG_USEC="2000000")
     env.pop("WATCHDOG_PID", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "branchline.firmware.cli", "run", "--data", str(tmp_path / "d"),
+        [sys.executable, "-m", "branchline.firmware.cli.main", "run", "--data", str(tmp_path / "d"),
          "--listen", f"127.0.0.1:{port}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     try:

@@ -7,7 +7,7 @@ import pytest
 import soundfile
 
 from branchline.dsp import active_level_dbm0
-from branchline.firmware.prompts import (
+from branchline.firmware.prompts.store import (
     PROMPT_LEVEL_DBM0,
     BuildReport,
     PromptMissing,
@@ -189,7 +189,7 @@ def test_an_unreadable_manifest_means_a_full_rebuild_not_a_crash(tmp_path):
 
 
 def test_without_espeak_every_synthesis_fails_with_the_remedy(tmp_path, monkeypatch):
-    from branchline.firmware import prompts_speech
+    from branchline.firmware.prompts import speech as prompts_speech
 
     monkeypatch.setattr(prompts_speech, "ESPEAK", "espeak-ng-not-installed")
     report = make_store(tmp_path, languages=("en",)).build()

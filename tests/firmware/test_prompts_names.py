@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from branchline.firmware.prompts import PromptNameError, PromptStore, check_name
+from branchline.firmware.prompts.store import PromptNameError, PromptStore, check_name
 
 BAD_NAMES = ["", "..", "../secret", "a/../../etc/passwd", "/etc/passwd", "a//b", "a/",
              ".hidden", "a/.b", "nul\x00byte", "back\\slash", "C:\\x", "space name",

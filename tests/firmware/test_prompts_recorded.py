@@ -5,7 +5,7 @@ import pytest
 import soundfile
 
 from branchline.dsp import active_level_dbm0
-from branchline.firmware.prompts import PROMPT_LEVEL_DBM0, PromptStore
+from branchline.firmware.prompts.store import PROMPT_LEVEL_DBM0, PromptStore
 
 TEXTS = {"main.short": {"en": "Balance 1, a person 0."}}
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from branchline.firmware.prompts import PromptStore
+from branchline.firmware.prompts.store import PromptStore
 from branchline.ivr import (
     sample_flow,
     sample_prompts,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from branchline.firmware.prompts_speech import (
+from branchline.firmware.prompts.speech import (
     ESPEAK_RATE,
     Segment,
     plan_digest,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from branchline.firmware.records import (
+from branchline.firmware.records.database import (
     AcdEvent,
     AgentStateChange,
     AuditEntry,
@@ -28,9 +28,9 @@ from branchline.firmware.records import (
     TraceStep,
     remove_recordings,
 )
-from branchline.firmware.records_errors import map_sqlite_error
-from branchline.firmware.records_guard import find_pan, luhn_ok
-from branchline.firmware.records_schema import SCHEMA_VERSION
+from branchline.firmware.records.errors import map_sqlite_error
+from branchline.firmware.records.guard import find_pan, luhn_ok
+from branchline.firmware.records.schema import SCHEMA_VERSION
 
 T0 = 1_795_000_000.0  # 2026-11-18, an arbitrary UTC epoch
 DAY = 86400.0

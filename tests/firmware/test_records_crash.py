@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from branchline.firmware.records import (
+from branchline.firmware.records.database import (
     AcdEvent,
     CallRecord,
     HangupSide,

@@ -6,14 +6,14 @@ import threading
 
 import pytest
 
-from branchline.firmware.records import (
+from branchline.firmware.records.database import (
     AcdEvent,
     Records,
     RecordsCorrupt,
     RecordsLocked,
     SensitiveDataRefused,
 )
-from branchline.firmware.records_writer import RecordWriter
+from branchline.firmware.records.writer import RecordWriter
 
 T0 = 1_795_000_000.0
 

@@ -8,14 +8,14 @@ from runtime_harness import (
 )
 
 from branchline.config.document import check_document, default_document_text
-from branchline.firmware.records import (
+from branchline.firmware.records.database import (
     CallRecord,
     HangupSide,
     Outcome,
     Records,
     RetentionPolicy,
 )
-from branchline.firmware.retention import EXPIRE_EVERY_S, RetentionKeeper, policy_of
+from branchline.firmware.records.retention import EXPIRE_EVERY_S, RetentionKeeper, policy_of
 
 DAY = 86400.0
 NOW = 1_795_000_000.0

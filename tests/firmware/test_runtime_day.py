@@ -19,8 +19,8 @@ from runtime_harness import (
 )
 
 from branchline.acd import kpis_from_log
-from branchline.firmware.call_cdr import queue_event
-from branchline.firmware.records import Records
+from branchline.firmware.records.cdr import queue_event
+from branchline.firmware.records.database import Records
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from branchline.acd import QueueEvent, QueueEventKind
-from branchline.firmware.call_cdr import acd_row, queue_event
 from branchline.firmware.clock import TimerHeap, VirtualClock
 from branchline.firmware.media_loop import TickStats
-from branchline.firmware.recorder import Recorder, recording_path
+from branchline.firmware.records.cdr import acd_row, queue_event
+from branchline.firmware.records.recorder import Recorder, recording_path
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

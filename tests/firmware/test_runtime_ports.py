@@ -17,9 +17,9 @@ from runtime_harness import (
 )
 
 from branchline.acd import AgentState
-from branchline.firmware.records import Records
+from branchline.firmware.records.database import Records
 from branchline.hw.ports import LineState
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.caller import CallOutcome
 
 TO_AGENT = '[{keys: "0", early: 0}, {wait_agent: true}]'
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from runtime_harness import prompts_dir, scenario_text  # noqa: F401 - fixture
 
-from branchline.firmware.records import Records
+from branchline.firmware.records.database import Records
 
 BRANCHLINE = Path(sys.executable).with_name("branchline")
 INFO_GOAL = '[{keys: "3"}, {listen: true}, {hang_up: true}]'

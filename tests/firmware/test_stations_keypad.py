@@ -10,8 +10,8 @@ from runtime_harness import (
 )
 
 from branchline.acd import AgentState
-from branchline.firmware.records import Records
-from branchline.firmware.stations import StationState
+from branchline.firmware.calls.stations import StationState
+from branchline.firmware.records.database import Records
 
 SHIFT = ('[{id: "1001", station: 0, skills: [mandarin], shift: {start: "09:00", end: "09:05",'
          ' breaks: [{start: "09:02", end: "09:03", reason: 2}]}}]')

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from runtime_harness import RuntimeHarness, bank_url, prompts_dir, scenario_text  # noqa: F401
 
-from branchline.firmware.ops_metrics import ApplianceMetrics
-from branchline.firmware.web_serve import serve_web
+from branchline.firmware.ops.metrics import ApplianceMetrics
+from branchline.firmware.web.serve import serve_web
 
 PASSWORD = "branch-line-test-pw"
 

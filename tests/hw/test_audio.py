@@ -27,9 +27,9 @@ from runtime_harness import (
 from branchline.dsp import CALL_PROGRESS_TONES, DtmfRx, Resampler, ToneTx, dtmf_samples
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS
+from branchline.firmware.cli.call import PromptEcho
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.host_client import HostClient
-from branchline.firmware.ops_call import PromptEcho
 from branchline.hw.audio import (
     AudioControlError,
     AudioDeviceError,

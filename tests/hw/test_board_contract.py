@@ -19,7 +19,7 @@ import pytest
 from hwsim_kit import scenario
 from serial.urlhandler.protocol_loop import Serial as LoopSerial
 
-from branchline.hw.boardemu import BoardEmulator, EmulatedBoard
+from branchline.hw.emulator import BoardEmulator, EmulatedBoard
 from branchline.hw.ports import (
     BLOCK_SAMPLES,
     CN_STATION_RING,
@@ -34,8 +34,8 @@ from branchline.hw.ports import (
     PortKind,
     Ring,
 )
-from branchline.hw.serial_board import SerialBoard
-from branchline.hw.sim import SimBoard
+from branchline.hw.serial.board import SerialBoard
+from branchline.hw.sim.board import SimBoard
 
 
 def _staffed():

@@ -1,7 +1,7 @@
 """The emulated board's firmware, sans-I/O: a host protocol Endpoint wired to it directly.
 
 Two real peers, as h11 tests its connections: the test's host speaks the protocol with
-``branchline.hw.protocol.Endpoint``; the emulator answers as the board does.
+``branchline.hw.protocol.endpoint.Endpoint``; the emulator answers as the board does.
 """
 
 import itertools
@@ -13,7 +13,7 @@ from hwsim_kit import callers_with, scenario
 from branchline.dsp import CallProgressRx, alaw_decode, alaw_encode
 from branchline.dsp.callerid import FskRx
 from branchline.hw import protocol as p
-from branchline.hw.boardemu_board import FIRMWARE, HOST_TIMEOUT_S, BoardEmulator
+from branchline.hw.emulator.board import FIRMWARE, HOST_TIMEOUT_S, BoardEmulator
 from branchline.hw.ports import ClockError
 
 HANG_UP_AFTER_MENU = callers_with(goals={"quick": {"share": 1, "steps": [

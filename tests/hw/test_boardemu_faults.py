@@ -2,8 +2,8 @@
 
 import pytest
 
-from branchline.hw.boardemu_faults import FaultPlan, FaultSpecError, TimedFault, parse_faults
-from branchline.hw.boardemu_options import EmulatorUrlError, parse_emulator_url
+from branchline.hw.emulator.faults import FaultPlan, FaultSpecError, TimedFault, parse_faults
+from branchline.hw.emulator.options import EmulatorUrlError, parse_emulator_url
 
 
 def test_the_documented_example_reads_as_written():

@@ -3,11 +3,11 @@
 import pytest
 from hwsim_kit import scenario
 
-from branchline.hw.boardemu import EmulatedBoard, ThreadedEmulatedBoard
 from branchline.hw.boards import BoardUrlError, open_board
+from branchline.hw.emulator import EmulatedBoard, ThreadedEmulatedBoard
 from branchline.hw.ports import PortKind
-from branchline.hw.serial_board import SerialBoard
-from branchline.hw.sim import SimBoard
+from branchline.hw.serial.board import SerialBoard
+from branchline.hw.sim.board import SimBoard
 
 
 def test_sim_needs_a_scenario_and_takes_the_port_counts():

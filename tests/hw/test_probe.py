@@ -4,8 +4,8 @@ import json
 
 from serial.tools.list_ports_common import ListPortInfo
 
-from branchline.hw.boardemu import BoardEmulator, EmulatorThread
-from branchline.hw.boardemu_pty import PtyCable
+from branchline.hw.emulator import BoardEmulator, EmulatorThread
+from branchline.hw.emulator.pty import PtyCable
 from branchline.hw.probe import BOARD_USB_IDS, probe, probe_board, usb_candidates
 
 
@@ -71,7 +71,7 @@ def test_usb_boards_are_probed_as_serial_urls(tmp_path):
 
 
 def test_the_command_lists_the_configured_board_and_the_boards_probed(tmp_path, capsys):
-    from branchline.firmware.cli import main
+    from branchline.firmware.cli.main import main
 
     code = main(["probe", "--data", str(tmp_path), "--no-usb",
                  "boardemu://?trunks=1&stations=1&serial_number=BR-1"])

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from branchline.hw.protocol import (
+from branchline.hw.protocol.endpoint import (
     AUDIO_BYTES,
     MAX_FRAME,
     MAX_PAYLOAD,

@@ -7,14 +7,14 @@ import pytest
 import yaml
 from hwsim_kit import BASE, scenario_data
 
-from branchline.hw.scenario import (
+from branchline.hw.sim.board import SimBoard
+from branchline.hw.sim.scenario import (
     ScenarioError,
     Step,
     load_scenario,
     luhn_valid,
     parse_scenario,
 )
-from branchline.hw.sim import SimBoard
 
 DEFAULTS = Path(__file__).resolve().parents[2] / "config" / "defaults"
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from branchline.hw.boardemu import BoardEmulator, EmulatedBoard
-from branchline.hw.boardemu_lines import quiet_scenario
+from branchline.hw.emulator import BoardEmulator, EmulatedBoard
+from branchline.hw.emulator.lines import quiet_scenario
 from branchline.hw.selftest import (
     DTMF_KEYS,
     SWEEP_DBM0,
@@ -13,7 +13,7 @@ from branchline.hw.selftest import (
     SelfTestError,
     run_loopback_selftest,
 )
-from branchline.hw.sim import SimBoard
+from branchline.hw.sim.board import SimBoard
 
 
 class Stepper:
@@ -80,7 +80,7 @@ def test_a_board_not_yet_connected_is_connected_first():
 
 
 def test_the_command_runs_it_on_a_board_url(tmp_path, capsys):
-    from branchline.firmware.cli import main
+    from branchline.firmware.cli.main import main
 
     code = main(["selftest", "--data", str(tmp_path), "--board",
                  "boardemu://?trunks=1&stations=1", "--json"])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from branchline.dsp import alaw_decode, alaw_encode
-from branchline.hw.protocol import Audio
-from branchline.hw.serial_audio import UNPRIME_FRAMES, RxAudio, TxAudio
+from branchline.hw.protocol.endpoint import Audio
+from branchline.hw.serial.audio import UNPRIME_FRAMES, RxAudio, TxAudio
 
 
 def frame(value):

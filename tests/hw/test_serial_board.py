@@ -43,7 +43,7 @@ from branchline.hw.ports import (
     RingOff,
     SpanAlarm,
 )
-from branchline.hw.protocol import (
+from branchline.hw.protocol.endpoint import (
     AbcdEvent,
     Ack,
     AlarmCode,
@@ -76,7 +76,7 @@ from branchline.hw.protocol import (
     StopRingCommand,
     is_command,
 )
-from branchline.hw.serial_board import SerialBoard
+from branchline.hw.serial.board import SerialBoard
 
 STD = ((InventoryKind.FXO, 2), (InventoryKind.FXS, 2))
 IDLE = bytes([0xD5]) * 160

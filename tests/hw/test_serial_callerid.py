@@ -10,8 +10,8 @@ from branchline.dsp.callerid import (
     fsk_modulate,
 )
 from branchline.hw.ports import ABSENT_PRIVATE, CallerId
-from branchline.hw.protocol import CallerIdAudio
-from branchline.hw.serial_callerid import CallerIdReceiver
+from branchline.hw.protocol.endpoint import CallerIdAudio
+from branchline.hw.serial.callerid import CallerIdReceiver
 
 QUIET = np.zeros(800, np.int16)
 

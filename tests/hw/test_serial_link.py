@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from branchline.hw.serial_link import (
+from branchline.hw.serial.link import (
     EVENTS,
     IGNORED,
     TRANSITIONS,

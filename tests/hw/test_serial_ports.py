@@ -15,8 +15,8 @@ from branchline.hw.ports import (
     PortOutOfService,
     SpanAlarm,
 )
-from branchline.hw.protocol import HookEvent, InventoryKind, LineEvent, RingEvent
-from branchline.hw.serial_ports import BoardPorts, describe, ports_of
+from branchline.hw.protocol.endpoint import HookEvent, InventoryKind, LineEvent, RingEvent
+from branchline.hw.serial.ports import BoardPorts, describe, ports_of
 
 NEW_EVENTS = [
     PortOutOfService(0, 1.0, "board board0 stopped answering"),

@@ -8,7 +8,7 @@ import pytest
 import serial
 
 from branchline.hw.ports import BoardLinkError
-from branchline.hw.serial_transport import TX_LIMIT_BYTES, SerialTransport
+from branchline.hw.serial.transport import TX_LIMIT_BYTES, SerialTransport
 
 
 def test_a_missing_device_is_a_board_link_error(tmp_path):

@@ -7,9 +7,9 @@ from hwsim_kit import PromptingAppliance, callers_with, drive, scenario
 import branchline.dsp
 from branchline.dsp import CallProgressRx
 from branchline.hw.ports import BLOCK_SAMPLES, OffHook, OnHook
-from branchline.hw.sim import SimBoard
-from branchline.hw.sim_audio import block_levels
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.audio import block_levels
+from branchline.hw.sim.board import SimBoard
+from branchline.hw.sim.caller import CallOutcome
 
 STATION = 2  # port of station 0 on a 2-trunk board
 DtmfRx = getattr(branchline.dsp, "DtmfRx", None)

@@ -3,8 +3,8 @@
 import numpy as np
 from hwsim_kit import callers_with, scenario
 
-from branchline.hw.sim_audio import speech_like
-from branchline.hw.sim_caller import VirtualCaller
+from branchline.hw.sim.audio import speech_like
+from branchline.hw.sim.caller import VirtualCaller
 
 BLOCK_S = 0.02
 

@@ -11,8 +11,8 @@ from hwsim_kit import PromptingAppliance, callers_with, drive, scenario
 
 from branchline.dsp import CALL_PROGRESS_TONES, AnswerDetector, dtmf_samples
 from branchline.hw.ports import BLOCK_SAMPLES
-from branchline.hw.sim import SimBoard
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.board import SimBoard
+from branchline.hw.sim.caller import CallOutcome
 
 LINE = 5  # callers arrive from trunk 0 up; the call back goes out on the last trunk
 

@@ -11,8 +11,8 @@ import numpy as np
 from hwsim_kit import PromptingAppliance, callers_with, drive, scenario
 
 from branchline.hw.ports import BLOCK_SAMPLES, OffHook
-from branchline.hw.sim import SimBoard
-from branchline.hw.sim_caller import AGENT_VOICE_BLOCKS
+from branchline.hw.sim.board import SimBoard
+from branchline.hw.sim.caller import AGENT_VOICE_BLOCKS
 
 STATION = 2  # station 0 on a 2-trunk board
 

@@ -21,8 +21,8 @@ from branchline.hw.ports import (
     Ring,
     RingOff,
 )
-from branchline.hw.sim import SimBoard
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.board import SimBoard
+from branchline.hw.sim.caller import CallOutcome
 
 DtmfRx = getattr(branchline.dsp, "DtmfRx", None)
 CARD = "6222020200112233446"

@@ -25,15 +25,15 @@ from runtime_harness import VirtualRun
 from branchline.config.document import check_document
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS
+from branchline.firmware.cli.simulate import day_start, publish_fitted
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.host_client import HostClient
-from branchline.firmware.ops_metrics import ApplianceMetrics
-from branchline.firmware.records import Records
-from branchline.firmware.simulate import day_start, publish_fitted
+from branchline.firmware.ops.metrics import ApplianceMetrics
+from branchline.firmware.records.database import Records
 from branchline.hw import parse_scenario
-from branchline.hw.boardemu import BoardEmulator, EmulatedBoard
+from branchline.hw.emulator import BoardEmulator, EmulatedBoard
 from branchline.hw.ports import BLOCK_SECONDS
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.caller import CallOutcome
 
 # Host-driver timing for the tests: the defaults of SerialBoard (0.5 s heartbeat, 2 s timeout,
 # 1 s reconnect).

@@ -13,7 +13,7 @@ import copy
 import numpy as np
 
 from branchline.hw.ports import BLOCK_SAMPLES, Ring
-from branchline.hw.scenario import Scenario
+from branchline.hw.sim.scenario import Scenario
 
 BASE = {
     "name": "test",

@@ -229,7 +229,7 @@ def barge_in_line(channels, *, return_loss_db, tail_ms, key_dbm0, seconds=12.0, 
     """
     from branchline.dsp import alaw_decode, alaw_encode, dtmf_samples
     from branchline.hw.hybrid import HybridEcho
-    from branchline.hw.sim_audio import db_gain, speech_like
+    from branchline.hw.sim.audio import db_gain, speech_like
 
     rng = np.random.default_rng(seed)
     n = int(seconds * RATE) // 160 * 160

@@ -23,13 +23,13 @@ import yaml
 from branchline.config.document import check_document
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
+from branchline.firmware.cli.simulate import day_start, publish_fitted
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.host_client import HostClient
-from branchline.firmware.records import Records
-from branchline.firmware.simulate import day_start, publish_fitted
+from branchline.firmware.records.database import Records
 from branchline.hw import SimBoard, parse_scenario
 from branchline.hw.ports import BLOCK_SECONDS
-from branchline.hw.sim_caller import CallOutcome
+from branchline.hw.sim.caller import CallOutcome
 
 # A card the bank host simulator knows (firmware/bankhost.py): balance 1234.56.
 CARD, PIN, BALANCE = "6222021234567894", "123456", "1234.56"

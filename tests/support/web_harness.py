@@ -26,7 +26,7 @@ from runtime_harness import RuntimeHarness, scenario_text
 
 from branchline.config.web import create_app
 from branchline.config.web.auth import CSRF_COOKIE, CSRF_HEADER
-from branchline.firmware.web_link import RuntimeLink
+from branchline.firmware.web.link import RuntimeLink
 
 __all__ = ["PASSWORD", "WebHarness"]
 

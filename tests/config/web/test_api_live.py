@@ -9,7 +9,7 @@ import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 from web_harness import WebHarness
 
-from branchline.firmware.records import Records
+from branchline.firmware.records.database import Records
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 from web_harness import WebHarness
 
 from branchline.config.web.link import Refused
-from branchline.firmware.records import Records
+from branchline.firmware.records.database import Records
 
 NAME = "common.goodbye"
 

@@ -10,9 +10,9 @@ import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 from web_harness import WebHarness
 
-from branchline.firmware.ops_report import AGENT_COLUMNS, QUEUE_COLUMNS
-from branchline.firmware.records import Records
-from branchline.firmware.web_reports import CALL_COLUMNS
+from branchline.firmware.ops.report import AGENT_COLUMNS, QUEUE_COLUMNS
+from branchline.firmware.records.database import Records
+from branchline.firmware.web.reports import CALL_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

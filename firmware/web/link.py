@@ -1,0 +1,277 @@
+"""``RuntimeLink``: the web service's ``ApplianceLink`` over a running ``Appliance``.
+
+Threads. The media loop owns the appliance; web threads never change it and read only what
+does not change under them (the configuration in force, an immutable document; the prompt
+store's files and manifest). Between them:
+
+* commands (an agent's state set from the web, new prompt audio) go on a queue; ``pump(now)``,
+  which the run loop calls after every tick (as it calls ``ApplianceMetrics.sample``), applies
+  them on the loop thread: the same ACD events as the keypad codes (``firmware/calls/stations.py``),
+  without the beeps (the agent's phone hears nothing);
+* ``pump`` also publishes a snapshot (``LiveBoard.snapshot``) at most once a second of loop
+  time; ``snapshot()`` returns the latest one (one reference swap: no lock on either side;
+  its ``seq`` tells a reader whether it is new).
+
+Everything else reads files the loop never writes into: reports and the audit log from the
+records database (own connections, WAL), prompts from the prompt store's folders, the log from
+an in-memory ring. Audit entries are written by the calling thread and committed before
+``audit`` returns.
+
+    link = RuntimeLink(app, host_url=bank_url)
+    app.start(); ... every tick: app.tick(now); link.pump(now)
+    link.close()    # detaches the log ring
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from branchline import __version__
+from branchline.acd import AgentLogin, AgentLogout, AgentNotReady, AgentReady, WrapUpEnded
+from branchline.acd.agent_states import ILLEGAL, TABLE, AgentState, Trigger
+from branchline.config.document_model import SIMULATOR
+from branchline.config.web.link import AGENT_ACTIONS, NotFound, Refused
+from branchline.firmware.records.database import AuditEntry, Records
+from branchline.firmware.web.live import LiveBoard
+from branchline.firmware.web.logs import LogRing
+from branchline.firmware.web.prompts import WebPrompts
+from branchline.firmware.web.reports import Reports
+
+__all__ = ["AgentCommand", "InstallPrompt", "RuntimeLink"]
+
+log = logging.getLogger("branchline.web")
+
+_SNAPSHOT_EVERY_S = 1.0
+_TRIGGERS = {"login": Trigger.LOGIN, "ready": Trigger.READY, "not_ready": Trigger.NOT_READY,
+             "end_wrapup": Trigger.WRAP_END, "logout": Trigger.LOGOUT}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCommand:
+    agent_id: str
+    action: str
+    reason: str
+    who: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstallPrompt:
+    name: str
+    language: str
+    audio: np.ndarray
+    entry: Mapping[str, Any]
+
+
+class RuntimeLink:
+    """See the module docstring."""
+
+    def __init__(self, app, *, host_url: str | None = None,
+                 every_s: float = _SNAPSHOT_EVERY_S):
+        self.app = app
+        self.every_s = every_s
+        self._host_url = host_url
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self._board = LiveBoard(app)
+        self._seq = 0
+        self._next = -float("inf")
+        self._snapshot: dict = self._board.snapshot(app.clock.now(), 0)
+        self._logs = LogRing().install()
+        zone = app.clock.wall(0.0).tzinfo
+        self._reports = Reports(app.data_dir / "records.db", self._document, zone,
+                                self._now_epoch)
+        self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt)
+
+    def close(self) -> None:
+        self._logs.remove()
+
+    def _document(self):
+        return self.app.config.document  # one reference read; documents are immutable
+
+    def _now_epoch(self) -> float:
+        return self.app.wall_epoch(self.app.clock.now())
+
+    # --- the loop's side ------------------------------------------------------------------
+
+    def pump(self, now: float) -> None:
+        """Apply queued commands; publish a snapshot if one is due (loop thread, every tick)."""
+        commands = self._commands
+        while not commands.empty():
+            command = commands.get_nowait()
+            if isinstance(command, AgentCommand):
+                self._apply_agent(command, now)
+            else:
+                self._apply_prompt(command)
+        if now >= self._next:
+            self._next = now + self.every_s
+            self._seq += 1
+            self._snapshot = self._board.snapshot(now, self._seq)
+
+    def _apply_agent(self, command: AgentCommand, now: float) -> None:
+        app = self.app
+        agent_id = command.agent_id
+        station = next((s for s in app.stations.values()
+                        if s.name == _station_of(app, agent_id)), None)
+        event = {
+            "login": lambda: AgentLogin(agent_id),
+            "ready": lambda: AgentReady(agent_id),
+            "not_ready": lambda: AgentNotReady(agent_id, command.reason),
+            "end_wrapup": lambda: WrapUpEnded(agent_id),
+            "logout": lambda: AgentLogout(agent_id),
+        }[command.action]()
+        accepted = app.acd_event(event, now)
+        log.info("web: %s set agent %s %s: %s", command.who, agent_id, command.action,
+                 "ok" if accepted else "refused by the ACD")
+        # The station acts for the agent logged in at it, as after a keypad login.
+        if accepted and station is not None:
+            if command.action == "login":
+                station.agent_id = agent_id
+            elif command.action == "logout" and station.agent_id == agent_id:
+                station.agent_id = None
+
+    def _apply_prompt(self, command: InstallPrompt) -> None:
+        # Memory only (the files are written already): the next Play of it uses the new audio.
+        self.app.prompts.install(command.name, command.language, command.audio, command.entry)
+
+    def _queue_prompt(self, name: str, language: str, audio: np.ndarray, entry: dict) -> None:
+        self._commands.put(InstallPrompt(name, language, audio, entry))
+
+    # --- live -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        return self._snapshot
+
+    def agent_command(self, agent_id: str, action: str, reason: str | None, who: str) -> None:
+        document = self._document()
+        agent = document.agent(agent_id)
+        if agent is None:
+            known = ", ".join(a.id for a in document.acd.agents) or "(none)"
+            raise NotFound(f"agent {agent_id!r} is not configured; agents are: {known}",
+                           code="unknown_agent")
+        if action not in AGENT_ACTIONS:
+            raise Refused(f"agent {agent_id}: action {action!r}; use one of "
+                          f"{', '.join(AGENT_ACTIONS)}", code="bad_action")
+        reasons = sorted(document.agent_codes.reasons.values())
+        if action == "not_ready":
+            reason = reason or "break"
+            if reason not in reasons:
+                raise Refused(f"agent {agent_id}: not-ready reason {reason!r}; use one of "
+                              f"{', '.join(reasons)} (agent_codes.reasons)",
+                              code="bad_reason")
+        elif reason:
+            raise Refused(f"agent {agent_id}: a reason goes with not_ready only, not with "
+                          f"{action}", code="bad_reason")
+        state = self._agent_state(agent_id)
+        if state is not None and TABLE[state, _TRIGGERS[action]] is ILLEGAL:
+            raise Refused(f"agent {agent_id} is {state.value}: {action} is not possible now"
+                          f"{_hint(state)}", code="illegal_action")
+        self.audit(who, f"agent {agent_id}: {action}" + (f" ({reason})" if reason else ""), "")
+        self._commands.put(AgentCommand(agent_id, action, reason or "", who))
+
+    def _agent_state(self, agent_id: str) -> AgentState | None:
+        for row in self._snapshot["agents"]:
+            if row["id"] == agent_id:
+                return AgentState(row["state"])
+        return None
+
+    # --- reports --------------------------------------------------------------------------
+
+    def kpis(self, start_epoch: float, end_epoch: float, interval_s: int | None) -> dict:
+        return self._reports.kpis(start_epoch, end_epoch, interval_s)
+
+    def export_csv(self, kind: str, start: float, end: float) -> str:
+        return self._reports.export_csv(kind, start, end)
+
+    def queue_log(self, start: float, end: float) -> str:
+        return self._reports.queue_log(start, end)
+
+    # --- system ---------------------------------------------------------------------------
+
+    def board_status(self) -> dict:
+        snapshot = self._snapshot
+        board = dict(snapshot["board"])
+        board.update(time=snapshot["time"], config_version=snapshot["config_version"],
+                     active_calls=len(snapshot["calls"]), firmware=__version__)
+        return board
+
+    def selftest(self) -> dict:
+        """Every port's receive chain (DTMF and busy tone), as ``branchline selftest`` runs it:
+        on DSP objects of its own, so the live loop is not disturbed."""
+        from branchline.firmware.cli.main import run_selftest
+
+        ports = self.app.board.ports
+        started = time.perf_counter()
+        checks = run_selftest(len(ports))
+        results = [{"index": p.index, "name": p.name, "sent": c.sent, "heard": c.heard,
+                    "busy_tone": c.busy, "ok": c.ok} for p, c in zip(ports, checks, strict=True)]
+        return {"ok": all(r["ok"] for r in results), "ports": results,
+                "seconds": round(time.perf_counter() - started, 3)}
+
+    def log_tail(self, lines: int) -> str:
+        return self._logs.tail(lines)
+
+    def firmware_version(self) -> str:
+        return __version__
+
+    def host_base_url(self) -> str | None:
+        if self._host_url is not None:
+            return self._host_url
+        url = self._document().host.base_url
+        return None if url == SIMULATOR else url
+
+    # --- audit ----------------------------------------------------------------------------
+
+    def audit(self, who: str, what: str, diff: str) -> None:
+        entry = AuditEntry(self._now_epoch(), who, what, diff)
+        with Records(self.app.data_dir / "records.db") as records:
+            records.add_audit(entry)
+
+    def audit_entries(self, since_epoch: float) -> list[dict]:
+        with Records(self.app.data_dir / "records.db") as records:
+            return [{"time": e.at, "who": e.who, "what": e.what, "diff": e.diff}
+                    for e in records.iter_audit(since_epoch)]
+
+    # --- prompts --------------------------------------------------------------------------
+
+    def prompt_list(self) -> list[dict]:
+        return self._prompts.list()
+
+    def prompt_audio(self, name: str, language: str) -> bytes:
+        return self._prompts.audio(name, language)
+
+    def store_prompt(self, name: str, language: str, data: bytes, who: str) -> dict:
+        result = self._prompts.upload(name, language, data)
+        self.audit(who, f"prompt {name} ({language}): recording uploaded",
+                   f"{len(data)} bytes -> {result['duration_s']} s at 8 kHz")
+        return result
+
+    def synthesise_prompt(self, name: str, language: str, text: str, who: str) -> dict:
+        result = self._prompts.synthesise(name, language, text)
+        self.audit(who, f"prompt {name} ({language}): synthesised", text)
+        return result
+
+    def recorded_prompt_files(self) -> dict[str, bytes]:
+        return self._prompts.recorded_files()
+
+    def restore_prompt_files(self, files: Mapping[str, bytes], who: str, *,
+                             check_only: bool = False) -> list[str]:
+        restored = self._prompts.restore_files(files, check_only=check_only)
+        if restored and not check_only:
+            self.audit(who, f"prompts restored from a backup: {len(restored)}",
+                       "\n".join(restored))
+        return restored
+
+
+def _station_of(app, agent_id: str) -> str | None:
+    agent = app.config.document.agent(agent_id)
+    return agent.station if agent is not None else None
+
+
+def _hint(state: AgentState) -> str:
+    return "; log the agent in first" if state is AgentState.LOGGED_OUT else ""

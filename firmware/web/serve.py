@@ -1,0 +1,121 @@
+"""Serve the web service from the running appliance: uvicorn on a thread of its own.
+
+``serve_web(app, store, listen, metrics, *, tls)`` builds a ``RuntimeLink`` over ``app``, the
+FastAPI app (``config.web.create_app``), adds ``GET /metrics`` and ``GET /healthz`` from
+``metrics.render`` / ``metrics.health`` (Prometheus text; 200 or 503 with the reason),
+binds the socket at once (so a taken port is an error here, with the remedy, not in a thread
+later) and runs uvicorn on a daemon thread.
+
+Integration (``branchline run``, firmware/cli/main.py)::
+
+    web = serve_web(app, app.store, parse_listen(args.listen), metrics, tls=args.tls)
+    every tick:  metrics.sample(app, now); web.link.pump(now)
+    at the end:  web.close()
+
+``tls=True`` serves HTTPS with the certificate ``config.web.tls.ensure_certificate`` makes
+(self-signed, on first use) and marks the session cookie Secure. The first-run setup link is
+printed with ``announce`` (and logged) when no user exists yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from branchline.config.web import create_app
+from branchline.firmware.ops.metrics import CONTENT_TYPE
+from branchline.firmware.web.link import RuntimeLink
+
+__all__ = ["WebServer", "serve_web"]
+
+log = logging.getLogger("branchline.web")
+
+
+class WebServer:
+    """The running web service: ``link`` (pump it every tick), ``url``, ``close()``."""
+
+    def __init__(self, web: FastAPI, link: RuntimeLink, sock: socket.socket, *,
+                 scheme: str, ssl: tuple[str, str] | None):
+        self.web = web
+        self.link = link
+        self._sock = sock
+        host, port = sock.getsockname()[:2]
+        self.address = (host, port)
+        self.url = f"{scheme}://{_url_host(host)}:{port}"
+        config = uvicorn.Config(web, log_level="warning", lifespan="off",
+                                ssl_certfile=ssl[0] if ssl else None,
+                                ssl_keyfile=ssl[1] if ssl else None,
+                                timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="web-http", daemon=True)
+
+    def start(self) -> WebServer:
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop serving (open event streams end), then detach the link."""
+        self._server.should_exit = True
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        self._sock.close()
+        self.link.close()
+
+
+def serve_web(app, store, listen: tuple[str, int], metrics, *, tls: bool,
+              host_url: str | None = None,
+              announce: Callable[[str], None] = print) -> WebServer:
+    """Start the web service for ``app`` on ``listen`` (see the module docstring)."""
+    host, port = listen
+    try:
+        sock = socket.create_server((host, port), family=_family(host), backlog=128)
+    except OSError as exc:
+        raise OSError(f"web service on {host}:{port}: {exc.strerror}; choose another "
+                      "--listen address or stop what holds it") from exc
+    scheme = "https" if tls else "http"
+    ssl = None
+    if tls:
+        from branchline.config.web.tls import ensure_certificate
+
+        cert, key = ensure_certificate(app.data_dir, names=[_visible(host)])
+        ssl = (str(cert), str(key))
+    link = RuntimeLink(app, host_url=host_url)
+    bound = sock.getsockname()[1]
+    web = create_app(store, link, data_dir=app.data_dir, announce=announce,
+                     secure_cookies=tls,
+                     base_url=f"{scheme}://{_url_host(_visible(host))}:{bound}")
+    _add_metrics(web, metrics)
+    server = WebServer(web, link, sock, scheme=scheme, ssl=ssl).start()
+    log.info("web service on %s", server.url)
+    return server
+
+
+def _add_metrics(web: FastAPI, metrics) -> None:
+    @web.get("/metrics", include_in_schema=False)
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type=CONTENT_TYPE)
+
+    @web.get("/healthz", include_in_schema=False)
+    def healthz() -> PlainTextResponse:
+        ok, reason = metrics.health()
+        return PlainTextResponse(reason + "\n", status_code=200 if ok else 503)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _visible(host: str) -> str:
+    # A wildcard address is no address to type into a browser: name the machine instead.
+    return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
