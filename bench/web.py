@@ -32,8 +32,9 @@ import httpx
 import yaml
 
 from branchline.acd import AgentLogin, CallArrived, Distributor
-from branchline.config.document import check_document, default_document_text
-from branchline.config.web import api_live, create_app
+from branchline.config.document.loading import check_document, default_document_text
+from branchline.config.web import create_app
+from branchline.config.web.api import live as api_live
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.web.live import LiveBoard
 from branchline.hw import Port, PortKind
@@ -142,7 +143,7 @@ def sse_rate(snapshot: dict) -> tuple[float, float]:
     """(events/s, MB/s) delivered to CLIENTS streaming clients together."""
     import uvicorn
 
-    from branchline.config.store import ConfigStore
+    from branchline.config.store.versioned import ConfigStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ConfigStore(Path(tmp), check_document)

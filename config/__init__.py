@@ -1,12 +1,12 @@
 """Branchline config: the configuration document, its checks, and the versioned store.
 
     from branchline.config import check_document, load_document, default_document_text
-    from branchline.config.store import ConfigStore
+    from branchline.config.store.versioned import ConfigStore
 
 docs/configuration.md describes the document; docs/config-store.md the store.
 """
 
-from branchline.config.document import (
+from branchline.config.document.loading import (
     Document,
     DocumentInvalid,
     DocumentReport,

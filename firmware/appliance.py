@@ -57,9 +57,9 @@ from branchline.acd import (
     Offer,
     Tick,
 )
-from branchline.config.document import check_document, default_document_text
-from branchline.config.document_model import SIMULATOR
-from branchline.config.store import ConfigStore
+from branchline.config.document.loading import check_document, default_document_text
+from branchline.config.document.model import SIMULATOR
+from branchline.config.store.versioned import ConfigStore
 from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
 from branchline.firmware.bankhost import ENDPOINTS as BANK_ENDPOINTS
 from branchline.firmware.bankhost import BankHostSimulator

@@ -103,3 +103,40 @@ def test_package_comes_from_the_part_folders():
     import branchline.dsp
 
     assert Path(branchline.dsp.__file__).resolve().parent == ROOT / "dsp"
+
+
+def _package_dirs(part):
+    return [d for d in sorted((ROOT / part).rglob("*"))
+            if d.is_dir() and any(d.glob("*.py")) and "__pycache__" not in d.parts]
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_every_sub_package_is_a_package(part):
+    # setup.py finds sub-packages by their __init__.py: a folder without one would be left out
+    # of a plain install while an editable one still imported it.
+    missing = [str(d.relative_to(ROOT)) for d in _package_dirs(part)
+               if not (d / "__init__.py").is_file()]
+    assert not missing, f"folders of modules without __init__.py: {missing}"
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_sub_packages_keep_their_part_rules(part):
+    nested = [p for p in _sources(part) if len(p.relative_to(ROOT / part).parts) > 1]
+    if part in ("firmware", "hw", "config"):
+        assert nested, f"{part} has sub-packages; the import check must walk them"
+    assert all(p in _sources(part) for p in nested)
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_no_name_prefix_stands_in_for_a_sub_package(part):
+    # Three or more public modules named <prefix>_* side by side are a sub-package waiting to
+    # be made (docs/ARCHITECTURE.md, "Layout").
+    crowded = []
+    for folder in _package_dirs(part):
+        prefixes = {}
+        for module in folder.glob("*.py"):
+            if not module.stem.startswith("_") and "_" in module.stem:
+                prefixes.setdefault(module.stem.split("_")[0], []).append(module.name)
+        crowded += [f"{folder.relative_to(ROOT)}: {sorted(names)}"
+                    for names in prefixes.values() if len(names) >= 3]
+    assert not crowded, "\n".join(crowded)

@@ -39,27 +39,45 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from branchline.config.web import (
-    api_agents_live,
-    api_config,
-    api_live,
-    api_prompts,
-    api_reports,
-    api_session,
-    api_system,
-    api_tryit,
-    api_users,
-    api_versions,
-    pages,
-)
 from branchline.config.web.accounts import Accounts, AccountsUnavailable
+from branchline.config.web.api import (
+    agents_live as api_agents_live,
+)
+from branchline.config.web.api import (
+    config as api_config,
+)
+from branchline.config.web.api import (
+    live as api_live,
+)
+from branchline.config.web.api import (
+    prompts as api_prompts,
+)
+from branchline.config.web.api import (
+    reports as api_reports,
+)
+from branchline.config.web.api import (
+    session as api_session,
+)
+from branchline.config.web.api import (
+    system as api_system,
+)
+from branchline.config.web.api import (
+    tryit as api_tryit,
+)
+from branchline.config.web.api import (
+    users as api_users,
+)
+from branchline.config.web.api import (
+    versions as api_versions,
+)
 from branchline.config.web.auth import CsrfMiddleware, route_roles
 from branchline.config.web.backup import MAX_ARCHIVE
 from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_error_handlers
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
+from branchline.config.web.pages import render as pages
 
 if TYPE_CHECKING:
-    from branchline.config.store import ConfigStore
+    from branchline.config.store.versioned import ConfigStore
     from branchline.config.web.link import ApplianceLink
 
 __all__ = ["BODY_LIMITS", "DEFAULT_BODY_LIMIT", "body_limit", "create_app"]

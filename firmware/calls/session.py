@@ -86,7 +86,7 @@ class ConfigInForce:
     """A published configuration version and its checked document."""
 
     version: int
-    document: object  # branchline.config.document.Document
+    document: object  # branchline.config.document.loading.Document
 
 
 @dataclass(slots=True)

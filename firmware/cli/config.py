@@ -24,8 +24,8 @@ import os
 import sys
 from pathlib import Path
 
-from branchline.config.document import DocumentReport, check_document, open_config_store
-from branchline.config.store import ConfigRefused, ConfigStore, ConfigStoreError
+from branchline.config.document.loading import DocumentReport, check_document, open_config_store
+from branchline.config.store.versioned import ConfigRefused, ConfigStore, ConfigStoreError
 
 __all__ = ["add_config_commands"]
 

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from branchline.acd import KpiReport, QueueEvent, kpis_from_log
-from branchline.config.document import check_document
-from branchline.config.store import ConfigStore
+from branchline.config.document.loading import check_document
+from branchline.config.store.versioned import ConfigStore
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.clock import VirtualClock

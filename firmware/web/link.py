@@ -36,7 +36,7 @@ import numpy as np
 from branchline import __version__
 from branchline.acd import AgentLogin, AgentLogout, AgentNotReady, AgentReady, WrapUpEnded
 from branchline.acd.agent_states import ILLEGAL, TABLE, AgentState, Trigger
-from branchline.config.document_model import SIMULATOR
+from branchline.config.document.model import SIMULATOR
 from branchline.config.web.link import AGENT_ACTIONS, NotFound, Refused
 from branchline.firmware.records.database import AuditEntry, Records
 from branchline.firmware.web.live import LiveBoard

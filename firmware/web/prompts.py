@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from branchline.config.store_files import write_atomic
+from branchline.config.store.files import write_atomic
 from branchline.config.web.link import MAX_PROMPT_UPLOAD, NotFound, Refused, TooLarge
 from branchline.dsp import MediaError, transcode
 from branchline.firmware.prompts.speech import plan_digest, speech_plan, wav_bytes

@@ -11,7 +11,7 @@ from runtime_harness import (
 )
 
 from branchline.acd import AgentState
-from branchline.config.store import ConfigRefused
+from branchline.config.store.versioned import ConfigRefused
 
 AGENT_CALLS = '[{keys: "0"}, {wait_agent: true}]'
 

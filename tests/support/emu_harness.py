@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from runtime_harness import VirtualRun
 
-from branchline.config.document import check_document
+from branchline.config.document.loading import check_document
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS
 from branchline.firmware.cli.simulate import day_start, publish_fitted

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from branchline.config.document import check_document
+from branchline.config.document.loading import check_document
 from branchline.firmware.appliance import Appliance, build_prompts, open_store
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.cli.simulate import day_start, publish_fitted

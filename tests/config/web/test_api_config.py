@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from branchline.config import check_document
-from branchline.config.document_yaml import parse_yaml
-from branchline.config.web.draft_edit import EditRefused, delete_at, set_at, value_at
+from branchline.config.document.yaml_text import parse_yaml
+from branchline.config.web.draft.edit import EditRefused, delete_at, set_at, value_at
 
 
 def _draft(client):

@@ -12,8 +12,8 @@ import tarfile
 
 import pytest
 
-from branchline.config.document import check_document, default_document_text
-from branchline.config.store import ConfigStore
+from branchline.config.document.loading import check_document, default_document_text
+from branchline.config.store.versioned import ConfigStore
 from branchline.config.web.backup import BackupInvalid, make_backup, read_backup
 
 NOW = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import yaml
 
-from branchline.config.document import default_document_text
+from branchline.config.document.loading import default_document_text
 from branchline.config.web.flow_svg import (
     NODE_W,
     diagram_edges,

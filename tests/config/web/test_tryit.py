@@ -10,8 +10,8 @@ import pytest
 from runtime_harness import BALANCE, CARD, PIN
 from web_harness import WebHarness
 
-from branchline.config.document import check_document, default_document_text
-from branchline.config.web.api_tryit import IDLE_S, PER_USER, Trials, _ask_host
+from branchline.config.document.loading import check_document, default_document_text
+from branchline.config.web.api.tryit import IDLE_S, PER_USER, Trials, _ask_host
 from branchline.config.web.tryit import QueueClasses, TryIt, TryItError
 from branchline.ivr import CallStarted
 

@@ -1,0 +1,296 @@
+"""Checks across sections, run after each section passed its own model.
+
+``cross_check(sections, raw) -> Findings``: ``sections`` maps a section name to its validated
+model, or None when the section had errors of its own; ``raw`` is the document as parsed.
+Where a check only needs names (flow names, queue names, endpoint names, agents' stations)
+it takes them from ``raw`` when the section is invalid, so one typo in a queue does not hide
+a wrong station; checks that need a whole model skip a section that has errors.
+
+Errors: a line on a port that does not exist or is not a trunk, naming an unknown flow or a
+tone the site's country does not have; an agent whose station does not exist or is not a
+station, or whose id cannot be keyed at a phone; every flow checked by
+``branchline.ivr.validate_flow`` against the document's queues, host endpoints and prompts
+(paths prefixed with ``flows.<name>``); a flow offering a language the site does not; a flow
+whose ``flow`` field differs from its name; a VIP number that is not a number; a prompt name
+with '/'.
+Warnings: trunks no line answers; a codec unusual for the country; a language a flow queues
+callers in that no agent of that queue speaks; a host node waiting longer than its endpoint's
+request; a prompt no flow plays (except ``RUNTIME_PROMPTS``, the ones the runtime
+plays itself); a VIP number listed twice; users (not yet used); the IVR's
+menu rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from branchline.config.document.issues import Issue
+from branchline.config.document.model import TONES
+from branchline.config.document.numbers import normalise_number
+from branchline.ivr import PersonRoute, PromptCatalog, validate_flow
+
+__all__ = ["Findings", "cross_check"]
+
+_USUAL_CODEC = {"cn": "alaw", "us": "ulaw"}  # TELEPHONY.md: A-law in China, u-law in the US
+_LANGUAGE_NAMES = {"zh": "Mandarin", "yue": "Cantonese", "en": "English"}
+
+
+# Prompts the runtime plays by name, outside any flow: the queue announcement
+# (firmware/calls/session.py, Call.announce)
+# "queue.position <place> [queue.wait <n> queue.minutes]",
+# and the whisper an agent hears before a call back is dialled (firmware/calls/callback.py)
+# "callback.whisper <the number's digits>".
+RUNTIME_PROMPTS = frozenset({"queue.position", "queue.wait", "queue.minutes",
+                             "callback.whisper"})
+
+
+@dataclass
+class Findings:
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    routes: dict[str, tuple[PersonRoute, ...]] = field(default_factory=dict)
+
+
+def _have(sections: Mapping[str, Any], *names: str) -> bool:
+    return all(sections.get(name) is not None for name in names)
+
+
+def _names(raw: Any, *where: str) -> list[str]:
+    """The keys of the mapping at ``where`` in the raw document ([] if it is not one)."""
+    for key in where:
+        raw = raw.get(key) if isinstance(raw, dict) else None
+    return [str(k) for k in raw] if isinstance(raw, dict) else []
+
+
+def _country(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> str | None:
+    """The site's country, also when another field of the site is wrong."""
+    if _have(sections, "site"):
+        return sections["site"].country
+    site = raw.get("site")
+    country = site.get("country", "cn") if isinstance(site, dict) else None
+    return country if isinstance(country, str) and country in TONES else None
+
+
+def _raw_items(raw: Any, section: str, items: str) -> list[dict[str, Any]]:
+    value = raw.get(section) if isinstance(raw, dict) else None
+    value = value.get(items) if isinstance(value, dict) else None
+    return [v if isinstance(v, dict) else {} for v in value] if isinstance(value, list) else []
+
+
+def cross_check(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> Findings:
+    found = Findings()
+    _lines(sections, raw, found)
+    _agents(sections, raw, found)
+    _flows(sections, raw, found)
+    _vip_numbers(sections, _country(sections, raw), found)
+    _site(sections, found)
+    if sections.get("prompts"):
+        _prompts(sections, found)
+    if sections.get("users"):
+        found.warnings.append(Issue("users", "users are not used yet: the web service that "
+                                    "signs people in will read them", "leave the section empty"))
+    return found
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _prompts(sections: Mapping[str, Any], found: Findings) -> None:
+    prompts = sections["prompts"]
+    for name in prompts:
+        if "/" in name:
+            found.errors.append(Issue(f"prompts.{name}", "prompt names may not contain '/' "
+                                      "(it marks spoken-value units)",
+                                      "group names with dots, like main.long"))
+    flows = sections.get("flows")
+    if flows is None:
+        return
+    # Any text in a flow equal to a prompt's name counts as a use: generous, so a prompt is
+    # never called unused when it is not. The runtime's own prompts are used without a flow.
+    used = {text for flow in flows.values() for text in _strings(flow.model_dump())}
+    used |= RUNTIME_PROMPTS
+    for name in prompts:
+        if name not in used:
+            found.warnings.append(Issue(f"prompts.{name}", f"no flow plays {name!r}",
+                                        "delete it, or use it in a flow"))
+
+
+def _lines(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
+    lines = sections.get("lines")
+    if lines is None:
+        return
+    flow_names = _names(raw, "flows")
+    country = _country(sections, raw)
+    ports = {p.name: p for p in sections["board"].ports()} if _have(sections, "board") else None
+    for port, line in lines.items():
+        path = f"lines.{port}"
+        if ports is not None and port not in ports:
+            trunks = [p.name for p in ports.values() if p.trunk]
+            found.errors.append(Issue(path, f"the board has no port {port!r}",
+                                      f"use one of its trunks: {', '.join(trunks)}"))
+        elif ports is not None and not ports[port].trunk:
+            found.errors.append(Issue(path, f"{port!r} is a station (an agent's phone), not a "
+                                      "trunk", "configure lines on trunk ports (fxo...)"))
+        if line.flow not in flow_names:
+            found.errors.append(Issue(f"{path}.flow", f"unknown flow {line.flow!r}",
+                                      "name one of the flows: " + (", ".join(flow_names)
+                                                                   or "(none written)")))
+        if country is not None:
+            for i, tone in enumerate(line.hangup_tones):
+                if tone not in TONES[country]:
+                    found.errors.append(Issue(f"{path}.hangup_tones.{i}",
+                                              f"{tone!r} is not a {country} tone",
+                                              f"use one of {', '.join(TONES[country])}"))
+    if ports is not None:
+        idle = [p.name for p in ports.values() if p.trunk and p.name not in lines]
+        if idle:
+            found.warnings.append(Issue("lines", f"no line is configured for {', '.join(idle)}: "
+                                        "calls on them are not answered",
+                                        "add a line for each trunk that carries calls"))
+
+
+def _agents(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
+    if _have(sections, "acd"):
+        agents = [(a.id, a.station) for a in sections["acd"].agents]
+    else:
+        agents = [(a.get("id"), a.get("station")) for a in _raw_items(raw, "acd", "agents")]
+    ports = {p.name: p for p in sections["board"].ports()} if _have(sections, "board") else None
+    for i, (agent_id, station) in enumerate(agents):
+        path = f"acd.agents.{i}"
+        if ports is not None and isinstance(station, str):
+            stations = ", ".join(p.name for p in ports.values() if not p.trunk) or "(none)"
+            if station not in ports:
+                found.errors.append(Issue(f"{path}.station", f"the board has no port "
+                                          f"{station!r}", f"use one of its stations: {stations}"))
+            elif ports[station].trunk:
+                found.errors.append(Issue(f"{path}.station", f"{station!r} is a trunk, not a "
+                                          "station", f"use one of: {stations}"))
+        if isinstance(agent_id, str) and not agent_id.isdigit():
+            found.errors.append(Issue(f"{path}.id", f"agent id {agent_id!r} cannot be keyed "
+                                      "at a phone (agents log in with *11<id>#)",
+                                      "use digits only, like '1001'"))
+
+
+def _catalog(prompts: Mapping[str, Any]) -> PromptCatalog:
+    return PromptCatalog({name: texts.texts() for name, texts in prompts.items()})
+
+
+def _flows(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
+    flows = sections.get("flows")
+    if flows is None:
+        return
+    site = sections.get("site")
+    # Without the acd section at all, every queue would look unknown: say nothing of queues.
+    ready = _have(sections, "prompts") and isinstance(raw.get("acd"), dict)
+    if _have(sections, "acd"):
+        queues = {q.name for q in sections["acd"].queues}
+    else:
+        queues = {q["name"] for q in _raw_items(raw, "acd", "queues")
+                  if isinstance(q.get("name"), str)}
+    if _have(sections, "host"):
+        endpoints = set(sections["host"].endpoints)
+    else:
+        endpoints = set(_names(raw, "host", "endpoints"))
+    if ready:
+        catalog = _catalog(sections["prompts"])
+    for name, flow in flows.items():
+        path = f"flows.{name}"
+        if flow.flow != name:
+            found.errors.append(Issue(f"{path}.flow", f"the flow is named {flow.flow!r} under "
+                                      f"flows.{name}", f"write flow: {name}"))
+        if site is not None:
+            extra = [lang for lang in flow.languages if lang not in site.languages]
+            if extra:
+                found.errors.append(Issue(f"{path}.languages",
+                                          f"offers {', '.join(extra)}, which the site does not",
+                                          "add it to site.languages or remove it here"))
+        if not ready:
+            continue
+        report = validate_flow(flow, queues=queues, endpoints=endpoints, prompts=catalog)
+        found.errors += [_under(path, issue) for issue in report.errors]
+        found.warnings += [_under(path, issue) for issue in report.warnings]
+        found.routes[name] = report.routes
+        if _have(sections, "acd"):
+            found.warnings += _unspoken_languages(path, flow, sections["acd"])
+        if _have(sections, "host"):
+            found.warnings += _host_timeouts(path, flow, sections["host"])
+
+
+def _under(prefix: str, issue: Any) -> Issue:
+    return Issue(f"{prefix}.{issue.path}" if issue.path else prefix, issue.message, issue.fix)
+
+
+def _unspoken_languages(path: str, flow: Any, acd: Any) -> list[Issue]:
+    """A queue node with language_skill asks for an agent with the caller's language."""
+    issues = []
+    for _, node_path, node in flow.all_nodes():
+        if node.kind != "queue" or not node.language_skill:
+            continue
+        members = [a for a in acd.agents if any(m.queue == node.queue for m in a.queues)]
+        for lang in flow.languages:
+            needed = {*node.skills, lang}
+            if not any(needed <= set(a.skills) for a in members):
+                issues.append(Issue(
+                    f"{path}.{node_path}.queue",
+                    f"no agent of queue {node.queue!r} has the skills "
+                    f"{', '.join(sorted(needed))}: {_LANGUAGE_NAMES[lang]} callers would wait "
+                    "for an agent who never comes",
+                    f"give an agent of {node.queue!r} the skill {lang!r}, or set "
+                    "language_skill: false"))
+    return issues
+
+
+def _host_timeouts(path: str, flow: Any, host: Any) -> list[Issue]:
+    """A host node that waits longer than its endpoint's HTTP request can never time out:
+    the request fails first and the caller hears the error branch, not the timeout one."""
+    issues = []
+    for _, node_path, node in flow.all_nodes():
+        endpoint = host.endpoints.get(node.endpoint) if node.kind == "host" else None
+        if endpoint is not None and node.timeout > endpoint.timeout:
+            issues.append(Issue(
+                f"{path}.{node_path}.timeout",
+                f"the node waits {node.timeout:g} s but the {node.endpoint!r} request gives "
+                f"up after {endpoint.timeout:g} s, so on_timeout is never taken",
+                f"set host.endpoints.{node.endpoint}.timeout to at least {node.timeout:g} s, "
+                "or lower this timeout"))
+    return issues
+
+
+def _vip_numbers(sections: Mapping[str, Any], country: str | None, found: Findings) -> None:
+    numbers = sections.get("vip_numbers")
+    if numbers is None or country is None:
+        return
+    seen: dict[str, int] = {}
+    for i, number in enumerate(numbers):
+        try:
+            e164 = normalise_number(number, country)
+        except ValueError as exc:
+            problem, fix = str(exc).split("; ", 1)
+            found.errors.append(Issue(f"vip_numbers.{i}", problem, fix))
+            continue
+        if e164 in seen:
+            found.warnings.append(Issue(f"vip_numbers.{i}", f"{number!r} is the same number as "
+                                        f"vip_numbers.{seen[e164]} ({e164})",
+                                        "list each number once"))
+        seen.setdefault(e164, i)
+
+
+def _site(sections: Mapping[str, Any], found: Findings) -> None:
+    site = sections.get("site")
+    if site is None:
+        return
+    usual = _USUAL_CODEC[site.country]
+    if site.codec != usual:
+        found.warnings.append(Issue("site.codec", f"{site.codec} on {site.country} lines; "
+                                    f"the {site.country} network uses {usual}",
+                                    f"use {usual} unless the exchange says otherwise"))
