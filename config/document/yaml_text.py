@@ -10,6 +10,13 @@ the text written (``010`` stays "010", never the octal number 8, and ``1`` and `
 the same key), and a key written twice in one mapping is a problem instead of the last one
 silently winning. Anchors and aliases work, but an alias that contains itself, or aliases
 that expand past ``MAX_NODES`` values (the "billion laughs"), are problems, not a hang.
+
+Limits are checked on the parser's events, before anything nests or is built: collections
+nested more than ``MAX_DEPTH`` deep (through aliases too), a scalar over ``MAX_SCALAR``
+characters, or a number written with more than ``MAX_NUMBER`` characters raise
+:class:`YamlBeyondLimits` (a ``YamlProblem``), never Python's recursion or integer-string
+limits. ``beyond_limits(text)`` says whether a text breaks them, for callers that must refuse
+to store it.
 """
 
 from __future__ import annotations
@@ -19,10 +26,19 @@ from typing import Any
 
 import yaml
 
-__all__ = ["MAX_NODES", "ParsedYaml", "YamlProblem", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_NUMBER", "MAX_SCALAR", "ParsedYaml",
+           "YamlBeyondLimits", "YamlProblem", "beyond_limits", "parse_yaml"]
 
 # The default document has about 1,500 values; this leaves room for any real branch.
 MAX_NODES = 200_000
+# The default document nests 8 deep and its longest text is a prompt of a few sentences.
+# Each level costs a few Python frames when composed, walked and checked, so the depth stays
+# far below the interpreter's recursion limit (1,000).
+MAX_DEPTH = 50
+MAX_SCALAR = 10_000
+# Python refuses to read integers over 4,300 digits; no setting needs more than a few.
+MAX_NUMBER = 100
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 class YamlProblem(ValueError):
@@ -37,6 +53,10 @@ class YamlProblem(ValueError):
         self.path = path
         where = f"line {line}, column {column}" if line is not None else "the document"
         super().__init__(f"{where}: {message}; {fix}")
+
+
+class YamlBeyondLimits(YamlProblem):
+    """The text nests too deep or holds an over-long value: refused before it is built."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +75,20 @@ class ParsedYaml:
         return None
 
 
+def beyond_limits(text: str) -> YamlBeyondLimits | None:
+    """The first limit ``text`` breaks, or None (a text that is not YAML breaks none)."""
+    try:
+        yaml.compose(text, Loader=_BoundedLoader)
+    except YamlBeyondLimits as exc:
+        return exc
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def parse_yaml(text: str) -> ParsedYaml:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -79,6 +110,49 @@ def parse_yaml(text: str) -> ParsedYaml:
     walk = _Walk(yaml.SafeLoader(""))
     data = walk.plain(root, "")
     return ParsedYaml(data, walk.lines)
+
+
+def _too_deep(mark: yaml.Mark, path: str) -> YamlBeyondLimits:
+    return YamlBeyondLimits(f"the document nests lists and mappings more than {MAX_DEPTH} "
+                            "deep", "a configuration needs far fewer levels; remove the "
+                            "extra brackets or indentation", mark.line + 1, mark.column + 1,
+                            path)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Composes under the limits: each event is looked at before its node is built."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if not isinstance(event, yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise _too_deep(event.start_mark, "")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        event = self.peek_event()
+        if len(event.value) > MAX_SCALAR:
+            mark = event.start_mark
+            raise YamlBeyondLimits(f"a value is {len(event.value)} characters long, over the "
+                                   f"{MAX_SCALAR} allowed", "shorten it (a prompt's text is a "
+                                   "few sentences)", mark.line + 1, mark.column + 1)
+        node = super().compose_scalar_node(anchor)
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER:
+            mark = node.start_mark
+            raise YamlBeyondLimits(f"a number is written with {len(node.value)} characters, "
+                                   f"over the {MAX_NUMBER} allowed", "write a number of "
+                                   "sensible size, or quote it if it is meant as text",
+                                   mark.line + 1, mark.column + 1)
+        return node
 
 
 class _Walk:
@@ -103,6 +177,8 @@ class _Walk:
                               mark.line + 1, mark.column + 1, path)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node, deep=True)
+        if len(self.open) >= MAX_DEPTH:  # aliases inside aliases nest past what was written
+            raise _too_deep(mark, path)
         self.open.add(id(node))
         try:
             return _plain(node, path, self, self.lines)

@@ -5,7 +5,8 @@ from (``base``) and a ``revision`` counting its saves. Every edit sends back the
 ``revision`` it was made on; if another admin published since, or the draft was saved from
 another window, the edit is refused with 409 naming who published what and when. Saving a
 draft with errors is allowed (it is work in progress); publishing it is not
-(``api_versions``).
+(``api_versions``). A text over the reader's limits (``yaml_text.beyond_limits``: nesting,
+over-long values) is refused with 422 "beyond_limits" and not saved.
 
     GET    /api/draft                               the draft (``draft_view.DraftOut``)
     PUT    /api/draft                               {base, revision, text}: the whole YAML
@@ -29,6 +30,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from branchline.config.document.yaml_text import beyond_limits
 from branchline.config.store.versioned import ConfigStore
 from branchline.config.web.auth import AdminUser, AnyUser, User
 from branchline.config.web.draft.edit import EditRefused, delete_at, set_at, value_at
@@ -94,6 +96,13 @@ def _store(request: Request) -> ConfigStore:
 
 def _save(store: ConfigStore, user: User, text: str, base: int | None,
           revision: int) -> DraftOut:
+    beyond = beyond_limits(text)
+    if beyond is not None:  # errors may be saved, but never a text the pages cannot show
+        raise api_error(422, "beyond_limits",
+                        f"not saved: {beyond.message}; {beyond.fix}. Your draft stays as "
+                        "it was", issues=[{"path": beyond.path, "message": beyond.message,
+                                           "fix": beyond.fix, "severity": "error",
+                                           "line": beyond.line}])
     with store_errors():
         draft = store.save_draft(user.name, text, base=base, revision=revision)
         return draft_out(store, user.name, draft)

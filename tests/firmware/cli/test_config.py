@@ -175,3 +175,14 @@ def test_the_installed_command_checks_a_file(files):
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1
     assert "unknown target 'branch_inf'" in done.stdout
+
+
+def test_check_and_publish_refuse_a_file_nested_past_the_limit(run, tmp_path):
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("site: " + "[" * 5000 + "]" * 5000 + "\n", encoding="utf-8")
+    status, out, _ = run("check", str(deep))
+    assert status == 1
+    assert "the document nests lists and mappings more than 50 deep" in out
+    status, out, _ = run("publish", str(deep), "--note", "deep")
+    assert status == 1
+    assert out.rstrip().endswith("was not published: 1 error(s); version 1 stays in force")
