@@ -1,11 +1,12 @@
 """A virtual agent at a simulated station: works a shift, keys codes, answers and talks.
 
 Theory of operation. The agent's day is a list of keypad sessions at times from the scenario
-(board times): at shift start log in and go ready, at each break go not-ready with the break's
-reason and ready again at its end, at shift end log out. A keypad session is what a person
-does at the phone: off hook, a pause, each code as real DTMF audio with a pause between codes,
-on hook. A session that falls due while the agent is on a call, in another session or while
-the phone rings (lifting the handset would answer the call) waits until the phone is free.
+(board times): at shift start (or at the day's start, if the shift began earlier) log in and
+go ready, at each break go not-ready with the break's reason and ready again at its end, at
+shift end log out. A keypad session is what a person does at the phone: off hook, a pause,
+each code as real DTMF audio with a pause between codes, on hook. A session that falls due
+while the agent is on a call, in another session or while the phone rings (lifting the
+handset would answer the call) waits until the phone is free.
 
 When the appliance rings the station, an agent who is logged in, not on a break and not
 already off hook answers after the scenario's answer delay, unless this ring is one of the
@@ -59,6 +60,27 @@ class AgentRecord:
     logged_in: bool
 
 
+def _shift_sessions(spec, codes, day_start):
+    """The keypad sessions of an agent's shift as (time of day, codes), none before
+    `day_start`: the board's clock starts there, so whatever the shift did earlier is keyed
+    at the day's start in one session (log in, then ready, or not ready if a break is on)."""
+    shift = spec.shift
+    if shift.end <= day_start:
+        return []
+    opening = [codes.login.format(agent_id=spec.id), codes.ready]
+    sessions = []
+    for b in shift.breaks:
+        if b.end <= day_start:
+            continue
+        if b.start < day_start:
+            opening[-1] = codes.not_ready.format(reason=b.reason)
+        else:
+            sessions.append((b.start, (codes.not_ready.format(reason=b.reason),)))
+        sessions.append((b.end, (codes.ready,)))
+    return [(max(shift.start, day_start), tuple(opening)), *sessions,
+            (shift.end, (codes.logout,))]
+
+
 class VirtualAgent:
     """One agent and its phone; see the module docstring."""
 
@@ -87,18 +109,8 @@ class VirtualAgent:
         self._timers = []
         self._seq = 0
         self._live = set()
-        codes = scenario.agents.codes
-        shift = spec.shift
-
-        def at(tod):
-            return day_start_time + tod - scenario.day.start
-
-        self._schedule(at(shift.start), "session",
-                       (codes.login.format(agent_id=spec.id), codes.ready))
-        for b in shift.breaks:
-            self._schedule(at(b.start), "session", (codes.not_ready.format(reason=b.reason),))
-            self._schedule(at(b.end), "session", (codes.ready,))
-        self._schedule(at(shift.end), "session", (codes.logout,))
+        for tod, session in _shift_sessions(spec, scenario.agents.codes, scenario.day.start):
+            self._schedule(day_start_time + tod - scenario.day.start, "session", session)
 
     def _schedule(self, time, name, *args):
         self._seq += 1

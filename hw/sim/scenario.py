@@ -4,6 +4,8 @@ A scenario is YAML validated by the pydantic models below (docs/hw.md has the fo
 example). ``load_scenario(path)`` and ``parse_scenario(text)`` return a ``Scenario`` or raise
 ``ScenarioError``, whose message lists every problem as ``path: what is wrong (got value)``,
 with what is allowed. Unknown keys are errors (a typo must not silently become a default).
+``scenario_warnings(scenario)`` names what is valid but likely not meant (shifts outside the
+day, a day without agents) as ``ScenarioWarning(path, message, fix)``s.
 
 Times of day are strings ``"HH:MM"`` (quote them: YAML 1.1 reads an unquoted 17:00 as the
 number 1020). Durations are seconds. Random quantities are distributions, written
@@ -21,6 +23,7 @@ override the keypad's ``early``/``wrong``/``silent`` probabilities.
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -42,10 +45,12 @@ __all__ = [
     "Distribution",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "Step",
     "load_scenario",
     "luhn_valid",
     "parse_scenario",
+    "scenario_warnings",
 ]
 
 DTMF_KEYS = "0123456789*#ABCD"
@@ -444,6 +449,53 @@ class Scenario(_Model):
                     f"stations 0..{self.board.stations - 1}"
                 )
         return self
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioWarning:
+    """Something valid that will not do what its author likely meant: where, what, the fix."""
+
+    path: str
+    message: str
+    fix: str
+
+
+def _hhmm(seconds):
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def scenario_warnings(scenario):
+    """The roster checked against the day: shifts that lie wholly or partly outside it (the
+    board's clock runs from ``day.start``; an agent whose shift began earlier logs in then)
+    and a day that no agent works at all."""
+    day = scenario.day
+    hours = f"{_hhmm(day.start)}-{_hhmm(day.end)}"
+    found = []
+    working = 0
+    for i, agent in enumerate(scenario.agents.roster):
+        shift = agent.shift
+        path = f"agents.roster.{i}.shift"
+        span = f"agent {agent.id}'s shift {_hhmm(shift.start)}-{_hhmm(shift.end)}"
+        if shift.end <= day.start or shift.start >= day.end:
+            found.append(ScenarioWarning(
+                path, f"{span} lies outside the day {hours}: the agent never works",
+                f"move the shift into {hours}, or the day to cover the shift"))
+            continue
+        working += 1
+        if shift.start < day.start:
+            found.append(ScenarioWarning(
+                path, f"{span} starts before the day {hours}: the agent logs in at "
+                f"{_hhmm(day.start)}", f"start the shift at {_hhmm(day.start)} or later"))
+        if shift.end > day.end:
+            found.append(ScenarioWarning(
+                path, f"{span} ends after the day {hours}: what it does after "
+                f"{_hhmm(day.end)} is never played", f"end the shift at {_hhmm(day.end)} or "
+                "earlier, or the day later"))
+    if not working:
+        found.append(ScenarioWarning(
+            "agents.roster", f"no agent works in the day {hours}: every call queued for a "
+            "person goes unanswered", f"add agents whose shifts lie in {hours}"))
+    return found
 
 
 def _problems(error):

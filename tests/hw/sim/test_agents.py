@@ -140,6 +140,47 @@ def test_nobody_answers_before_the_shift_starts():
     assert not [e for e in events if e.port == STATION]
 
 
+def test_an_agent_whose_shift_began_before_the_day_logs_in_at_its_start_and_answers():
+    board = staffed_board(roster=[{"id": "1001", "station": 0,
+                                   "shift": {"start": "08:00", "end": "10:00"}}])
+    events, rx = drive(board, 20)
+    (agent,) = board.agents()
+    assert [code for _, code in agent.codes] == ["*111001#", "*12#"]
+    assert all(0.0 <= t < 20.0 for t, _ in agent.codes)
+    mine = [e for e in events if e.port == STATION]
+    assert [type(e).__name__ for e in mine] == ["OffHook", "OnHook"]
+    assert mine[0].time == 0.0  # off hook at the day's first tick, not in the past
+    assert digits(rx[STATION]) == "*111001#*12#"  # keyed while off hook, heard by the line
+    board.tick(20.0)
+    board.ring(STATION)
+    events, _ = drive(board, 40, start=20.02)
+    assert [e for e in events if e.port == STATION] == [OffHook(STATION, 23.0),
+                                                          OnHook(STATION, 43.0)]
+
+
+def test_a_break_on_at_the_days_start_is_keyed_with_the_login():
+    board = staffed_board(roster=[{"id": "1001", "station": 0, "shift": {
+        "start": "08:00", "end": "10:00",
+        "breaks": [{"start": "08:10", "end": "08:20", "reason": 4},
+                   {"start": "08:50", "end": "09:01", "reason": 3}]}}])
+    _, rx = drive(board, 80)
+    (agent,) = board.agents()
+    assert [code for _, code in agent.codes] == ["*111001#", "*133#", "*12#"]
+    assert agent.codes[-1][0] > 60.0  # ready at the break's end, 09:01
+    assert digits(rx[STATION]) == "*111001#*133#*12#"
+
+
+def test_a_shift_over_before_the_day_starts_keys_nothing():
+    board = staffed_board(roster=[{"id": "1001", "station": 0,
+                                   "shift": {"start": "07:00", "end": "08:30"}}])
+    events, rx = drive(board, 20)
+    board.ring(STATION)
+    events += drive(board, 20, start=20.0)[0]
+    assert events == []
+    assert board.agents()[0].codes == ()
+    assert digits(rx[STATION]) == ""
+
+
 def test_wrapup_ends_with_the_end_wrapup_code():
     board = staffed_board(wrapup={"kind": "fixed", "value": 5})
     drive(board, 20)

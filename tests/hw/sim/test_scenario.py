@@ -10,10 +10,12 @@ from hwsim_kit import BASE, scenario_data
 from branchline.hw.sim.board import SimBoard
 from branchline.hw.sim.scenario import (
     ScenarioError,
+    ScenarioWarning,
     Step,
     load_scenario,
     luhn_valid,
     parse_scenario,
+    scenario_warnings,
 )
 
 DEFAULTS = Path(__file__).resolve().parents[3] / "config" / "defaults"
@@ -180,6 +182,48 @@ def test_a_callback_step_names_one_key_and_the_answer_shares_fit():
     callers = dict(BASE["callers"], goals={"g": {"share": 1, "steps": steps}})
     with pytest.raises(ScenarioError, match=r"callers.goals.g.steps.1.callback"):
         parse_scenario(yaml_dump(scenario_data(callers=callers)))
+
+
+def shifts(*spans):
+    return scenario_data(board={"trunks": 2, "stations": len(spans)}, agents={"roster": [
+        {"id": f"10{i:02d}", "station": i, "shift": {"start": a, "end": b}}
+        for i, (a, b) in enumerate(spans)]})
+
+
+def test_shifts_outside_the_day_are_warned_about_with_the_fix():
+    warnings = scenario_warnings(parse_scenario_data(shifts(
+        ("09:00", "17:00"), ("08:00", "12:00"), ("13:00", "18:30"), ("06:00", "09:00"),
+        ("17:00", "20:00"))))
+    assert warnings == [
+        ScenarioWarning("agents.roster.1.shift", "agent 1001's shift 08:00-12:00 starts before "
+                        "the day 09:00-17:00: the agent logs in at 09:00",
+                        "start the shift at 09:00 or later"),
+        ScenarioWarning("agents.roster.2.shift", "agent 1002's shift 13:00-18:30 ends after "
+                        "the day 09:00-17:00: what it does after 17:00 is never played",
+                        "end the shift at 17:00 or earlier, or the day later"),
+        ScenarioWarning("agents.roster.3.shift", "agent 1003's shift 06:00-09:00 lies outside "
+                        "the day 09:00-17:00: the agent never works",
+                        "move the shift into 09:00-17:00, or the day to cover the shift"),
+        ScenarioWarning("agents.roster.4.shift", "agent 1004's shift 17:00-20:00 lies outside "
+                        "the day 09:00-17:00: the agent never works",
+                        "move the shift into 09:00-17:00, or the day to cover the shift"),
+    ]
+
+
+def test_a_day_no_agent_works_is_warned_about():
+    no_agents = ScenarioWarning(
+        "agents.roster", "no agent works in the day 09:00-17:00: every call queued for a "
+        "person goes unanswered", "add agents whose shifts lie in 09:00-17:00")
+    assert scenario_warnings(parse_scenario_data(scenario_data())) == [no_agents]
+    outside = scenario_warnings(parse_scenario_data(shifts(("18:00", "20:00"))))
+    assert [w.path for w in outside] == ["agents.roster.0.shift", "agents.roster"]
+    assert outside[-1] == no_agents
+
+
+@pytest.mark.parametrize("name", ["scenario_day.yaml", "scenario_demo.yaml",
+                                  "scenario_300.yaml"])
+def test_the_samples_draw_no_warning(name):
+    assert scenario_warnings(load_scenario(DEFAULTS / name)) == []
 
 
 def yaml_dump(data):
