@@ -138,8 +138,17 @@ def _run(args):
 
 
 def _simulate(args):
-    from branchline.firmware.cli.simulate import simulate
+    from branchline.firmware.cli.simulate import simulate, warning_lines
     from branchline.firmware.ops.report import write_report
+    from branchline.hw import ScenarioError, load_scenario
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except (OSError, ScenarioError) as exc:
+        print(f"branchline simulate: {exc}", file=sys.stderr)
+        return 2
+    for line in warning_lines(scenario):
+        print(line, file=sys.stderr)
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(levelname)s %(name)s %(message)s")
@@ -153,7 +162,7 @@ def _simulate(args):
                          f"{done / 3600:5.2f}/{total / 3600:.2f} h  {rate:6.0f}x real time")
         sys.stderr.flush()
 
-    result = simulate(args.scenario, _data_dir(args), hours=args.hours, seed=args.seed,
+    result = simulate(scenario, _data_dir(args), hours=args.hours, seed=args.seed,
                       progress=None if args.quiet else bar)
     if not args.quiet:
         sys.stderr.write("\n")

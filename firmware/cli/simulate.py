@@ -17,6 +17,8 @@ only the clock is virtual (``VirtualClock``, one 20 ms block per step, no sleepi
   version in force it is published as a new version (who ``simulate``).
 * The KPI report is computed from what the records database holds
   (``kpis_from_log`` over the stored ACD events), not from the live engine.
+* Before the run the command prints the scenario check's warnings (``warning_lines``): shifts
+  outside the day, a day no agent works.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ from branchline.firmware.records.cdr import queue_event
 from branchline.firmware.records.database import Records
 from branchline.hw import Scenario, SimBoard, load_scenario
 from branchline.hw.ports import BLOCK_SECONDS
+from branchline.hw.sim.scenario import scenario_warnings
 
-__all__ = ["SIM_DATE", "SimulationResult", "fit_document", "simulate", "stored_events"]
+__all__ = ["SIM_DATE", "SimulationResult", "fit_document", "simulate", "stored_events",
+           "warning_lines"]
 
 SIM_DATE = dt.date(2026, 11, 24)
 DRAIN_LIMIT_S = 1800.0
@@ -151,6 +155,12 @@ def simulate(scenario: str | Path | Scenario, data_dir: str | Path, *,
         kpis=kpis_from_log(events, queues, clock.now()), counters=dict(app.counters),
         sim_counters=board.counters(), ticks=stats.ticks, late_ticks=stats.late,
         p50_tick_s=stats.percentile(50), p99_tick_s=stats.percentile(99))
+
+
+def warning_lines(scenario: Scenario) -> list[str]:
+    """The scenario check's warnings, printed as ``config check`` prints its own."""
+    return [line for w in scenario_warnings(scenario)
+            for line in (f"warning  {w.path}: {w.message}", f"{'':<8} fix: {w.fix}")]
 
 
 def run_virtual(app: Appliance, clock: VirtualClock, seconds: float,

@@ -38,6 +38,7 @@ CARD, PIN, BALANCE = "6222021234567894", "123456", "1234.56"
 def scenario_text(*, trunks=1, stations=1, rate=3600, end="09:01", goal_steps=None,
                   prelude='[{keys: "{language_key}"}]', answer_delay=2,
                   agents=None, extra="", handle="{kind: fixed, value: 20}", wrapup=None,
+                  shift=("09:00", "23:00"),
                   patience=600,
                   queue_patience=600):
     """A small scenario: Mandarin callers who want the balance then a person, by default."""
@@ -47,7 +48,7 @@ def scenario_text(*, trunks=1, stations=1, rate=3600, end="09:01", goal_steps=No
     roster = agents or [("1001", 0)]
     roster_yaml = ("\n" + " " * 8).join(
         f'    - {{id: "{a}", station: {s}, skills: [mandarin], '
-        f'shift: {{start: "09:00", end: "23:00"}}}}' for a, s in roster)
+        f'shift: {{start: "{shift[0]}", end: "{shift[1]}"}}}}' for a, s in roster)
     wrap = "null" if wrapup is None else f"{{kind: fixed, value: {wrapup}}}"
     return textwrap.dedent(f"""\
         name: test
