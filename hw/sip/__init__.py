@@ -23,6 +23,7 @@ Parsers raise only ``PeerError`` subclasses, whatever bytes they are given; engi
 ``UsageError`` for a call their state refuses, and change nothing when they do.
 """
 
+from branchline.hw.sip.digest import DigestClient, DigestServer, Verdict
 from branchline.hw.sip.errors import (
     AuthError,
     ParseError,
@@ -56,9 +57,35 @@ from branchline.hw.sip.transactions import (
 from branchline.hw.sip.uri import Address, Uri
 
 __all__ = [
-    "TABLE", "Address", "AuthError", "CSeq", "Deliver", "ParseError", "PeerError", "Request",
-    "Response", "SdpError", "Send", "SipError", "StreamFramer", "Terminated", "TimedOut",
-    "TimerValues", "Transaction", "TransportFailed", "Uri", "UsageError", "Via", "ack_for",
-    "canonical_name", "client_key", "parse_message", "response_for", "response_to_malformed",
+    "TABLE",
+    "Address",
+    "AuthError",
+    "CSeq",
+    "Deliver",
+    "DigestClient",
+    "DigestServer",
+    "ParseError",
+    "PeerError",
+    "Request",
+    "Response",
+    "SdpError",
+    "Send",
+    "SipError",
+    "StreamFramer",
+    "Terminated",
+    "TimedOut",
+    "TimerValues",
+    "Transaction",
+    "TransportFailed",
+    "Uri",
+    "UsageError",
+    "Verdict",
+    "Via",
+    "ack_for",
+    "canonical_name",
+    "client_key",
+    "parse_message",
+    "response_for",
+    "response_to_malformed",
     "server_key",
 ]
