@@ -4,7 +4,7 @@ The database is ``data_dir/web/accounts.db`` and deliberately not part of the ve
 configuration document: rolling the configuration back must never bring back an old password
 or a deleted user.
 
-    accounts = Accounts(data_dir / "web" / "accounts.db")
+    accounts = Accounts(DataDir(data_dir).accounts_db)
     token = accounts.issue_setup_token()          # None once a user exists
     user = accounts.setup(token, "alice", "a long passphrase", "zh")
     user, session = accounts.login("alice", "a long passphrase", address="10.0.0.7")
@@ -95,6 +95,11 @@ _TOUCH_EVERY = 60.0  # write last_seen at most once a minute per session
 # Each argon2 hash takes 64 MiB (the PasswordHasher default); a burst of logins must not
 # take a small board's memory, so they queue.
 HASHING_AT_ONCE = 2
+# A check holds its place under the limits while it runs (queued hashes included); a place
+# left by a crash is given back after this long. A client refused because the places are
+# all taken by running checks may try again this soon.
+_ATTEMPT_STALE = 120.0
+_BUSY_RETRY = 5.0
 
 # The store's rule for draft file names: every user may own a draft.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -109,6 +114,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     created REAL NOT NULL, last_seen REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (kind TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS failures_key ON failures (kind, key, at);
+CREATE TABLE IF NOT EXISTS attempts (kind TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS lockouts (
     kind TEXT NOT NULL, key TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS setup (
@@ -269,17 +275,22 @@ class Accounts:
     def verify(self, name: str, password: str, *, address: str) -> User:
         """Check a name and password under the login limits (a failure counts), no session."""
         now = self.clock()
-        self._refuse_if_locked(name, address, now)
-        with self._locked() as db:
-            row = db.execute("SELECT role, language, hash FROM users WHERE name = ?",
-                             (name,)).fetchone()
-        stored = row[2] if row else self._decoy
-        ok = self._verify(stored, password[:MAX_PASSWORD])
-        if not ok or row is None:
-            left = self._failed(name, address, now)
+        attempt = self._reserve(name, address, now)
+        try:
+            with self._locked() as db:
+                row = db.execute("SELECT role, language, hash FROM users WHERE name = ?",
+                                 (name,)).fetchone()
+            stored = row[2] if row else self._decoy
+            ok = self._verify(stored, password[:MAX_PASSWORD]) and row is not None
+        except BaseException:
+            self._release(attempt)
+            raise
+        if not ok:
+            left = self._failed(name, address, now, attempt)
             tries = "try locks" if left == 1 else "tries lock"
             raise LoginFailed(f"wrong user name or password; {left} more failed {tries} the "
                               f"login for {int(LOCKOUT // 60)} minutes")
+        self._release(attempt)
         with self._tx() as db:
             db.execute("DELETE FROM failures WHERE kind = 'user' AND key = ?", (name,))
             if self.hasher.check_needs_rehash(stored):
@@ -296,24 +307,45 @@ class Accounts:
             db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", (_digest(token), name, now, now))
         return token
 
-    def _refuse_if_locked(self, name: str, address: str, now: float) -> None:
-        with self._locked() as db:
+    def _reserve(self, name: str, address: str, now: float) -> list[int]:
+        """May this attempt run? One step with counting it: refused while locked, or while the
+        failures so far plus the checks still running reach a limit; else the attempt holds
+        one place under each limit until ``_failed`` or ``_release``."""
+        with self._tx() as db:
+            db.execute("DELETE FROM failures WHERE at < ?", (now - WINDOW,))
+            db.execute("DELETE FROM lockouts WHERE until < ?", (now,))
+            db.execute("DELETE FROM attempts WHERE at < ?", (now - _ATTEMPT_STALE,))
             rows = db.execute(
                 "SELECT kind, until FROM lockouts WHERE until > ? AND "
                 "((kind = 'user' AND key = ?) OR (kind = 'address' AND key = ?))",
                 (now, name, address)).fetchall()
-        if rows:
-            kind, until = max(rows, key=lambda r: r[1])
-            raise LockedOut(_locked_message(kind, name, address, until - now), until - now,
-                            started=False)
+            if rows:
+                kind, until = max(rows, key=lambda r: r[1])
+                raise LockedOut(_locked_message(kind, name, address, until - now),
+                                until - now, started=False)
+            for kind, key, limit in (("user", name, USER_LIMIT),
+                                     ("address", address, ADDRESS_LIMIT)):
+                used = sum(db.execute(f"SELECT count(*) FROM {table} WHERE kind = ? AND key = ?",
+                                      (kind, key)).fetchone()[0]
+                           for table in ("failures", "attempts"))
+                if used >= limit:
+                    raise LockedOut(_busy_message(kind, name, address), _BUSY_RETRY,
+                                    started=False)
+            return [db.execute("INSERT INTO attempts VALUES (?, ?, ?)", (kind, key, now)
+                               ).lastrowid for kind, key in (("user", name),
+                                                             ("address", address))]
 
-    def _failed(self, name: str, address: str, now: float) -> int:
-        """Count a failure; LockedOut if it reaches a limit, else the tries left before one."""
+    def _release(self, attempt: list[int]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM attempts WHERE rowid = ?", [(i,) for i in attempt])
+
+    def _failed(self, name: str, address: str, now: float, attempt: list[int]) -> int:
+        """Turn the attempt into a failure; LockedOut if it reaches a limit, else the tries
+        left before one."""
         started = None
         left = USER_LIMIT
         with self._tx() as db:
-            db.execute("DELETE FROM failures WHERE at < ?", (now - WINDOW,))
-            db.execute("DELETE FROM lockouts WHERE until < ?", (now,))
+            db.executemany("DELETE FROM attempts WHERE rowid = ?", [(i,) for i in attempt])
             for kind, key, limit in (("user", name, USER_LIMIT),
                                      ("address", address, ADDRESS_LIMIT)):
                 db.execute("INSERT INTO failures VALUES (?, ?, ?)", (kind, key, now))
@@ -449,6 +481,14 @@ def _locked_message(kind: str, name: str, address: str, left: float) -> str:
     else:
         why = f"{ADDRESS_LIMIT} failed logins from {address} within {int(WINDOW // 60)} minutes"
     return f"login locked after {why}; try again in {_span(left)} (or ask an admin)"
+
+
+def _busy_message(kind: str, name: str, address: str) -> str:
+    who = f"for {name!r}" if kind == "user" else f"from {address}"
+    limit = USER_LIMIT if kind == "user" else ADDRESS_LIMIT
+    return (f"login refused: the failed and still running logins {who} have reached the "
+            f"limit of {limit} failures within {int(WINDOW // 60)} minutes; try again in "
+            f"{int(_BUSY_RETRY)} s")
 
 
 def _check_name(name: str) -> None:

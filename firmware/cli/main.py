@@ -28,7 +28,7 @@
 import argparse
 import json
 import logging
-import os
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -37,14 +37,15 @@ from pathlib import Path
 import numpy as np
 
 import branchline
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import open_config_store
+from branchline.config.store.errors import ConfigStoreError
 from branchline.firmware.cli.call import add_call_command
 from branchline.firmware.cli.config import add_config_commands
 
-DEFAULT_DATA = "./var"
 
-
-def _data_dir(args) -> Path:
-    return Path(args.data or os.environ.get("BRANCHLINE_DATA") or DEFAULT_DATA)
+def _data_dir(args) -> DataDir:
+    return DataDir.from_option(args.data)
 
 
 def _selfcheck(args):
@@ -90,12 +91,15 @@ def _run(args):
     metrics = ApplianceMetrics()
     metrics.attach(app)
     web = None
+    setup_links: list[str] = []
     if args.listen:
         from branchline.firmware.web.serve import serve_web
 
         try:
             web = serve_web(app, app.store, parse_listen(args.listen), metrics, tls=args.tls,
-                            host_url=bank.base_url if bank is not None else None)
+                            host_url=bank.base_url if bank is not None else None,
+                            announce=setup_links.append,
+                            trusted_proxies=args.trusted_proxy)
         except (OSError, ValueError) as exc:
             print(f"branchline run: {exc}", file=sys.stderr)
             app.close(app.clock.now())
@@ -109,6 +113,8 @@ def _run(args):
     with Drain(bound_s=args.drain_s, on_drain=notifier.stopping).installed() as drain:
         # Ready only once SIGTERM drains: a stop asked for from here on is never lost.
         print(f"branchline running: {status}; Ctrl-C drains and stops", flush=True)
+        for line in _where_to_look(args, web, setup_links):
+            print(f"  {line}", flush=True)
         notifier.ready(status)
         due = app.clock.now()
         while True:
@@ -135,6 +141,20 @@ def _run(args):
           f"p99 tick {stats.percentile(99) * 1e3:.2f} ms; records "
           f"{'flushed' if ok else 'NOT all flushed'}", flush=True)
     return 0 if ok else 1
+
+
+def _where_to_look(args, web, setup_links: list[str]) -> list[str]:
+    """What a newcomer watching the console needs next: the page, the first-run link, a call."""
+    if web is None:
+        lines = ["web page: not served; add --listen 127.0.0.1:8080 to serve it"]
+    else:
+        lines = [f"web page: {web.url}/"]
+        lines += [f"first run: {link.removeprefix('branchline: first run: ')}"
+                  for link in setup_links]
+    data = f" --data {shlex.quote(args.data)}" if args.data else ""
+    lines.append(f"call it: branchline call{data} (in another terminal; your keys are the "
+                 "caller's, q hangs up)")
+    return lines
 
 
 def _simulate(args):
@@ -169,7 +189,7 @@ def _simulate(args):
     print(f"simulated {result.virtual_s / 3600:.2f} h in {result.wall_s:.1f} s "
           f"({result.speedup:.0f}x real time): {result.calls} calls recorded, "
           f"p99 tick {result.p99_tick_s * 1e3:.2f} ms")
-    report = write_report(Path(args.report or _data_dir(args) / "reports"), result.events,
+    report = write_report(Path(args.report or _data_dir(args).reports), result.events,
                           result.queues, result.virtual_s, result.epoch,
                           title=f"Branchline simulation: {result.scenario}")
     print(report.text)
@@ -181,9 +201,9 @@ def _simulate(args):
 def _selftest(args):
     if args.board:
         return _loopback_selftest(args)
-    from branchline.firmware.appliance import current_document, open_store
+    from branchline.firmware.appliance import current_document
 
-    document = current_document(open_store(_data_dir(args)))
+    document = current_document(open_config_store(_data_dir(args)))
     ports = document.board.ports()
     results = run_selftest(len(ports))
     print(f"self-test of {len(ports)} ports (board driver {document.board.driver}): DTMF "
@@ -286,14 +306,14 @@ def _wall_pace():
 
 
 def _probe(args):
-    from branchline.firmware.appliance import current_document, open_store
+    from branchline.firmware.appliance import current_document
     from branchline.hw.probe import probe
 
     found = probe(args.urls, usb=not args.no_usb, timeout_s=args.timeout)
     if args.json:
         print(json.dumps(found, indent=2))
         return 0 if all(b["connected"] for b in found) else 1
-    document = current_document(open_store(_data_dir(args)))
+    document = current_document(open_config_store(_data_dir(args)))
     board = document.board
     print(f"configured board: driver {board.driver}, {board.trunks} trunks, "
           f"{board.stations} stations")
@@ -351,6 +371,10 @@ def build_parser():
     run.add_argument("--tls", action="store_true",
                      help="with --listen: HTTPS with a self-signed certificate made on first "
                           "use")
+    run.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                     help="with --listen: a reverse proxy (address or network) whose "
+                          "X-Forwarded-For names the client; repeat for more (default: none, "
+                          "every client is the address it connects from)")
     run.add_argument("--scenario", help="sim board: the callers and agents (a YAML file)")
     run.add_argument("--drain-s", type=float, default=60.0,
                      help="on SIGTERM, wait at most this long for calls to end")
@@ -392,7 +416,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigStoreError as exc:  # e.g. two stores in the data directory: say which
+        print(f"branchline {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

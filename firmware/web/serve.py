@@ -4,7 +4,8 @@
 FastAPI app (``config.web.create_app``), adds ``GET /metrics`` and ``GET /healthz`` from
 ``metrics.render`` / ``metrics.health`` (Prometheus text; 200 or 503 with the reason),
 binds the socket at once (so a taken port is an error here, with the remedy, not in a thread
-later) and runs uvicorn on a daemon thread.
+later) and runs uvicorn on a daemon thread. One ``config.web.worker.Worker`` serves the link
+and the app: heavy requests run in its child processes; ``close()`` kills any still running.
 
 Integration (``branchline run``, firmware/cli/main.py)::
 
@@ -14,15 +15,18 @@ Integration (``branchline run``, firmware/cli/main.py)::
 
 ``tls=True`` serves HTTPS with the certificate ``config.web.tls.ensure_certificate`` makes
 (self-signed, on first use) and marks the session cookie Secure. The first-run setup link is
-printed with ``announce`` (and logged) when no user exists yet.
+printed with ``announce`` (and logged) when no user exists yet. ``X-Forwarded-For`` is read
+only from the ``trusted_proxies`` named (``run --trusted-proxy``); from anyone else, the
+client's address is the connection's, so the login limits cannot be dodged by a header.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from fastapi import FastAPI
@@ -32,7 +36,7 @@ from branchline.config.web import create_app
 from branchline.firmware.ops.metrics import CONTENT_TYPE
 from branchline.firmware.web.link import RuntimeLink
 
-__all__ = ["WebServer", "serve_web"]
+__all__ = ["WebServer", "check_proxies", "serve_web"]
 
 log = logging.getLogger("branchline.web")
 
@@ -41,7 +45,8 @@ class WebServer:
     """The running web service: ``link`` (pump it every tick), ``url``, ``close()``."""
 
     def __init__(self, web: FastAPI, link: RuntimeLink, sock: socket.socket, *,
-                 scheme: str, ssl: tuple[str, str] | None):
+                 scheme: str, ssl: tuple[str, str] | None,
+                 trusted_proxies: Sequence[str] = ()):
         self.web = web
         self.link = link
         self._sock = sock
@@ -51,7 +56,11 @@ class WebServer:
         config = uvicorn.Config(web, log_level="warning", lifespan="off",
                                 ssl_certfile=ssl[0] if ssl else None,
                                 ssl_keyfile=ssl[1] if ssl else None,
-                                timeout_graceful_shutdown=2)
+                                timeout_graceful_shutdown=2,
+                                # Forwarded headers only from the proxies named (uvicorn
+                                # would trust 127.0.0.1 by default).
+                                proxy_headers=bool(trusted_proxies),
+                                forwarded_allow_ips=list(trusted_proxies) or None)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
                                         name="web-http", daemon=True)
@@ -61,7 +70,9 @@ class WebServer:
         return self
 
     def close(self, timeout: float = 10.0) -> None:
-        """Stop serving (open event streams end), then detach the link."""
+        """Kill running heavy jobs (their requests answer 503), stop serving (open event
+        streams end), then detach the link."""
+        self.link.worker.close()
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -71,8 +82,11 @@ class WebServer:
 
 def serve_web(app, store, listen: tuple[str, int], metrics, *, tls: bool,
               host_url: str | None = None,
-              announce: Callable[[str], None] = print) -> WebServer:
-    """Start the web service for ``app`` on ``listen`` (see the module docstring)."""
+              announce: Callable[[str], None] = print,
+              trusted_proxies: Sequence[str] = ()) -> WebServer:
+    """Start the web service for ``app`` on ``listen`` (see the module docstring);
+    ``trusted_proxies`` name the proxies whose X-Forwarded-For is believed (none by default)."""
+    trusted = check_proxies(trusted_proxies)
     host, port = listen
     try:
         sock = socket.create_server((host, port), family=_family(host), backlog=128)
@@ -88,13 +102,26 @@ def serve_web(app, store, listen: tuple[str, int], metrics, *, tls: bool,
         ssl = (str(cert), str(key))
     link = RuntimeLink(app, host_url=host_url)
     bound = sock.getsockname()[1]
-    web = create_app(store, link, data_dir=app.data_dir, announce=announce,
+    web = create_app(store, link, data_dir=app.data_dir, announce=announce, worker=link.worker,
                      secure_cookies=tls,
                      base_url=f"{scheme}://{_url_host(_visible(host))}:{bound}")
     _add_metrics(web, metrics)
-    server = WebServer(web, link, sock, scheme=scheme, ssl=ssl).start()
+    server = WebServer(web, link, sock, scheme=scheme, ssl=ssl,
+                       trusted_proxies=trusted).start()
     log.info("web service on %s", server.url)
     return server
+
+
+def check_proxies(proxies: Sequence[str]) -> list[str]:
+    """The proxies to trust for X-Forwarded-For, each an address or network (10.0.0.0/24)."""
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(f"trusted proxy {proxy!r} is not an IP address or network; name "
+                             "each proxy in front of the appliance by its address, e.g. "
+                             "127.0.0.1 or 10.1.2.0/24") from None
+    return list(proxies)
 
 
 def _add_metrics(web: FastAPI, metrics) -> None:

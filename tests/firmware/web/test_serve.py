@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import sqlite3
 import threading
 
 import httpx
@@ -127,6 +128,41 @@ def test_tls_serves_https_with_the_appliance_certificate(tmp_path, prompts_dir, 
         assert reply.status_code == 200
         assert "secure" in reply.headers["set-cookie"].lower()
         assert announced[0].startswith(f"branchline: first run: open {web.url}/setup?token=")
+    finally:
+        web.close()
+        runtime.close()
+
+
+def _failed_login_from(web, announced, forwarded_for: str) -> list[str]:
+    """One failed login sent with X-Forwarded-For; the addresses accounts.db counted."""
+    with httpx.Client(base_url=web.url, timeout=30) as client:
+        _login(client, announced)
+        client.cookies.delete("bl_session")
+        reply = client.post("/api/session", json={"name": "admin", "password": "not it at all"},
+                            headers={"X-CSRF-Token": client.cookies["bl_csrf"],
+                                     "X-Forwarded-For": forwarded_for})
+    assert reply.status_code == 401, reply.text
+    with sqlite3.connect(web.web.state.accounts.path) as db:
+        return [key for (key,) in db.execute(
+            "SELECT key FROM failures WHERE kind = 'address'")]
+
+
+def test_forwarded_addresses_are_ignored_unless_the_proxy_is_named(served):
+    _, _, web, announced = served
+    assert _failed_login_from(web, announced, "10.9.9.9") == ["127.0.0.1"]
+
+
+def test_a_named_proxy_is_believed(tmp_path, prompts_dir, bank_url):  # noqa: F811
+    runtime = RuntimeHarness(tmp_path / "data", scenario_text(), prompts_dir=prompts_dir,
+                             bank_url=bank_url)
+    announced: list[str] = []
+    with pytest.raises(ValueError, match=r"trusted proxy 'proxy\.local' is not an IP address"):
+        serve_web(runtime.app, runtime.store, ("127.0.0.1", 0), ApplianceMetrics(),
+                  tls=False, trusted_proxies=["proxy.local"])
+    web = serve_web(runtime.app, runtime.store, ("127.0.0.1", 0), ApplianceMetrics(),
+                    tls=False, announce=announced.append, trusted_proxies=["127.0.0.1"])
+    try:
+        assert _failed_login_from(web, announced, "10.9.9.9") == ["10.9.9.9"]
     finally:
         web.close()
         runtime.close()
