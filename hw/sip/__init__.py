@@ -8,7 +8,8 @@
 - ``digest``: digest authentication (RFC 7616, RFC 2617), client and server.
 - ``sdp``: session descriptions and the offer/answer rules we accept (RFC 3264, RFC 4566).
 - ``agent``: a minimal user agent (OPTIONS, INVITE, ACK, BYE) on top of the transactions.
-- ``udp``: the thin UDP driver: the only module here that touches a socket.
+- ``udp``: the thin UDP driver: the only module here that touches a socket or a clock; it is
+  not imported by this package, import ``branchline.hw.sip.udp`` to open one.
 
 Exceptions, one tree; the split is whose fault it is::
 
@@ -23,6 +24,7 @@ Parsers raise only ``PeerError`` subclasses, whatever bytes they are given; engi
 ``UsageError`` for a call their state refuses, and change nothing when they do.
 """
 
+from branchline.hw.sip.agent import Call, Outgoing, UserAgent
 from branchline.hw.sip.digest import DigestClient, DigestServer, Verdict
 from branchline.hw.sip.errors import (
     AuthError,
@@ -41,6 +43,7 @@ from branchline.hw.sip.message import (
     response_for,
     response_to_malformed,
 )
+from branchline.hw.sip.sdp import Negotiated, Session, accept_answer, answer, offer
 from branchline.hw.sip.transactions import (
     TABLE,
     Deliver,
@@ -61,15 +64,19 @@ __all__ = [
     "Address",
     "AuthError",
     "CSeq",
+    "Call",
     "Deliver",
     "DigestClient",
     "DigestServer",
+    "Negotiated",
+    "Outgoing",
     "ParseError",
     "PeerError",
     "Request",
     "Response",
     "SdpError",
     "Send",
+    "Session",
     "SipError",
     "StreamFramer",
     "Terminated",
@@ -79,11 +86,15 @@ __all__ = [
     "TransportFailed",
     "Uri",
     "UsageError",
+    "UserAgent",
     "Verdict",
     "Via",
+    "accept_answer",
     "ack_for",
+    "answer",
     "canonical_name",
     "client_key",
+    "offer",
     "parse_message",
     "response_for",
     "response_to_malformed",
