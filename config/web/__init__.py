@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from html import escape
@@ -33,7 +34,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -70,7 +71,7 @@ from branchline.config.web.api import (
 from branchline.config.web.api import (
     versions as api_versions,
 )
-from branchline.config.web.auth import CsrfMiddleware, route_roles
+from branchline.config.web.auth import CsrfMiddleware, Role, require, route_roles
 from branchline.config.web.backup import MAX_ARCHIVE
 from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_error_handlers
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
@@ -84,19 +85,19 @@ __all__ = ["BODY_LIMITS", "DEFAULT_BODY_LIMIT", "body_limit", "create_app"]
 
 log = logging.getLogger("branchline.web")
 
-# Our choices. JSON bodies (a whole document is ~60 KB) get 1 MiB; uploads get what their
-# endpoint allows plus room for the multipart framing.
+# Our choices. JSON bodies (a whole document is ~60 KB) get 1 MiB; the two uploads get what
+# their endpoint allows plus room for the multipart framing, and only from an admin.
 DEFAULT_BODY_LIMIT = 1024 * 1024
-BODY_LIMITS: tuple[tuple[str, int], ...] = (
-    ("/api/prompts/", MAX_PROMPT_UPLOAD + 64 * 1024),
-    ("/api/system/restore", MAX_ARCHIVE + 64 * 1024),
+BODY_LIMITS: tuple[tuple[str, re.Pattern[str], int], ...] = (
+    ("PUT", re.compile(r"/api/prompts/[^/]+/[^/]+"), MAX_PROMPT_UPLOAD + 64 * 1024),
+    ("POST", re.compile(r"/api/system/restore"), MAX_ARCHIVE + 64 * 1024),
 )
 
 
-def body_limit(path: str) -> int:
-    """The largest request body accepted on ``path``, in bytes."""
-    return next((limit for prefix, limit in BODY_LIMITS if path.startswith(prefix)),
-                DEFAULT_BODY_LIMIT)
+def body_limit(method: str, path: str) -> int:
+    """The largest request body accepted by ``method`` on ``path``, in bytes."""
+    return next((limit for verb, pattern, limit in BODY_LIMITS
+                 if verb == method and pattern.fullmatch(path)), DEFAULT_BODY_LIMIT)
 
 
 def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: Path,
@@ -200,8 +201,10 @@ def _version() -> str:
 
 
 class BodyLimitMiddleware:
-    """Refuses a request body over ``body_limit(path)`` with 413: at once when Content-Length
-    says so, else as soon as the bytes received pass the limit (never buffering more)."""
+    """Refuses a request body over ``body_limit(method, path)`` with 413: at once when
+    Content-Length says so, else as soon as the bytes received pass the limit (never buffering
+    more). An upload's larger limit is only for an admin: without one the request is refused
+    (401/403) before a byte of its body is read."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -210,7 +213,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
+        limit = body_limit(scope["method"], scope["path"])
+        if limit > DEFAULT_BODY_LIMIT:
+            refusal = _not_admin(scope)
+            if refusal is not None:
+                await _send_json(send, refusal.status_code, refusal.detail)
+                return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, scope["path"], limit)
@@ -229,15 +237,31 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
+def _not_admin(scope: Scope) -> HTTPException | None:
+    try:
+        require(Role.admin)(Request(scope))
+    except HTTPException as exc:
+        return exc
+    except AccountsUnavailable as exc:
+        log.error("web: %s", exc)
+        return api_error(503, "accounts_unavailable", str(exc))
+    return None
+
+
 def _too_large_message(path: str, limit: int) -> str:
     return (f"the body sent to {path} is larger than the {limit // 1024} KiB this endpoint "
             "accepts; send a smaller file or document")
 
 
 async def _too_large(send: Send, path: str, limit: int) -> None:
-    data = json.dumps({"error": {"code": "too_large",
-                                 "message": _too_large_message(path, limit)}}).encode()
-    await send({"type": "http.response.start", "status": 413,
+    await _send_json(send, 413, {"error": {"code": "too_large",
+                                           "message": _too_large_message(path, limit)}})
+
+
+async def _send_json(send: Send, status: int, body: Any) -> None:
+    # The body is never read: the connection closes rather than be kept for the next request.
+    data = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(data)).encode()),
                             (b"connection", b"close")]})
