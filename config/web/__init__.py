@@ -7,7 +7,8 @@ and ``/static``. docs/web.md is the admin's guide: first-run setup, roles, secur
 
 What ``create_app`` sets up, and where each piece lives:
 
-- ``app.state.store`` (the ConfigStore), ``app.state.link`` (the appliance), and
+- ``app.state.store`` (the ConfigStore), ``app.state.link`` (the appliance),
+  ``app.state.worker`` (``worker.Worker``: heavy work in a child process with limits), and
   ``app.state.accounts`` (``accounts.Accounts`` on ``data_dir/web/accounts.db``);
 - the first-run setup token when no user exists: announced with ``announce`` and logged;
 - the routers: ``api_session``, ``api_users``, ``api_config``, ``api_versions`` (this
@@ -76,6 +77,7 @@ from branchline.config.web.backup import MAX_ARCHIVE
 from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_error_handlers
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
 from branchline.config.web.pages import render as pages
+from branchline.config.web.worker import Worker
 
 if TYPE_CHECKING:
     from branchline.config.store.versioned import ConfigStore
@@ -103,15 +105,18 @@ def body_limit(method: str, path: str) -> int:
 def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: Path,
                announce: Callable[[str], None] = print, secure_cookies: bool = False,
                base_url: str | None = None,
-               clock: Callable[[], float] = time.time) -> FastAPI:
+               clock: Callable[[], float] = time.time,
+               worker: Worker | None = None) -> FastAPI:
     """The web app. ``base_url`` ("http://10.1.2.3:8080") makes the first-run link complete;
-    ``clock`` (epoch seconds) is what sessions and lockouts are timed by."""
+    ``clock`` (epoch seconds) is what sessions and lockouts are timed by; ``worker`` runs the
+    heavy work (restores, big diffs) outside this process (a ``Worker()`` if not given)."""
     app = FastAPI(title="Branchline", version=_version(),
                   description="The Branchline appliance's configuration and live API. "
                               "Every error is {\"error\": {code, message, issues?}}.",
                   openapi_url="/api/openapi.json", docs_url=None, redoc_url=None)
     app.state.store = store
     app.state.link = link
+    app.state.worker = worker or Worker()
     app.state.accounts = Accounts(Path(data_dir) / "web" / "accounts.db", clock=clock)
     app.state.secure_cookies = secure_cookies
     install_error_handlers(app)

@@ -18,7 +18,10 @@ User accounts and sessions are not in it (``accounts.db``): a restore must never
 an old password.
 
 ``read_backup(data)`` trusts nothing: the archive must be at most ``MAX_ARCHIVE`` bytes and
-unpack to at most ``MAX_UNPACKED`` in at most ``MAX_MEMBERS`` members; every member must be a
+unpack to at most ``MAX_UNPACKED`` in at most ``MAX_MEMBERS`` members, with no pax or GNU
+long-name header over ``MAX_HEADER``, all checked while the gzip stream is inflated block by
+block (``targz.read_members``: the standard library's tarfile is not used to read, its pax
+parser is quadratic); every member must be a
 regular file or a directory (no links, devices or FIFOs) with a relative name free of ``..``,
 backslashes and absolute paths, under one of the known folders; ``manifest.json`` must list
 every file with its sha256 and size, and every listed file must be there and match; the
@@ -40,9 +43,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from branchline.config.web.targz import ArchiveInvalid, ArchiveLimit, Limits, Member, read_members
+
 __all__ = [
     "FORMAT",
     "MAX_ARCHIVE",
+    "MAX_HEADER",
     "MAX_MEMBERS",
     "MAX_UNPACKED",
     "Backup",
@@ -56,6 +62,8 @@ FORMAT = 1
 MAX_ARCHIVE = 64 * 1024 * 1024
 MAX_UNPACKED = 512 * 1024 * 1024
 MAX_MEMBERS = 20_000
+# A pax or GNU long-name header: ours are under 1 KB (a long prompt name at most).
+MAX_HEADER = 16 * 1024
 _VERSION = re.compile(r"config/versions/(\d{6})\.yaml")
 _DRAFT = re.compile(r"config/drafts/([A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\.yaml")
 _PROMPT = re.compile(r"prompts/recorded/([a-z]{2,3})/([A-Za-z0-9_][A-Za-z0-9_.^-]*\.(wav|flac))")
@@ -156,38 +164,30 @@ def read_backup(data: bytes, *, max_archive: int = MAX_ARCHIVE,
 
 def _members(data: bytes, max_unpacked: int) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    unpacked = 0
+    limits = Limits(members=MAX_MEMBERS, unpacked_bytes=max_unpacked, header_bytes=MAX_HEADER)
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            count = 0
-            for member in tar:
-                count += 1
-                if count > MAX_MEMBERS:
-                    raise BackupInvalid(f"backup: more than {MAX_MEMBERS} members; a "
-                                        "Branchline backup has far fewer")
-                name = _checked_name(member)
-                if member.isdir():
-                    continue
-                unpacked += member.size
-                if unpacked > max_unpacked:
-                    raise BackupInvalid(f"backup: unpacks to more than {max_unpacked / 1e6:.0f}"
-                                        " MB; a Branchline backup is far smaller")
-                if name in files:
-                    raise BackupInvalid(f"backup: {name} appears twice; use an unaltered "
-                                        "backup")
-                handle = tar.extractfile(member)
-                files[name] = handle.read() if handle is not None else b""
-    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
+        for member in read_members(data, limits):
+            name = _checked_name(member)
+            if member.kind == "5":
+                continue
+            if name in files:
+                raise BackupInvalid(f"backup: {name} appears twice; use an unaltered "
+                                    "backup")
+            files[name] = member.data
+    except ArchiveLimit as exc:
+        raise BackupInvalid(f"backup: the archive {exc}; a Branchline backup stays far "
+                            "inside that. Is it one (System > Backup makes them)?") from None
+    except ArchiveInvalid as exc:
         raise BackupInvalid(f"backup: the archive cannot be read ({exc}); download the "
                             "backup again") from None
     return files
 
 
-def _checked_name(member: tarfile.TarInfo) -> str:
+def _checked_name(member: Member) -> str:
     name = member.name
     where = f"backup: member {name!r}"
-    if not (member.isreg() or member.isdir()):
-        kind = "a link" if member.issym() or member.islnk() else "a special file"
+    if member.kind not in ("0", "5"):
+        kind = "a link" if member.kind in ("1", "2") else "a special file"
         raise BackupInvalid(f"{where} is {kind}; a backup holds regular files only")
     if "\\" in name or "\x00" in name:
         raise BackupInvalid(f"{where}: backslashes and NUL are not allowed in member names")
@@ -198,7 +198,7 @@ def _checked_name(member: tarfile.TarInfo) -> str:
     if ".." in path.parts:
         raise BackupInvalid(f"{where} climbs out with '..'; members stay inside the archive")
     clean = path.as_posix()
-    if member.isdir():
+    if member.kind == "5":
         return clean
     if clean not in (_MANIFEST, _CURRENT) and not (
             _VERSION.fullmatch(clean) or _DRAFT.fullmatch(clean) or _PROMPT.fullmatch(clean)):

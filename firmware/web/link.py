@@ -12,7 +12,10 @@ store's files and manifest). Between them:
   time; ``snapshot()`` returns the latest one (one reference swap: no lock on either side;
   its ``seq`` tells a reader whether it is new).
 
-Everything else reads files the loop never writes into: reports and the audit log from the
+Heavy work (reports, decoding and synthesising prompts) runs in ``worker`` (a
+``config.web.worker.Worker``, child processes with limits), which hands back data; what
+changes the loop's objects still goes through the queue above. Everything else reads files
+the loop never writes into: reports and the audit log from the
 records database (own connections, WAL), prompts from the prompt store's folders, the log from
 an in-memory ring. Audit entries are written by the calling thread and committed before
 ``audit`` returns.
@@ -38,6 +41,7 @@ from branchline.acd import AgentLogin, AgentLogout, AgentNotReady, AgentReady, W
 from branchline.acd.agent_states import ILLEGAL, TABLE, AgentState, Trigger
 from branchline.config.document.model import SIMULATOR
 from branchline.config.web.link import AGENT_ACTIONS, NotFound, Refused
+from branchline.config.web.worker import Worker
 from branchline.firmware.records.database import AuditEntry, Records
 from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
@@ -73,8 +77,9 @@ class RuntimeLink:
     """See the module docstring."""
 
     def __init__(self, app, *, host_url: str | None = None,
-                 every_s: float = _SNAPSHOT_EVERY_S):
+                 every_s: float = _SNAPSHOT_EVERY_S, worker: Worker | None = None):
         self.app = app
+        self.worker = worker or Worker()
         self.every_s = every_s
         self._host_url = host_url
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
@@ -85,8 +90,9 @@ class RuntimeLink:
         self._logs = LogRing().install()
         zone = app.clock.wall(0.0).tzinfo
         self._reports = Reports(app.data_dir / "records.db", self._document, zone,
-                                self._now_epoch)
-        self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt)
+                                self._now_epoch, self.worker)
+        self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt,
+                                   self.worker)
 
     def close(self) -> None:
         self._logs.remove()

@@ -1,9 +1,11 @@
 """Prompt audio from the web: list, play back, upload a recording, synthesise a placeholder.
 
-``WebPrompts(store, document, install)``: ``store`` is the running ``PromptStore``, read only
-here; ``document()`` gives the configuration in force; ``install(name, lang, audio, entry)``
-hands new audio to the media loop, which swaps it in at its next tick (the loop alone touches
-the store's memory). All disk work (decoding, resampling, writing files) happens on the
+``WebPrompts(store, document, install, worker)``: ``store`` is the running ``PromptStore``, read
+only here; ``document()`` gives the configuration in force; ``install(name, lang, audio,
+entry)`` hands new audio to the media loop, which swaps it in at its next tick (the loop alone
+touches the store's memory). Decoding, resampling and synthesis run in the worker process
+(``worker.run``, ``config.web.worker``): they are CPU work on untrusted input, and this process
+is the media loop's. The worker hands back 8 kHz samples; writing the files happens on the
 calling web thread, never on the loop.
 
 Uploads (``store_prompt``):
@@ -33,6 +35,7 @@ import numpy as np
 
 from branchline.config.store.files import write_atomic
 from branchline.config.web.link import MAX_PROMPT_UPLOAD, NotFound, Refused, TooLarge
+from branchline.config.web.worker import Worker
 from branchline.dsp import MediaError, transcode
 from branchline.firmware.prompts.speech import plan_digest, speech_plan, wav_bytes
 from branchline.firmware.prompts.store import (
@@ -47,7 +50,8 @@ from branchline.firmware.prompts.store import (
     check_name,
 )
 
-__all__ = ["WebPrompts", "sniff_audio"]
+__all__ = ["WebPrompts", "decode_recording", "decode_recordings", "sniff_audio",
+           "synthesise_audio"]
 
 
 def sniff_audio(data: bytes) -> str | None:
@@ -66,10 +70,11 @@ def sniff_audio(data: bytes) -> str | None:
 
 class WebPrompts:
     def __init__(self, store: PromptStore, document: Callable[[], object],
-                 install: Callable[[str, str, np.ndarray, dict], None]):
+                 install: Callable[[str, str, np.ndarray, dict], None], worker: Worker):
         self.store = store
         self.document = document
         self.install = install
+        self.worker = worker
         self._writing = threading.Lock()  # one upload at a time: temp names are per process
 
     # --- checks ---------------------------------------------------------------------------
@@ -130,34 +135,11 @@ class WebPrompts:
 
     def upload(self, name: str, language: str, data: bytes) -> dict:
         name, language = self._checked(name, language)
-        audio = self._decode(name, language, data)
+        audio = self.worker.run("prompt upload", decode_recording, name, language, data)
         with self._writing:
             self._write_recording(name, language, audio)
             return self._install(name, language, audio, "recording",
                                  self._digest(name, language))
-
-    def _decode(self, name: str, language: str, data: bytes) -> np.ndarray:
-        where = f"prompt {name!r} ({language})"
-        if len(data) > MAX_PROMPT_UPLOAD:
-            raise TooLarge(f"{where}: the upload is {len(data) / 1e6:.1f} MB; at most "
-                           f"{MAX_PROMPT_UPLOAD // (1024 * 1024)} MB (about five minutes of "
-                           "16 kHz WAV); shorten or compress it (FLAC, MP3)")
-        kind = sniff_audio(data)
-        if kind is None:
-            raise Refused(f"{where}: the upload is not WAV, FLAC or MP3 audio (its first "
-                          f"bytes are {data[:8].hex(' ') or 'empty'}); export the recording "
-                          "as WAV, FLAC or MP3", code="unsupported_type")
-        try:
-            audio = transcode(data, target_dbm0=PROMPT_LEVEL_DBM0)
-        except MediaError as exc:
-            raise Refused(f"{where}: the {kind.upper()} file cannot be used: {exc}",
-                          code="bad_audio") from None
-        seconds = len(audio) / RATE
-        if not MIN_RECORDED_SECONDS <= seconds <= MAX_RECORDED_SECONDS:
-            raise Refused(f"{where}: the recording is {seconds:.2f} s long; expected "
-                          f"{MIN_RECORDED_SECONDS}-{MAX_RECORDED_SECONDS:.0f} s",
-                          code="bad_audio")
-        return audio
 
     def _write_recording(self, name: str, language: str, audio: np.ndarray) -> None:
         target = self.store.recorded_dir / language / f"{name}.wav"
@@ -193,14 +175,7 @@ class WebPrompts:
             raise Refused(f"prompt {name!r} ({language}) plays a recording; a synthesised "
                           "placeholder would not be heard. Upload a new recording instead",
                           code="has_recording")
-        with tempfile.TemporaryDirectory(prefix="branchline-tts-") as scratch:
-            temp = PromptStore(scratch, {name: {language: text}}, [language], units={})
-            report = temp.build(workers=1)
-            if not report.ok:
-                problem = report.failed[0].message if report.failed else "nothing was made"
-                raise Refused(f"prompt {name!r} ({language}): {problem}",
-                              code="synthesis_failed")
-            audio = temp.audio(name, language)
+        audio = self.worker.run("prompt synthesis", synthesise_audio, name, language, text)
         digest = plan_digest(speech_plan(text, language))  # as PromptStore.build computes it
         with self._writing:
             return self._install(name, language, audio, "speech", digest)
@@ -224,7 +199,7 @@ class WebPrompts:
                       ) -> list[str]:
         """Check and decode every file first; write only when all are good (and not
         ``check_only``). The names, as ``<lang>/<name>``."""
-        decoded = []
+        checked = []
         for key, data in sorted(files.items()):
             path = PurePosixPath(key)
             if (len(path.parts) != 2 or path.suffix not in RECORDED_SUFFIXES
@@ -233,7 +208,8 @@ class WebPrompts:
                               f"with a language of {', '.join(LANGUAGES)}",
                               code="bad_prompt_name")
             name, language = self._checked(path.stem, path.parts[0])
-            decoded.append((name, language, self._decode(name, language, data)))
+            checked.append((name, language, data))
+        decoded = self.worker.run("prompts restore", decode_recordings, checked)
         if check_only:
             return [f"{language}/{name}" for name, language, _ in decoded]
         with self._writing:
@@ -242,6 +218,49 @@ class WebPrompts:
                 self._install(name, language, audio, "recording",
                               self._digest(name, language))
         return [f"{language}/{name}" for name, language, _ in decoded]
+
+
+def decode_recording(name: str, language: str, data: bytes) -> np.ndarray:
+    """An uploaded recording as the prompts' 8 kHz samples (in the worker process)."""
+    where = f"prompt {name!r} ({language})"
+    if len(data) > MAX_PROMPT_UPLOAD:
+        raise TooLarge(f"{where}: the upload is {len(data) / 1e6:.1f} MB; at most "
+                       f"{MAX_PROMPT_UPLOAD // (1024 * 1024)} MB (about five minutes of "
+                       "16 kHz WAV); shorten or compress it (FLAC, MP3)")
+    kind = sniff_audio(data)
+    if kind is None:
+        raise Refused(f"{where}: the upload is not WAV, FLAC or MP3 audio (its first "
+                      f"bytes are {data[:8].hex(' ') or 'empty'}); export the recording "
+                      "as WAV, FLAC or MP3", code="unsupported_type")
+    try:
+        audio = transcode(data, target_dbm0=PROMPT_LEVEL_DBM0)
+    except MediaError as exc:
+        raise Refused(f"{where}: the {kind.upper()} file cannot be used: {exc}",
+                      code="bad_audio") from None
+    seconds = len(audio) / RATE
+    if not MIN_RECORDED_SECONDS <= seconds <= MAX_RECORDED_SECONDS:
+        raise Refused(f"{where}: the recording is {seconds:.2f} s long; expected "
+                      f"{MIN_RECORDED_SECONDS}-{MAX_RECORDED_SECONDS:.0f} s",
+                      code="bad_audio")
+    return audio
+
+
+def synthesise_audio(name: str, language: str, text: str) -> np.ndarray:
+    """A synthesised placeholder's 8 kHz samples, built in a scratch store (in the worker
+    process)."""
+    with tempfile.TemporaryDirectory(prefix="branchline-tts-") as scratch:
+        temp = PromptStore(scratch, {name: {language: text}}, [language], units={})
+        report = temp.build(workers=1)
+        if not report.ok:
+            problem = report.failed[0].message if report.failed else "nothing was made"
+            raise Refused(f"prompt {name!r} ({language}): {problem}", code="synthesis_failed")
+        return temp.audio(name, language)
+
+
+def decode_recordings(items: list[tuple[str, str, bytes]]) -> list[tuple[str, str, np.ndarray]]:
+    """Every ``(name, language, data)`` decoded, or the first one's error (worker process)."""
+    return [(name, language, decode_recording(name, language, data))
+            for name, language, data in items]
 
 
 def _safe(stem: str) -> bool:

@@ -1,7 +1,10 @@
 """Reports for the web service, read from the records database (never from the media loop).
 
-``Reports(db_path, document, zone, now_epoch)``; ``document()`` gives the configuration in
-force (its queues and agents), ``now_epoch()`` the wall clock as UTC epoch seconds.
+``Reports(db_path, document, zone, now_epoch, worker)``; ``document()`` gives the configuration
+in force (its queues and agents), ``now_epoch()`` the wall clock as UTC epoch seconds. The
+range is checked here; the reading and folding (a year of events is minutes of CPU on a small
+board) run in the worker process (``worker.run``, ``config.web.worker``), which opens the
+database itself and hands back the finished dict or text.
 
 * ``kpis(start, end, interval_s)``: ``branchline.acd.kpis_from_log`` over the ACD events stored
   in [start, end) (``call_cdr.queue_event`` turns rows back into queue events; times stay UTC
@@ -13,7 +16,7 @@ force (its queues and agents), ``now_epoch()`` the wall clock as UTC epoch secon
   ``agents`` (``ops_report.agent_rows``).
 * ``queue_log(start, end)``: ``branchline.acd.queue_log`` lines (Asterisk's format).
 
-Every call opens its own read connection (WAL: the writer thread goes on writing).
+Every report opens its own read connection (WAL: the writer thread goes on writing).
 A bad range or interval raises ``config.web.link.Refused`` saying what would be right.
 """
 
@@ -31,11 +34,13 @@ from branchline.acd import kpis_from_log
 from branchline.acd.kpis import INTERVAL_S
 from branchline.acd.queue_log import queue_log_lines
 from branchline.config.web.link import EXPORT_KINDS, Refused
+from branchline.config.web.worker import Worker
 from branchline.firmware.ops.report import AGENT_COLUMNS, QUEUE_COLUMNS, agent_rows, queue_rows
 from branchline.firmware.records.cdr import queue_event
 from branchline.firmware.records.database import Records
 
-__all__ = ["CALL_COLUMNS", "INTERVALS", "MAX_RANGE_S", "Reports"]
+__all__ = ["CALL_COLUMNS", "INTERVALS", "MAX_RANGE_S", "Reports", "export_csv", "kpis_report",
+           "queue_log_text"]
 
 INTERVALS = (900, 1800, 3600, 86400)  # seconds a report interval may have
 MAX_RANGE_S = 366 * 86400.0  # a year and a day: the longest range one report reads
@@ -71,11 +76,12 @@ def _agent_figures(k) -> dict:
 
 class Reports:
     def __init__(self, db_path: Path, document: Callable[[], object], zone: ZoneInfo,
-                 now_epoch: Callable[[], float]):
+                 now_epoch: Callable[[], float], worker: Worker):
         self.db_path = Path(db_path)
         self.document = document
         self.zone = zone
         self.now_epoch = now_epoch
+        self.worker = worker
 
     def _range(self, start: float, end: float) -> tuple[float, float]:
         if not (math.isfinite(start) and math.isfinite(end)):
@@ -90,79 +96,104 @@ class Reports:
                           code="bad_range")
         return start, end
 
-    def _report(self, start: float, end: float, interval_s: float):
-        queues = self.document().acd.queues
-        now = min(end, self.now_epoch())
-        with Records(self.db_path) as records:
-            # Streamed: a year of events is folded without holding it in memory.
-            events = (queue_event(row, 0.0) for row in records.iter_events(start, end))
-            return kpis_from_log(events, queues, max(now, start),
-                                 interval_s=interval_s), queues
-
     def kpis(self, start_epoch: float, end_epoch: float, interval_s: int | None) -> dict:
         start, end = self._range(start_epoch, end_epoch)
         if interval_s is not None and interval_s not in INTERVALS:
             raise Refused(f"interval {interval_s!r} s: use one of "
                           f"{', '.join(map(str, INTERVALS))} s, or none", code="bad_interval")
-        report, queues = self._report(start, end, interval_s or INTERVAL_S)
-        result = {
-            "start": start, "end": end, "interval_s": interval_s,
-            "queues": [{"name": q.name, **_targets(q),
-                        **_queue_figures(report.queues[q.name])}
-                       for q in queues if q.name in report.queues],
-            "agents": [{"id": agent, **_agent_figures(k)}
-                       for agent, k in sorted(report.agents.items())],
-        }
-        if interval_s is not None:
-            result["intervals"] = [
-                {"start": at, "queue": queue, **_queue_figures(k)}
-                for (at, queue), k in sorted(report.queue_intervals.items())]
-            result["agent_intervals"] = [
-                {"start": at, "agent": agent, **_agent_figures(k)}
-                for (at, agent), k in sorted(report.agent_intervals.items())]
-        return result
+        return self.worker.run("report", kpis_report, self.db_path,
+                               self.document().acd.queues, self.now_epoch(), start, end,
+                               interval_s)
 
     def export_csv(self, kind: str, start: float, end: float) -> str:
         start, end = self._range(start, end)
-        out = io.StringIO()
-        if kind == "calls":
-            writer = csv.writer(out, lineterminator="\r\n")
-            writer.writerow(CALL_COLUMNS)
-            with Records(self.db_path) as records:
-                for c in records.iter_calls(start, end):
-                    writer.writerow(self._call_row(c))
-            return out.getvalue()
         if kind not in EXPORT_KINDS:
             raise Refused(f"export kind {kind!r}: use one of {', '.join(EXPORT_KINDS)}",
                           code="bad_kind")
-        report, queues = self._report(start, end, INTERVAL_S)
-        if kind == "intervals":
-            columns = QUEUE_COLUMNS
-            rows = queue_rows(report, queues, dt.datetime.fromtimestamp(0, self.zone))
-        else:
-            columns, rows = AGENT_COLUMNS, agent_rows(report)
-        writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return out.getvalue()
-
-    def _call_row(self, c) -> list:
-        def stamp(epoch: float) -> str:
-            return dt.datetime.fromtimestamp(epoch, self.zone).isoformat(timespec="seconds")
-
-        return [c.call_id, stamp(c.started_at), stamp(c.ended_at), c.caller, c.dialled, c.port,
-                c.config_version, str(c.outcome), str(c.hangup_side), c.hangup_reason,
-                c.language, c.queue or "", c.priority_class or "", c.agent_id or "",
-                c.wait_seconds, c.talk_seconds, c.wrapup_seconds,
-                "" if c.survey_score is None else c.survey_score]
+        return self.worker.run("export", export_csv, self.db_path,
+                               self.document().acd.queues, self.zone, self.now_epoch(), kind,
+                               start, end)
 
     def queue_log(self, start: float, end: float) -> str:
         start, end = self._range(start, end)
         agents = self.document().acd.agents
         memberships = {a.id: [m.queue for m in a.queues] for a in agents}
-        with Records(self.db_path) as records:
-            events = (queue_event(row, 0.0) for row in records.iter_events(start, end))
-            return "".join(line + "\n" for line in queue_log_lines(events, memberships))
+        return self.worker.run("queue log", queue_log_text, self.db_path, memberships,
+                               start, end)
+
+
+# --- run by the worker process --------------------------------------------------------------
+
+def _report(db_path: Path, queues, now_epoch: float, start: float, end: float,
+            interval_s: float):
+    now = min(end, now_epoch)
+    with Records(db_path) as records:
+        # Streamed: a year of events is folded without holding it in memory.
+        events = (queue_event(row, 0.0) for row in records.iter_events(start, end))
+        return kpis_from_log(events, queues, max(now, start), interval_s=interval_s)
+
+
+def kpis_report(db_path: Path, queues, now_epoch: float, start: float, end: float,
+                interval_s: int | None) -> dict:
+    """The KPIs of [start, end) per queue, per agent and per interval when asked."""
+    report = _report(db_path, queues, now_epoch, start, end, interval_s or INTERVAL_S)
+    result = {
+        "start": start, "end": end, "interval_s": interval_s,
+        "queues": [{"name": q.name, **_targets(q), **_queue_figures(report.queues[q.name])}
+                   for q in queues if q.name in report.queues],
+        "agents": [{"id": agent, **_agent_figures(k)}
+                   for agent, k in sorted(report.agents.items())],
+    }
+    if interval_s is not None:
+        result["intervals"] = [
+            {"start": at, "queue": queue, **_queue_figures(k)}
+            for (at, queue), k in sorted(report.queue_intervals.items())]
+        result["agent_intervals"] = [
+            {"start": at, "agent": agent, **_agent_figures(k)}
+            for (at, agent), k in sorted(report.agent_intervals.items())]
+    return result
+
+
+def export_csv(db_path: Path, queues, zone: ZoneInfo, now_epoch: float, kind: str,
+               start: float, end: float) -> str:
+    """``calls``, ``intervals`` or ``agents`` of [start, end) as CSV text."""
+    out = io.StringIO()
+    if kind == "calls":
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(CALL_COLUMNS)
+        with Records(db_path) as records:
+            for c in records.iter_calls(start, end):
+                writer.writerow(_call_row(c, zone))
+        return out.getvalue()
+    report = _report(db_path, queues, now_epoch, start, end, INTERVAL_S)
+    if kind == "intervals":
+        columns = QUEUE_COLUMNS
+        rows = queue_rows(report, queues, dt.datetime.fromtimestamp(0, zone))
+    else:
+        columns, rows = AGENT_COLUMNS, agent_rows(report)
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _call_row(c, zone: ZoneInfo) -> list:
+    def stamp(epoch: float) -> str:
+        return dt.datetime.fromtimestamp(epoch, zone).isoformat(timespec="seconds")
+
+    return [c.call_id, stamp(c.started_at), stamp(c.ended_at), c.caller, c.dialled, c.port,
+            c.config_version, str(c.outcome), str(c.hangup_side), c.hangup_reason,
+            c.language, c.queue or "", c.priority_class or "", c.agent_id or "",
+            c.wait_seconds, c.talk_seconds, c.wrapup_seconds,
+            "" if c.survey_score is None else c.survey_score]
+
+
+def queue_log_text(db_path: Path, memberships: dict[str, list[str]], start: float,
+                   end: float) -> str:
+    """The queue_log lines of [start, end)."""
+    with Records(db_path) as records:
+        events = (queue_event(row, 0.0) for row in records.iter_events(start, end))
+        return "".join(line + "\n" for line in queue_log_lines(events, memberships))
 
 
 def _targets(queue) -> dict:

@@ -8,6 +8,9 @@
                                          then its current version published as a new version
     GET  /api/audit             admin    who changed what, when (``?since=`` epoch seconds)
 
+The archive is read and its document checked in the worker process (``config.web.worker``:
+the archive is untrusted and parsing it must never hold up the media loop); the publish, the
+prompts' install and the audit happen here, from the data the worker hands back.
 Restore never rewrites history: the archive's version in force is published as the next
 version with the note "restored from backup ...", after ``backup.read_backup`` (size, names,
 links, sha256 of every file) and ``check_document`` passed; if anything is wrong, nothing
@@ -19,6 +22,8 @@ all decoded before the publish and installed after it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -30,7 +35,7 @@ from branchline.config.web.auth import AdminUser, AnyUser
 from branchline.config.web.backup import MAX_ARCHIVE, BackupInvalid, make_backup, read_backup
 from branchline.config.web.errors import api_error, issues_from_report
 
-__all__ = ["router"]
+__all__ = ["ArchiveChecked", "check_archive", "router"]
 
 router = APIRouter(tags=["system"])
 
@@ -74,23 +79,48 @@ def backup(request: Request, user: AdminUser) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveChecked:
+    """What the restore needs of an archive that ``check_archive`` found sound."""
+
+    created: str
+    firmware: str
+    current: int
+    text: str  # the archive's version in force
+    versions: list[int]
+    drafts: list[str]
+    prompts: Mapping[str, bytes]
+    issues: list[dict] | None  # the document's issues when it does not validate
+
+
+def check_archive(data: bytes) -> ArchiveChecked:
+    """Read the archive and check its document: the worker process's part of a restore."""
+    archive = read_backup(data)
+    text = archive.versions[archive.current]
+    document, report = check_document(text)
+    return ArchiveChecked(created=archive.created, firmware=archive.firmware,
+                          current=archive.current, text=text,
+                          versions=sorted(archive.versions), drafts=sorted(archive.drafts),
+                          prompts=archive.prompts,
+                          issues=None if document is not None else issues_from_report(report))
+
+
 @router.post("/api/system/restore", summary="Restore a backup (published as a new version)")
 def restore(request: Request,
             file: Annotated[UploadFile, File(description="the .tar.gz backup")],
             user: AdminUser) -> dict:
     data = file.file.read(MAX_ARCHIVE + 1)
     try:
-        archive = read_backup(data)
+        archive = request.app.state.worker.run("restore", check_archive, data)
     except BackupInvalid as exc:
         raise api_error(422, "backup_invalid", f"{exc}; the current configuration "
                         "stays") from None
-    text = archive.versions[archive.current]
-    document, report = check_document(text)
-    if document is None:
+    text = archive.text
+    if archive.issues is not None:
         raise api_error(422, "validation_failed",
                         f"backup: version {archive.current} of the archive does not validate "
                         "with this release; the current configuration stays",
-                        issues=issues_from_report(report))
+                        issues=archive.issues)
     link, store = request.app.state.link, request.app.state.store
     # Every recording is decoded before anything changes; they are installed after the
     # publish, so a refused publish leaves the prompts as they were too.
@@ -112,8 +142,8 @@ def restore(request: Request,
     return {
         "published": published.info.number, "from_version": archive.current,
         "previous": base, "note": note, "created": archive.created,
-        "firmware": archive.firmware, "versions_in_archive": sorted(archive.versions),
-        "drafts_not_restored": sorted(archive.drafts), "prompts_restored": prompts,
+        "firmware": archive.firmware, "versions_in_archive": archive.versions,
+        "drafts_not_restored": archive.drafts, "prompts_restored": prompts,
         "warnings": [w.message if hasattr(w, "message") else str(w)
                      for w in published.warnings],
     }

@@ -10,7 +10,8 @@ Publishing checks the draft first: with any error it is refused with 422
 "validation_failed" and every issue (path, message, fix, line); the version in force stays.
 If another admin published after your draft's base, 409 says who published what and when.
 The diff is the unified diff of the YAML text plus a per-section summary of what changed
-(the fields' dotted paths). Every publish and rollback is audited with its diff.
+(the fields' dotted paths), computed in the worker process (``config.web.worker``). Every
+publish and rollback is audited with its diff.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from branchline.config.web.auth import AdminUser, AnyUser
 from branchline.config.web.draft.view import IssueOut, store_errors
 from branchline.config.web.errors import api_error, issue_dict
 
-__all__ = ["changed_sections", "router"]
+__all__ = ["changed_sections", "compare", "router"]
 
 router = APIRouter(tags=["versions"])
 
@@ -106,9 +107,18 @@ def diff(request: Request, user: AnyUser, a: Side, b: Side) -> DiffOut:
     with store_errors():
         texts = [_text(store, user.name, side) for side in (a, b)]
     names = [f"draft of {user.name}" if side == "draft" else f"version {side}" for side in (a, b)]
-    text = "".join(difflib.unified_diff(texts[0].splitlines(keepends=True),
-                                        texts[1].splitlines(keepends=True), *names))
-    return DiffOut(a=a, b=b, text=text, sections=changed_sections(*texts))
+    text, sections = request.app.state.worker.run("diff", compare, *texts, *names)
+    return DiffOut(a=a, b=b, text=text, sections=sections)
+
+
+def compare(before: str, after: str, before_name: str, after_name: str
+            ) -> tuple[str, list[SectionChange] | None]:
+    """The unified diff and ``changed_sections``: run by the worker process (difflib and two
+    YAML parses of a large document would hold the media loop's GIL for seconds)."""
+    text = "".join(difflib.unified_diff(before.splitlines(keepends=True),
+                                        after.splitlines(keepends=True), before_name,
+                                        after_name))
+    return text, changed_sections(before, after)
 
 
 def _text(store: ConfigStore, user: str, side: str) -> str:
