@@ -19,7 +19,7 @@ came or goes by), ``Deliver(message)`` (to the TU: a response, a new request, th
 from the network and from timers are listed in every state (``IGNORE`` where a late or stray
 one is absorbed: a retransmission after the fact, a timer that no longer matters); events
 from the TU that a state does not list are refused with ``UsageError`` and change nothing.
-docs/sip.md's state lists are made from this table.
+docs/sip.md's diagrams are drawn from this table (``render_mermaid``).
 
 Timers (RFC 3261 Table 4; T1 = 500 ms, T2 = 4 s, T4 = 5 s by default): A, E, G are
 retransmission timers, started only on an unreliable transport (UDP), doubling (A without
@@ -343,3 +343,16 @@ def server_key(request):
 def client_key(message):
     """The key a client transaction is found by (RFC 3261 §17.1.3): branch and CSeq method."""
     return (message.vias[0].branch, message.cseq.method)
+
+
+def render_mermaid(kind):
+    """The state diagram (Mermaid) of one kind, drawn from TABLE: one arrow per state change,
+    events that share an arrow joined."""
+    arrows = {}
+    for (k, state, event), row in TABLE.items():
+        if k == kind and row.next_state and row.next_state != state:
+            arrows.setdefault((state, row.next_state), []).append(event)
+    lines = ["stateDiagram-v2", "    [*] --> init"]
+    lines += [f"    {a} --> {b}: {', '.join(events)}" for (a, b), events in arrows.items()]
+    lines.append("    terminated --> [*]")
+    return "\n".join(lines) + "\n"

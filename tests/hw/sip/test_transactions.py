@@ -1,5 +1,7 @@
 """The RFC 3261 §17 transaction machines on a virtual clock: table walk, timers, absorption."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,14 @@ from branchline.hw.sip import (
     response_for,
     server_key,
 )
-from branchline.hw.sip.transactions import KINDS, NETWORK_EVENTS, STATES, TABLE, TU_EVENTS
+from branchline.hw.sip.transactions import (
+    KINDS,
+    NETWORK_EVENTS,
+    STATES,
+    TABLE,
+    TU_EVENTS,
+    render_mermaid,
+)
 
 
 def _request(method):
@@ -230,3 +239,9 @@ def test_random_event_sequences_only_ever_refuse_with_usage_error(kind, script):
         except UsageError:
             assert (t.state, dict(t._due), t.last_sent) == before
         assert t.deadline is None or t.deadline >= now
+
+
+def test_docs_show_the_diagrams_drawn_from_the_table():
+    text = (Path(__file__).resolve().parents[3] / "docs" / "sip.md").read_text()
+    for kind in KINDS:
+        assert render_mermaid(kind) in text, f"docs/sip.md is stale: paste render_mermaid({kind!r})"
