@@ -203,7 +203,7 @@ class DigestServer:
             return Verdict(False, user, reason="qop must be auth, with nc and cnonce")
         expected = digest_response(algorithm, user, self.realm, password, method, p["uri"],
                                    p["nonce"], p.get("nc"), p.get("cnonce"), qop)
-        if not hmac.compare_digest(expected, p["response"].lower()):
+        if not hmac.compare_digest(expected.encode(), p["response"].lower().encode()):
             return Verdict(False, user, reason="wrong response (password)")
         if now - issued > self.lifetime or now < issued:
             return Verdict(False, user, stale=True, reason="nonce is stale")

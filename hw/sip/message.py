@@ -17,7 +17,7 @@ values unfolded; ``bytes(message)`` writes them back with a Content-Length of th
 import re
 from dataclasses import dataclass, field, replace
 
-from branchline.hw.sip.errors import ParseError
+from branchline.hw.sip.errors import ParseError, UsageError
 from branchline.hw.sip.grammar import is_token, split_commas
 from branchline.hw.sip.headers import SINGLE, CSeq, Via, canonical_name
 from branchline.hw.sip.uri import Address, Uri
@@ -114,7 +114,7 @@ class Response(_Message):
 def parse_message(data):
     """Parse one datagram or one framed stream message. Raises only ``ParseError``."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise TypeError("parse_message takes bytes")
+        raise UsageError(f"parse_message takes bytes, not {type(data).__name__}")
     data = bytes(data).lstrip(b"\r\n")  # RFC 3261 §7.5: CRLFs before a message are ignored
     end = data.find(b"\r\n\r\n")
     if end < 0:

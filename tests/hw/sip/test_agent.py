@@ -4,6 +4,9 @@ import ast
 import sys
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from branchline.hw.sip import parse_message
 from branchline.hw.sip.agent import UserAgent
 
@@ -117,3 +120,24 @@ def test_the_core_is_sans_io_only_the_udp_driver_touches_sockets_and_clocks():
                         and top not in allowed_third_party:
                     wrong.append(f"{path.name}: {name}")
     assert not wrong
+
+
+def _mutations():
+    seeds = [_request("OPTIONS"), _request("INVITE", body=SDP),
+             _request("BYE", to_tag="x"), _request("CANCEL")]
+    return st.tuples(st.sampled_from(seeds), st.lists(
+        st.tuples(st.integers(0, 400), st.binary(max_size=4)), max_size=5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_mutations(), min_size=1, max_size=6), st.floats(0, 1))
+def test_mangled_datagrams_never_escape_the_agent(datagrams, step):
+    ua, now = _agent(), 0.0
+    for seed, edits in datagrams:
+        data = bytearray(seed)
+        for at, chunk in edits:
+            data[at:at + len(chunk)] = chunk
+        now += step
+        for out in ua.receive(bytes(data), PEER, now) + ua.tick(now):
+            assert out.address == PEER and out.data.startswith(b"SIP/2.0 ")
+

@@ -1,6 +1,10 @@
 """Digest authentication: RFC 7616 §3.9.1 vectors, and a client and a server talking."""
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from branchline.hw.sip import AuthError, UsageError
 from branchline.hw.sip.digest import DigestClient, DigestServer, digest_response, parse_auth
@@ -108,3 +112,32 @@ def test_no_empty_password_and_no_password_in_repr():
     assert "6rT" not in repr(DigestClient("teller2", "6rT!x9-qLp2z"))
     with pytest.raises(UsageError, match="at least 16 random bytes"):
         DigestServer("r", b"short")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_digest_headers_raise_only_auth_error(text):
+    server = DigestServer("r", bytes(32))
+    with contextlib.suppress(AuthError):
+        DigestClient("u", "p4ss").authorize(text, "INVITE", "sip:x")
+    with contextlib.suppress(AuthError):
+        server.verify(text, "INVITE", {"u": "p4ss"}.get, 0.0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.sampled_from(["username", "realm", "nonce", "uri", "response", "qop",
+                                        "nc", "cnonce", "algorithm"]),
+                       st.text(alphabet="abcdef0123456789=/-", max_size=12)))
+def test_well_formed_but_wrong_credentials_are_refused_not_raised(fields):
+    server = DigestServer("r", bytes(32))
+    header = "Digest " + ", ".join(f'{k}="{v}"' for k, v in fields.items())
+    with contextlib.suppress(AuthError):
+        assert not server.verify(header, "INVITE", {"u": "p4ss"}.get, 0.0).ok
+
+
+def test_a_non_ascii_response_is_a_wrong_password_not_a_crash():
+    server = DigestServer("r", SECRET)
+    header = (f'Digest username="u", realm="r", nonce="{server.nonce(0.0)}", uri="sip:x", '
+              'response="é"')
+    assert server.verify(header, "INVITE", {"u": "p4ss"}.get, 0.0).reason == \
+        "wrong response (password)"

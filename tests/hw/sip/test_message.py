@@ -9,6 +9,7 @@ from branchline.hw.sip import (
     Response,
     StreamFramer,
     Uri,
+    UsageError,
     Via,
     parse_message,
     response_for,
@@ -118,7 +119,7 @@ def test_malformed_messages_get_exact_errors(data, error):
 
 
 def test_parse_message_refuses_text():
-    with pytest.raises(TypeError):
+    with pytest.raises(UsageError, match="parse_message takes bytes, not str"):
         parse_message(OPTIONS.decode())
 
 
