@@ -9,29 +9,51 @@ exactly when the admin needs to see where the problem is. Fields it cannot read 
 ``scope`` is "" for the main nodes or a subflow's name (its nodes are named "sub:node").
 
 Layout, layered: a node's column is its distance in edges from the scope's start node
-(breadth first); within a column nodes keep the order they were found. Edges to a later column
-are curves to the right, labelled with the key or outcome that takes them; edges back to the
-same or an earlier column (a "9 = main menu", a repeat) are arcs under the diagram. Nodes the
-start cannot reach get a last column of their own, drawn dashed. A queue or transfer node is
-"a person" and is drawn green; every menu carries a green chip for the operator key when the
-flow has one ("0 → person"), which is the '0 = person' path without a line from every menu.
-Each node is a link (keyboard-focusable) to its settings form; ``current`` is highlighted
-(Try it moves the highlight in the browser by the node's ``data-node``).
+(breadth first, over the callers' main ways first); nodes the start cannot reach get a last
+column of their own, drawn dashed. Within the columns Graphviz's dot (``flow_layout``) orders
+and places the nodes, routes every edge around them and finds room for every label; we draw
+it all in our own look. Edges to a later column carry the key or outcome that takes them;
+edges back to the same or an earlier column (a "9 = main menu", a repeat) are dashed and do not
+move any node. A queue or transfer node is "a person" and is drawn green; every menu carries
+a green chip for the operator key when the flow has one ("0 → person"), which is the
+'0 = person' path without a line from every menu. Each node is a link (keyboard-focusable) to
+its settings form; ``current`` is highlighted (Try it moves the highlight in the browser by the
+node's ``data-node``). When dot cannot lay the flow out, the diagram's place says why and lists
+the nodes as links, so every node's settings stay reachable.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from typing import Any
+from unicodedata import east_asian_width
 
 from markupsafe import Markup
 
-__all__ = ["NODE_H", "NODE_W", "DiagramEdge", "diagram_edges", "flow_svg", "layout"]
+from branchline.config.web.flow_layout import (
+    LayoutEdge,
+    LayoutError,
+    LayoutGraph,
+    LayoutNode,
+    Route,
+    lay_out,
+)
+
+__all__ = ["NODE_H", "NODE_W", "Diagram", "DiagramEdge", "Placed", "columns", "diagram_edges",
+           "flow_svg", "label_size", "layout"]
+
+log = logging.getLogger(__name__)
 
 NODE_W, NODE_H = 176, 62
-COL_GAP, ROW_GAP, PAD = 92, 26, 24
+PAD = 24
+TOP = 20            # room above the top row for the start mark and the issue badges
+LABEL_H = 17
+LABEL_MARGIN = 8    # free space dot keeps around each label box, beyond the box itself
+LABEL_GAP = 3       # between labels stacked in one box
+ARROWS = "←→↑↓↺"    # drawn about as wide as a Chinese character
 TARGET_FIELDS = ("next", "on_ok", "on_error", "on_timeout", "default", "open", "closed",
                  "holiday", "after_call", "on_overflow", "on_callback", "on_closed",
                  "escalate_to")
@@ -119,12 +141,12 @@ class Placed:
     reachable: bool
 
 
-def layout(names: Sequence[str], start: str | None, edges: Sequence[DiagramEdge]
-           ) -> dict[str, Placed]:
-    """Columns by breadth-first distance from ``start`` over the callers' main ways (keys,
-    next, outcomes of a host or a schedule), then, for nodes only a queue outcome or an
-    escalation reaches, one column after the nearest node that leads there; unreachable
-    nodes last."""
+def columns(names: Sequence[str], start: str | None, edges: Sequence[DiagramEdge]
+            ) -> dict[str, tuple[int, bool]]:
+    """Each node's (column, reachable): the breadth-first distance from ``start`` over the
+    callers' main ways (keys, next, outcomes of a host or a schedule), then, for nodes only a
+    queue outcome or an escalation reaches, one column after the nearest node that leads
+    there; unreachable nodes in a last column."""
     known = set(names)
     out: dict[str, list[DiagramEdge]] = {}
     for edge in edges:
@@ -143,24 +165,107 @@ def layout(names: Sequence[str], start: str | None, edges: Sequence[DiagramEdge]
                     order.append(edge.target)
                     queue.append(edge.target)
 
-    if start in names:
+    if start in known:
         depth[start] = 0
         order.append(start)
         spread([start], secondary=False)
         spread(list(order), secondary=True)
     last = max(depth.values(), default=-1) + 1
-    columns: dict[int, list[str]] = {}
-    for name in order:
-        columns.setdefault(depth[name], []).append(name)
+    found = {name: (depth[name], True) for name in order}
+    found.update((name, (last, False)) for name in names if name not in depth)
+    return found
+
+
+def label_size(text: str) -> tuple[float, float]:
+    """The drawn box of an edge label: 12 px bold text, Chinese characters about twice as
+    wide as Latin ones."""
+    wide = sum(1 for c in text if east_asian_width(c) in "WF" or c in ARROWS)
+    return 8 + 7.5 * (len(text) - wide) + 13 * wide, LABEL_H
+
+
+@dataclass(frozen=True, slots=True)
+class Diagram:
+    width: float
+    height: float
+    nodes: dict[str, Placed]
+    edges: list[tuple[DiagramEdge, Route]]   # routes and label centres in the SVG's px
+
+
+def layout(names: Sequence[str], start: str | None, edges: Sequence[DiagramEdge]) -> Diagram:
+    """Where each node goes (top left corner, column) and how each drawn edge runs, from
+    dot (``flow_layout``). Edges to a node that does not exist are not drawn, nor a node's
+    way back to itself (a chip on the node). Raises ``LayoutError``.
+
+    Every edge goes to dot from its left end to its right end, a way back included (drawn
+    the other way round): dot 2.43 misplaces the labels of edges that do not constrain the
+    columns. It also puts the labels of several edges between the same two nodes, either way,
+    on one spot; so they go to dot as one edge whose label box holds all their labels, one
+    under the other, each marked with the way it goes when the bundle goes both ways ("→ 2",
+    "← 9").
+    """
+    ranked = columns(names, start, edges)
+    by_column: dict[int, list[str]] = {}
     for name in names:
-        if name not in depth:
-            columns.setdefault(last, []).append(name)
-    placed = {}
-    for column, members in columns.items():
-        for row, name in enumerate(members):
-            placed[name] = Placed(PAD + column * (NODE_W + COL_GAP),
-                                  PAD + 20 + row * (NODE_H + ROW_GAP), column, name in depth)
-    return placed
+        by_column.setdefault(ranked[name][0], []).append(name)
+    bundles: dict[frozenset[str], list[DiagramEdge]] = {}
+    for edge in edges:
+        if edge.source in ranked and edge.target in ranked and edge.source != edge.target:
+            bundles.setdefault(frozenset((edge.source, edge.target)), []).append(edge)
+    ends = {}
+    for key, bundle in bundles.items():
+        first = bundle[0]
+        forward = ranked[first.source][0] <= ranked[first.target][0]
+        ends[key] = (first.source, first.target) if forward else (first.target, first.source)
+    both_ways = {key for key, bundle in bundles.items()
+                 if any(e.source != bundle[0].source for e in bundle)}
+    graph = LayoutGraph(
+        nodes=tuple(LayoutNode(name, NODE_W, NODE_H) for name in names),
+        columns=tuple(tuple(by_column[c]) for c in sorted(by_column)),
+        edges=tuple(LayoutEdge(
+            *ends[key], label=_stacked(b, key in both_ways),
+            weight=2 if any(ranked[e.target][0] > ranked[e.source][0] and not e.secondary
+                            for e in b) else 1) for key, b in bundles.items()))
+    laid = lay_out(graph)
+
+    def moved(point: tuple[float, float]) -> tuple[float, float]:
+        return PAD + point[0], PAD + TOP + point[1]
+
+    drawn = []
+    for (key, bundle), route in zip(bundles.items(), laid.edges, strict=True):
+        stacked = _stacked(bundle, key in both_ways)
+        top = moved(route.label)[1] - stacked[1] / 2 + LABEL_MARGIN / 2 \
+            if route.label and stacked else 0.0
+        for edge in bundle:
+            points = tuple(map(moved, route.points))
+            if edge.source != ends[key][0]:
+                points = points[::-1]
+            centre = None
+            if edge.label and route.label:
+                centre = (PAD + route.label[0], top + LABEL_H / 2)
+                top += LABEL_H + LABEL_GAP
+                if key in both_ways:
+                    edge = replace(edge, label=f"{_heading(points)} {edge.label}")
+            drawn.append((edge, Route(points, centre)))
+    return Diagram(
+        laid.width + 2 * PAD, laid.height + 2 * PAD + TOP,
+        {name: Placed(*moved(corner), *ranked[name]) for name, corner in laid.nodes.items()},
+        drawn)
+
+
+def _stacked(bundle: Sequence[DiagramEdge], marked: bool) -> tuple[float, float] | None:
+    """The box dot keeps free for a bundle's labels, one above the other, with a margin."""
+    sizes = [label_size(f"→ {e.label}" if marked else e.label) for e in bundle if e.label]
+    if not sizes:
+        return None
+    return (max(w for w, _ in sizes) + LABEL_MARGIN,
+            sum(h for _, h in sizes) + LABEL_GAP * (len(sizes) - 1) + LABEL_MARGIN)
+
+
+def _heading(points: Sequence[tuple[float, float]]) -> str:
+    dx, dy = points[-1][0] - points[0][0], points[-1][1] - points[0][1]
+    if abs(dx) >= abs(dy):
+        return "→" if dx > 0 else "←"
+    return "↓" if dy > 0 else "↑"
 
 
 def _detail(node: Mapping[str, Any], t: Callable[..., str]) -> str:
@@ -191,19 +296,19 @@ def flow_svg(raw_flow: Mapping[str, Any], t: Callable[..., str], *, scope: str =
     nodes = _nodes(raw_flow, scope)
     start = _start(raw_flow, scope)
     edges = diagram_edges(raw_flow, scope, t)
-    placed = layout(list(nodes), start, edges)
+    try:
+        diagram = layout(list(nodes), start, edges)
+    except LayoutError as exc:
+        log.warning("flow diagram %s%s: %s", raw_flow.get("flow", ""),
+                    f" ({scope})" if scope else "", exc)
+        return _unlaid(nodes, t, link, str(exc))
+    loops: dict[str, list[str]] = {}
+    for edge in edges:
+        if edge.source == edge.target:
+            loops.setdefault(edge.source, []).append(edge.label)
     keys = raw_flow.get("keys") if isinstance(raw_flow.get("keys"), Mapping) else {}
     operator_key = keys.get("operator", "0") if "operator" in keys else "0"
-    width = max((p.x for p in placed.values()), default=0) + NODE_W + PAD
-    bottom = max((p.y for p in placed.values()), default=0) + NODE_H
-    forward, back = [], []
-    for edge in edges:
-        a, b = placed.get(edge.source), placed.get(edge.target)
-        if a is None or b is None:
-            continue
-        (forward if b.column > a.column else back).append((edge, a, b))
-    arc_room = 34 + 14 * min(len(back), 12)
-    height = bottom + PAD + (arc_room if back else 0)
+    placed, width, height = diagram.nodes, diagram.width, diagram.height
     title = escape(t("svg.title", flow=str(raw_flow.get("flow", ""))))
     # A group, not an image: the nodes inside are links a keyboard or screen reader reaches.
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" role="group" '
@@ -214,47 +319,42 @@ def flow_svg(raw_flow: Mapping[str, Any], t: Callable[..., str], *, scope: str =
              'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/>'
              "</marker></defs>"]
     labels = []
-    for edge, a, b in forward:
-        x0, y0 = a.x + NODE_W, a.y + NODE_H / 2
-        x3, y3 = b.x, b.y + NODE_H / 2
-        d = (x3 - x0) / 2
-        cls = "edge escalation" if edge.escalation else "edge"
-        parts.append(f'<path class="{cls}" d="M{x0:.0f},{y0:.0f} C{x0 + d:.0f},{y0:.0f} '
-                     f'{x3 - d:.0f},{y3:.0f} {x3:.0f},{y3:.0f}" marker-end="url(#arrow)"/>')
-        if edge.label:
-            # The label sits a quarter of the way along, where edges from one node fan out.
-            s = 0.25
-            lx = (1 - s) ** 3 * x0 + 3 * (1 - s) ** 2 * s * (x0 + d) \
-                + 3 * (1 - s) * s * s * (x3 - d) + s ** 3 * x3
-            ly = (1 - s) ** 3 * y0 + 3 * (1 - s) ** 2 * s * y0 + 3 * (1 - s) * s * s * y3 \
-                + s ** 3 * y3
-            labels.append((lx, ly, edge.label, edge.escalation))
-    for i, (edge, a, b) in enumerate(back):
-        x0, y0 = a.x + NODE_W / 2 + 10, a.y + NODE_H
-        x3, y3 = b.x + NODE_W / 2 - 10, b.y + NODE_H
-        low = bottom + 22 + 14 * (i % 12)
-        cls = "edge back escalation" if edge.escalation else "edge back"
-        parts.append(f'<path class="{cls}" d="M{x0:.0f},{y0:.0f} C{x0:.0f},{low:.0f} '
-                     f'{x3:.0f},{low:.0f} {x3:.0f},{y3:.0f}" marker-end="url(#arrow)"/>')
-        if edge.label:
-            labels.append(((x0 + x3) / 2, 0.25 * y0 + 0.75 * low - 2, edge.label,
-                           edge.escalation))
+    for edge, route in diagram.edges:
+        cls = ["edge"]
+        if placed[edge.target].column <= placed[edge.source].column:
+            cls.append("back")
+        if edge.escalation:
+            cls.append("escalation")
+        (x0, y0), *rest = route.points
+        d = f"M{x0:.1f},{y0:.1f} C" + " ".join(f"{x:.1f},{y:.1f}" for x, y in rest)
+        parts.append(f'<path class="{" ".join(cls)}" d="{d}" marker-end="url(#arrow)"/>')
+        if edge.label and route.label is not None:
+            labels.append((*route.label, edge.label, edge.escalation))
     for lx, ly, text, escalation in labels:
-        w = 8 + 7.5 * len(text)
+        w, h = label_size(text)
         cls = "edge-label escalation" if escalation else "edge-label"
-        parts.append(f'<g class="{cls}"><rect x="{lx - w / 2:.0f}" y="{ly - 9:.0f}" '
-                     f'width="{w:.0f}" height="17" rx="4"/><text x="{lx:.0f}" y="{ly + 4:.0f}" '
-                     f'text-anchor="middle">{escape(text)}</text></g>')
+        parts.append(f'<g class="{cls}"><rect x="{lx - w / 2:.1f}" y="{ly - h / 2:.1f}" '
+                     f'width="{w:.1f}" height="{h:.0f}" rx="4"/><text x="{lx:.1f}" '
+                     f'y="{ly + 4:.1f}" text-anchor="middle">{escape(text)}</text></g>')
     for name, node in nodes.items():
         parts.append(_node_svg(name, node, placed[name], t, issues.get(name, ()), link,
-                               current, start, operator_key))
+                               current, start, operator_key, loops.get(name, ())))
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
+def _unlaid(nodes: Mapping[str, Mapping[str, Any]], t: Callable[..., str], link: str | None,
+            problem: str) -> Markup:
+    items = "".join(
+        f'<li><a href="{escape(link + name)}">{escape(name)}</a></li>' if link is not None
+        else f"<li>{escape(name)}</li>" for name in nodes)
+    return Markup(f'<div class="diagram-error" role="alert"><p>'
+                  f"{escape(t('svg.layout_failed', problem=problem))}</p><ul>{items}</ul></div>")
+
+
 def _node_svg(name: str, node: Mapping[str, Any], p: Placed, t: Callable[..., str],
               found: Sequence[tuple[str, str]], link: str | None, current: str | None,
-              start: str | None, operator_key: object) -> str:
+              start: str | None, operator_key: object, loops: Sequence[str]) -> str:
     kind = str(node.get("kind", "?"))
     short = name.split(":", 1)[-1]
     classes = ["node", f"kind-{kind}"]
@@ -290,6 +390,14 @@ def _node_svg(name: str, node: Mapping[str, Any], p: Placed, t: Callable[..., st
                     f'width="74" height="14" rx="7"/><text x="{p.x + 45:.0f}" '
                     f'y="{p.y + 55:.0f}" text-anchor="middle">'
                     f"{escape(str(operator_key))} → {escape(t('svg.person'))}</text></g>")
+    if loops:
+        # The keys (or outcomes) that come back to this node: "↺ #" for a menu's repeat.
+        left = p.x + (88 if kind == "menu" and operator_key else 8)
+        text = _clip("↺ " + ", ".join(label for label in loops if label), 12).strip()
+        width = min(label_size(text)[0], p.x + NODE_W - 8 - left)
+        body.append(f'<g class="loop-chip"><rect x="{left:.0f}" y="{p.y + 44:.0f}" '
+                    f'width="{width:.0f}" height="14" rx="7"/><text x="{left + width / 2:.0f}" '
+                    f'y="{p.y + 55:.0f}" text-anchor="middle">{escape(text)}</text></g>')
     if kind in PERSON_KINDS:
         body.append(f'<text class="person-mark" x="{p.x + NODE_W - 10:.0f}" '
                     f'y="{p.y + 56:.0f}" text-anchor="end">{escape(t("svg.person"))}</text>')

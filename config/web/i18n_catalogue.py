@@ -102,7 +102,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "flow.legend_person": ("绿色 = 转人工", "green = a person"),
     "flow.legend_error": ("红色 = 错误", "red = error"),
     "flow.legend_warning": ("黄色 = 提醒", "yellow = warning"),
-    "flow.legend_back": ("下方弧线 = 返回前面", "arcs below = going back"),
+    "flow.legend_back": ("虚线 = 返回前面", "dashed = going back"),
     "flow.subflow": ("子流程：{name}", "Subflow: {name}"),
     "flow.issues": ("这个菜单的所有问题", "Every problem in this menu"),
     "node.title": ("节点：{node}", "Node: {node}"),
@@ -227,6 +227,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "svg.language_detail": ("{language}", "{language}"),
     "svg.start": ("开始", "start"),
     "svg.person": ("人工", "person"),
+    "svg.layout_failed": ("流程图无法排版：{problem}。以下是全部节点：", "The diagram could not be laid out: {problem}. The nodes:"),
     "svg.open_node": ("打开节点 {node}（{kind}）的设置", "Open the settings of node {node} ({kind})"),
     # --- try it
     "tryit.title": ("模拟来电", "Try it"),

@@ -1,16 +1,21 @@
-"""The flow diagram: layered layout, labelled edges, badges, the person path, and a draft the
-models refuse still draws."""
+"""The flow diagram: layered layout by dot, labelled edges whose labels never overlap,
+badges, the person path, and a draft the models refuse still draws."""
 
 from __future__ import annotations
 
 import re
+import sys
 import xml.etree.ElementTree as ET
 
+import pytest
 import yaml
+from diagram_measure import Drawing, crossings, dense_flow, label_overlaps
 
 from branchline.config.document.loading import default_document_text
+from branchline.config.web import flow_layout
 from branchline.config.web.flow_svg import (
     NODE_W,
+    columns,
     diagram_edges,
     flow_svg,
     layout,
@@ -42,7 +47,7 @@ def test_svg_is_well_formed_with_every_main_node_once_as_a_link():
 def test_columns_follow_the_callers_way_from_the_start():
     flow = bank()
     edges = diagram_edges(flow, "", T)
-    placed = layout(list(flow["nodes"]), flow["start"], edges)
+    placed = layout(list(flow["nodes"]), flow["start"], edges).nodes
     column = {name: p.column for name, p in placed.items()}
     assert column["vip_check"] == 0
     assert column["language_menu"] == 1
@@ -100,7 +105,9 @@ def test_a_broken_draft_still_draws_and_marks_unreachable_nodes():
     svg = str(flow_svg(flow, T))
     found = nodes_of(svg)
     assert "unreachable" in found["orphan"].get("class")
-    placed = layout(list(flow["nodes"]), flow["start"], diagram_edges(flow, "", T))
+    placed = layout(list(flow["nodes"]), flow["start"], diagram_edges(flow, "", T)).nodes
+    assert columns(list(flow["nodes"]), flow["start"], diagram_edges(flow, "", T))["orphan"] \
+        == (placed["orphan"].column, False)
     assert placed["orphan"].column == max(p.column for p in placed.values())
     assert placed["orphan"].x >= placed["main_menu"].x + NODE_W
 
@@ -112,3 +119,78 @@ def test_names_and_labels_are_escaped():
     svg = str(flow_svg(flow, T))
     assert "<script>" not in svg
     ET.fromstring(svg)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_label_overlaps_another_or_a_node_on_the_sample_flow(language):
+    drawing = Drawing.of(str(flow_svg(bank(), translator(language))))
+    assert len(drawing.labels) >= 40
+    assert label_overlaps(drawing) == []
+
+
+@pytest.mark.parametrize(("seed", "menus", "leaves"),
+                         [(0, 6, 14), (1, 6, 14), (2, 6, 14), (3, 12, 30)])
+def test_no_label_overlaps_on_a_dense_generated_flow(seed, menus, leaves):
+    flow = dense_flow(seed, menus, leaves)
+    svg = str(flow_svg(flow, T))
+    drawing = Drawing.of(svg)
+    assert set(drawing.nodes) == set(flow["nodes"])
+    assert len(drawing.labels) > 5 * menus
+    assert label_overlaps(drawing) == []
+
+
+def test_every_edge_runs_from_its_source_to_its_target_the_way_back_too():
+    flow = bank()
+    diagram = layout(list(flow["nodes"]), flow["start"], diagram_edges(flow, "", T))
+    backs = 0
+    for edge, route in diagram.edges:
+        for end, name in ((route.points[0], edge.source), (route.points[-1], edge.target)):
+            box = diagram.nodes[name]
+            assert box.x - 2 <= end[0] <= box.x + NODE_W + 2, (edge, name, end)
+            assert box.y - 2 <= end[1] <= box.y + 62 + 2, (edge, name, end)
+        backs += diagram.nodes[edge.target].column <= diagram.nodes[edge.source].column
+    assert backs >= 5   # "9 = main menu" and friends
+
+
+def test_edges_both_ways_between_two_nodes_share_a_route_and_say_their_way():
+    flow = {"flow": "x", "start": "a", "nodes": {
+        "a": {"kind": "menu", "prompt": "p", "options": {"2": "b", "3": "b"}},
+        "b": {"kind": "menu", "prompt": "p", "options": {"9": "a", "#": "b"}}}}
+    svg = str(flow_svg(flow, T))
+    drawing = Drawing.of(svg)
+    texts = sorted(text for text, _ in drawing.labels)
+    assert texts == ["← 9", "→ 2", "→ 3"]
+    assert label_overlaps(drawing) == []
+    assert svg.count('<path class="edge') == 3
+    assert len(drawing.edges) == 1 and crossings(drawing) == 0   # one route, drawn 3 times
+    # b's "#" comes back to b: a chip on the node, not an edge
+    chip = nodes_of(svg)["b"].find(f"{SVG}g[@class='loop-chip']")
+    assert chip is not None and chip.find(f"{SVG}text").text == "↺ #"
+
+
+def test_the_layout_is_cached_by_the_flows_content(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    counting = tmp_path / "counting_dot.py"
+    counting.write_text("import subprocess, sys\n"
+                        f"open({str(runs)!r}, 'a').write('run\\n')\n"
+                        "sys.exit(subprocess.run(['dot', *sys.argv[1:]]).returncode)\n")
+    monkeypatch.setattr(flow_layout, "DOT_COMMAND", (sys.executable, str(counting)))
+    flow = dense_flow(7)
+    for node in ("start", "menu_1", "menu_2"):   # badges and the highlight change, not the layout
+        flow_svg(flow, T, current=node, issues={node: [("error", "x")]})
+    assert runs.read_text().splitlines() == ["run"]
+    flow["nodes"]["menu_1"]["options"]["7"] = "agent"
+    flow_svg(flow, T)
+    assert runs.read_text().splitlines() == ["run", "run"]
+
+
+def test_without_dot_the_diagram_says_why_and_still_links_every_node(monkeypatch, caplog):
+    monkeypatch.setattr(flow_layout, "DOT_COMMAND", ("/nonexistent/dot",))
+    flow = bank()
+    html = str(flow_svg(flow, T, link="/flows/bank?node="))
+    root = ET.fromstring(html)
+    assert root.get("role") == "alert"
+    assert "apt-get install graphviz" in root.find("p").text
+    assert {a.get("href") for a in root.iter("a")} == \
+        {f"/flows/bank?node={name}" for name in flow["nodes"]}
+    assert "apt-get install graphviz" in caplog.text
