@@ -41,6 +41,7 @@ from branchline.acd._errors import (
     UnknownPriorityClass,
     UnknownQueue,
 )
+from branchline.acd._issue_texts import ISSUE_TEXTS
 from branchline.acd.agent_states import AgentState, Trigger
 from branchline.acd.decisions import (
     AgentStateChanged,
@@ -88,6 +89,7 @@ from branchline.acd.models import (
 )
 
 __all__ = [
+    "ISSUE_TEXTS",
     "AcdConfig",
     "AcdError",
     "AgentKpis",

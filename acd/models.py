@@ -12,15 +12,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from branchline.acd._issue_texts import ConfigProblem, ConfigProblems, KeyedValueError
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
-def _check_name(value: str, what: str) -> str:
+def _check_name(value: str, what: Literal["queue", "class", "skill"]) -> str:
     if not _NAME.match(value):
-        raise ValueError(
-            f"{what} {value!r} must be lower-case letters, digits, '_', '.' or '-', "
-            f"starting with a letter or digit (e.g. 'cantonese')"
-        )
+        raise KeyedValueError(f"acd.name_form.{what}", value=value)
     return value
 
 
@@ -53,7 +52,7 @@ class PriorityClass(_Strict):
     service_level_pct: float = Field(80.0, gt=0, le=100, description="for this share of calls")
     promote_after_s: float = Field(120.0, gt=0)
 
-    _name = field_validator("name")(lambda v: _check_name(v, "priority class"))
+    _name = field_validator("name")(lambda v: _check_name(v, "class"))
 
 
 def _default_classes() -> list[PriorityClass]:
@@ -99,7 +98,7 @@ class QueueModel(_Strict):
     announce: Announcements = Field(default_factory=Announcements)
     expected_handle_s: float = Field(180.0, gt=0, description="seed for the wait estimate")
 
-    _name = field_validator("name")(lambda v: _check_name(v, "queue name"))
+    _name = field_validator("name")(lambda v: _check_name(v, "queue"))
 
     @field_validator("required_skills")
     @classmethod
@@ -111,16 +110,12 @@ class QueueModel(_Strict):
         names = [c.name for c in self.classes]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"classes: {dup} appear more than once; give each class one entry")
+            raise KeyedValueError("acd.classes_twice", "acd.fix.class_once", names=str(dup))
         if self.default_class not in names:
-            raise ValueError(
-                f"default_class: {self.default_class!r} is not one of the classes "
-                f"{names}; name one of them"
-            )
+            raise KeyedValueError("acd.default_class_unknown", "acd.fix.name_a_class",
+                                  name=self.default_class, names=str(names))
         if self.when_no_agents == "overflow" and not self.overflow_target:
-            raise ValueError(
-                "when_no_agents: 'overflow' needs overflow_target; set it or choose 'wait'"
-            )
+            raise KeyedValueError("acd.overflow_needs_target", "acd.fix.set_overflow")
         return self
 
 
@@ -144,9 +139,8 @@ class AgentModel(_Strict):
         for skill, level in value.items():
             _check_name(skill, "skill")
             if not 1 <= level <= 10:
-                raise ValueError(
-                    f"skill {skill!r} has level {level}; levels run from 1 (basic) to 10"
-                )
+                raise KeyedValueError("acd.skill_level", "acd.fix.skill_levels", skill=skill,
+                                      level=level)
         return value
 
 
@@ -163,40 +157,39 @@ class AcdConfig(_Strict):
         known = ", ".join(repr(n) for n in sorted(queue_names)) or "(none configured)"
         for i, name in enumerate(queue_names):
             if queue_names.index(name) != i:
-                problems.append(f"queues[{i}].name: {name!r} is used twice; queue names are unique")
+                problems.append(ConfigProblem(f"queues.{i}.name", "acd.queue_name_twice",
+                                              "acd.fix.queue_names_unique", {"name": name}))
         for i, q in enumerate(self.queues):
             target = q.overflow_target or ""
             if target.startswith("queue:") and target[6:] not in queue_names:
-                problems.append(
-                    f"queues[{i}].overflow_target: {target!r} names no queue; use one of {known}"
-                )
+                problems.append(ConfigProblem(f"queues.{i}.overflow_target",
+                                              "acd.overflow_target_unknown", "acd.fix.use_a_queue",
+                                              {"target": target, "known": known}))
         seen_ids: dict[str, int] = {}
         seen_stations: dict[str, int] = {}
         for i, a in enumerate(self.agents):
             if a.id in seen_ids:
-                problems.append(
-                    f"agents[{i}].id: {a.id!r} is already agents[{seen_ids[a.id]}]; ids are unique"
-                )
+                problems.append(ConfigProblem(f"agents.{i}.id", "acd.agent_id_twice",
+                                              "acd.fix.ids_unique",
+                                              {"agent_id": a.id, "other": seen_ids[a.id]}))
             seen_ids.setdefault(a.id, i)
             if a.station in seen_stations:
-                problems.append(
-                    f"agents[{i}].station: {a.station!r} is already the station of "
-                    f"agents[{seen_stations[a.station]}]; one agent per station"
-                )
+                problems.append(ConfigProblem(f"agents.{i}.station", "acd.station_twice",
+                                              "acd.fix.one_agent_per_station",
+                                              {"station": a.station,
+                                               "other": seen_stations[a.station]}))
             seen_stations.setdefault(a.station, i)
             member_of = []
             for j, m in enumerate(a.queues):
                 if m.queue not in queue_names:
-                    problems.append(
-                        f"agents[{i}].queues[{j}].queue: {m.queue!r} is not a queue; "
-                        f"use one of {known}"
-                    )
+                    problems.append(ConfigProblem(f"agents.{i}.queues.{j}.queue",
+                                                  "acd.member_not_queue", "acd.fix.use_a_queue",
+                                                  {"queue": m.queue, "known": known}))
                 if m.queue in member_of:
-                    problems.append(
-                        f"agents[{i}].queues[{j}].queue: {m.queue!r} is listed twice; "
-                        f"list each queue once"
-                    )
+                    problems.append(ConfigProblem(f"agents.{i}.queues.{j}.queue",
+                                                  "acd.member_twice", "acd.fix.queue_once",
+                                                  {"queue": m.queue}))
                 member_of.append(m.queue)
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ConfigProblems(problems)
         return self

@@ -38,6 +38,7 @@ from branchline.ivr._events import (
     Trace,
     Transfer,
 )
+from branchline.ivr._issue_texts import ISSUE_TEXTS
 from branchline.ivr._loader import load_flow, load_prompt_texts, sample_flow, sample_prompts
 from branchline.ivr._model import Flow
 from branchline.ivr._session import Phase, Session
@@ -53,6 +54,7 @@ from branchline.ivr._spoken import (
 from branchline.ivr._validator import Issue, PersonRoute, ValidationReport, validate_flow
 
 __all__ = [
+    "ISSUE_TEXTS",
     "AgentCallEnded",
     "CallStarted",
     "CallerHungUp",

@@ -20,6 +20,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from branchline.ivr._issue_texts import KeyedValueError
+
 Language = Literal["zh", "yue", "en"]
 NAME = r"^[a-z][a-z0-9_]*$"
 PROMPT_NAME = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -44,7 +46,7 @@ class Say(_Model):
     @model_validator(mode="after")
     def _one_source(self) -> Say:
         if (self.var is None) == (self.value is None):
-            raise ValueError("give exactly one of var (a variable to read) or value (a literal)")
+            raise KeyedValueError("ivr.say_one_source")
         return self
 
 
@@ -82,9 +84,9 @@ class MenuNode(_Model):
     def _keys_are_dtmf(cls, options: dict[str, str]) -> dict[str, str]:
         for key in options:
             if not key or any(ch not in KEYS for ch in key):
-                raise ValueError(f"option key {key!r} is not made of keypad keys {KEYS}")
+                raise KeyedValueError("ivr.option_not_keypad", key=key, keys=KEYS)
         if not options:
-            raise ValueError("a menu needs at least one option")
+            raise KeyedValueError("ivr.menu_no_options")
         return options
 
 
@@ -100,7 +102,7 @@ class Validation(_Model):
             try:
                 re.compile(regex)
             except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from None
+                raise KeyedValueError("ivr.regex_invalid", error=str(exc)) from None
         return regex
 
 
@@ -131,15 +133,14 @@ class CollectNode(_Model):
     @model_validator(mode="after")
     def _lengths(self) -> CollectNode:
         if self.min_length > self.max_length:
-            raise ValueError(f"min_length {self.min_length} is above max_length "
-                             f"{self.max_length}; make min_length <= max_length")
+            raise KeyedValueError("ivr.collect_lengths", "ivr.fix.lengths",
+                                  min_length=self.min_length, max_length=self.max_length)
         if self.terminator is not None and self.terminator not in "*#":
-            raise ValueError("terminator must be '#', '*' or null")
+            raise KeyedValueError("ivr.terminator")
         if self.confirm and (self.confirm_prompt is None or self.confirm_options_prompt is None):
-            raise ValueError("confirm: true needs confirm_prompt and confirm_options_prompt")
+            raise KeyedValueError("ivr.confirm_prompts")
         if self.mask == "last4" and self.min_length < 12:
-            raise ValueError("mask: last4 is only allowed when min_length >= 12, so at most a "
-                             "third of the number shows; use mask: full")
+            raise KeyedValueError("ivr.mask_last4", "ivr.fix.mask_full")
         return self
 
 
@@ -189,11 +190,9 @@ class Condition(_Model):
         ops = [n for n in self.OPERATORS if getattr(self, n) is not None]
         if combos:
             if len(combos) > 1 or ops or self.var is not None:
-                raise ValueError("a combining condition has exactly one of all/any/not and "
-                                 "nothing else")
+                raise KeyedValueError("ivr.condition_combining")
         elif self.var is None or len(ops) != 1:
-            raise ValueError("a condition is var plus exactly one of eq, ne, in, gt, ge, lt, le,"
-                             " prefix, is_set")
+            raise KeyedValueError("ivr.condition_simple")
         return self
 
     def variables(self) -> Iterator[str]:
@@ -221,7 +220,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _check_ranges(ranges: list[str]) -> list[str]:
     for text in ranges:
         if not _RANGE.match(text) or text[:5] >= text[6:]:
-            raise ValueError(f"opening range {text!r} is not HH:MM-HH:MM with start < end")
+            raise KeyedValueError("ivr.opening_range", text=text)
     return ranges
 
 
@@ -328,9 +327,9 @@ class GlobalKeys(_Model):
         keys = [k for k in (self.operator, self.back, self.repeat) if k is not None]
         for key in keys:
             if len(key) != 1 or key not in KEYS:
-                raise ValueError(f"global key {key!r} must be a single keypad key")
+                raise KeyedValueError("ivr.global_key_single", key=key)
         if len(set(keys)) != len(keys):
-            raise ValueError("operator, back and repeat keys must differ")
+            raise KeyedValueError("ivr.global_keys_differ")
         return self
 
 
@@ -377,8 +376,8 @@ class Flow(_Model):
     @model_validator(mode="after")
     def _default_language_offered(self) -> Flow:
         if self.default_language not in self.languages:
-            raise ValueError(f"default_language {self.default_language!r} is not in languages "
-                             f"{self.languages}")
+            raise KeyedValueError("ivr.default_language", language=self.default_language,
+                                  languages=str(self.languages))
         return self
 
     # Qualified names: "node" in the main flow, "subflow:node" inside a subflow.

@@ -17,8 +17,9 @@ menu with no key that leads to a person; a main menu that plays anything before 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from branchline.ivr._catalog import PromptCatalog
@@ -31,6 +32,7 @@ from branchline.ivr._graph import (
     cycles_without_input,
     languages_at,
 )
+from branchline.ivr._issue_texts import said
 from branchline.ivr._model import (
     PERSON_KINDS,
     TERMINAL_KINDS,
@@ -47,9 +49,19 @@ MAX_DEPTH = 3
 
 @dataclass(frozen=True, slots=True)
 class Issue:
+    """``message`` and ``fix`` in English; ``key``, ``fix_key`` and ``params`` say the same
+    for a translation (``_issue_texts``), and take no part in comparing issues."""
+
     path: str
     message: str
     fix: str
+    key: str = dataclasses.field(default="", compare=False)
+    fix_key: str = dataclasses.field(default="", compare=False)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+
+def _issue(path: str, key: str, /, fix_key: str, **params: object) -> Issue:
+    return Issue(path, said(key, params), said(fix_key, params), key, fix_key, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +93,14 @@ class ValidationReport:
         return not self.errors
 
 
-def _suggest(raw: str, names: list[str]) -> str:
+def _suggest(raw: str, names: list[str], close_key: str = "ivr.fix.did_you_mean",
+             list_key: str = "ivr.fix.name_one_of") -> dict[str, object]:
+    """The fix for an unknown name: its key and parameters, to pass to ``_issue``."""
     close = difflib.get_close_matches(raw, names, n=1)
     if close:
-        return f"did you mean {close[0]!r}?"
-    return "name one of: " + ", ".join(sorted(names)[:8]) + (" ..." if len(names) > 8 else "")
+        return {"fix_key": close_key, "close": close[0]}
+    return {"fix_key": list_key,
+            "names": ", ".join(sorted(names)[:8]) + (" ..." if len(names) > 8 else "")}
 
 
 def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
@@ -99,15 +114,17 @@ def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
     for field, raw in (("start", flow.start), ("operator", flow.operator),
                        ("escalate_to", flow.escalate_to), ("main_menu", flow.main_menu)):
         if raw is not None and flow.resolve("", raw) is None:
-            errors.append(Issue(field, f"unknown node {raw!r}", _suggest(raw, main_names)))
+            errors.append(_issue(field, "ivr.unknown_node", name=raw,
+                                 **_suggest(raw, main_names)))
     main_kind = flow.nodes[flow.main_menu].kind if flow.main_menu in flow.nodes else "menu"
     if main_kind != "menu":
-        errors.append(Issue("main_menu", f"{flow.main_menu!r} is a {main_kind} node, not a "
-                            "menu", "name the menu callers reach first after language choice"))
+        errors.append(_issue("main_menu", "ivr.main_menu_not_menu", "ivr.fix.main_menu",
+                             name=flow.main_menu, kind=main_kind))
     for sub, subflow in flow.subflows.items():
         if subflow.start not in subflow.nodes:
-            errors.append(Issue(f"subflows.{sub}.start", f"unknown node {subflow.start!r}",
-                                _suggest(subflow.start, list(subflow.nodes))))
+            errors.append(_issue(f"subflows.{sub}.start", "ivr.unknown_node",
+                                 name=subflow.start,
+                                 **_suggest(subflow.start, list(subflow.nodes))))
     errors += _subflow_recursion(flow)
 
     for edges in graph.edges.values():
@@ -116,27 +133,25 @@ def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
                 scope = edge.source.split(":", 1)[0] if ":" in edge.source else ""
                 names = list(flow.subflows[scope].nodes) if scope else main_names
                 if edge.path.endswith(".flow"):
-                    errors.append(Issue(edge.path, f"unknown subflow {edge.raw!r}",
-                                        _suggest(edge.raw, list(flow.subflows))))
+                    errors.append(_issue(edge.path, "ivr.unknown_subflow", name=edge.raw,
+                                         **_suggest(edge.raw, list(flow.subflows))))
                 else:
-                    errors.append(Issue(edge.path, f"unknown target {edge.raw!r}",
-                                        _suggest(edge.raw, names)
-                                        + (" ('return' only works inside a subflow)"
-                                           if edge.raw == "return" else "")))
+                    fixes = (("ivr.fix.did_you_mean_return", "ivr.fix.name_one_of_return")
+                             if edge.raw == "return" else ())
+                    errors.append(_issue(edge.path, "ivr.unknown_target", name=edge.raw,
+                                         **_suggest(edge.raw, names, *fixes)))
     if start is None:
         return ValidationReport(tuple(errors), tuple(warnings), ())
 
     reachable = graph.reachable(start)
     for name, path, _ in flow.all_nodes():
         if name not in reachable:
-            errors.append(Issue(path, "unreachable: no path from start leads here",
-                                "link it from a menu option or another node, or delete it"))
+            errors.append(_issue(path, "ivr.unreachable", "ivr.fix.link_or_delete"))
     errors += _no_way_out(graph, reachable)
     for group in cycles_without_input(graph, reachable):
         loop = " -> ".join([*group, group[0]])
-        errors.append(Issue(graph.paths[group[0]], f"loop without caller input: {loop}",
-                            "put a menu, a collect or a hangup in the loop; otherwise it "
-                            "repeats until the visit limit"))
+        errors.append(_issue(graph.paths[group[0]], "ivr.loop_without_input",
+                             "ivr.fix.break_loop", loop=loop))
     for name, path, node in flow.all_nodes():
         errors += _node_checks(flow, name, path, node, queues, endpoints)
     errors += _prompt_checks(flow, graph, start, reachable, prompts)
@@ -155,9 +170,8 @@ def _subflow_recursion(flow: Flow) -> list[Issue]:
         while todo:
             other = todo.pop()
             if other == sub:
-                issues.append(Issue(f"subflows.{sub}", "subflow calls itself (directly or "
-                                    "through another subflow)",
-                                    "subflows may not recurse; use a menu loop instead"))
+                issues.append(_issue(f"subflows.{sub}", "ivr.subflow_recursion",
+                                     "ivr.fix.no_recursion"))
                 break
             if other not in seen and other in calls:
                 seen.add(other)
@@ -180,8 +194,7 @@ def _no_way_out(graph: Graph, reachable: set[str]) -> list[Issue]:
             if source not in leads_out:
                 leads_out.add(source)
                 todo.append(source)
-    return [Issue(graph.paths[n], "no way out: no path from here ends the call or reaches a "
-                  "person", "lead it to a hangup, transfer or queue node")
+    return [_issue(graph.paths[n], "ivr.no_way_out", "ivr.fix.lead_to_exit")
             for n in sorted(reachable - leads_out)]
 
 
@@ -194,29 +207,23 @@ def _node_checks(flow: Flow, name: str, path: str, node: Node, queues: set[str],
         inter = node.inter_digit_timeout or flow.defaults.inter_digit_timeout
         for key in node.options:
             if key[0] in active:
-                yield Issue(f"{path}.options.{key}",
-                            f"option {key!r} collides with the global {active[key[0]]} key "
-                            f"{key[0]!r}",
-                            f"use another key; {key[0]!r} is the {active[key[0]]} key in every "
-                            "menu")
+                role = active[key[0]]
+                yield _issue(f"{path}.options.{key}", f"ivr.option_collides_{role}",
+                             f"ivr.fix.other_key_{role}", key=key, global_key=key[0])
             longer = sorted(k for k in node.options if k != key and k.startswith(key))
             if longer:
-                yield Issue(f"{path}.options.{key}",
-                            f"option {key!r} is a prefix of {', '.join(map(repr, longer))}: "
-                            f"every caller who presses {key} waits the {inter:g} s "
-                            "inter-digit timeout",
-                            f"renumber so no option is the start of another (move "
-                            f"{', '.join(map(repr, longer))} to a free key or a sub-menu)")
+                yield _issue(f"{path}.options.{key}", "ivr.option_prefix", "ivr.fix.renumber",
+                             key=key, longer=", ".join(map(repr, longer)), seconds=inter)
     if node.kind == "queue" and node.queue not in queues:
-        yield Issue(f"{path}.queue", f"unknown queue {node.queue!r}",
-                        _suggest(node.queue, sorted(queues)))
+        yield _issue(f"{path}.queue", "ivr.unknown_queue", name=node.queue,
+                     **_suggest(node.queue, sorted(queues)))
     if node.kind == "host" and node.endpoint not in endpoints:
-        yield Issue(f"{path}.endpoint", f"unknown host endpoint {node.endpoint!r}",
-                    _suggest(node.endpoint, sorted(endpoints)))
+        yield _issue(f"{path}.endpoint", "ivr.unknown_endpoint", name=node.endpoint,
+                     **_suggest(node.endpoint, sorted(endpoints)))
     for field, var in _reads(node, path):
         if var.startswith("caller.") and var not in CALLER_ATTRIBUTES:
-            yield Issue(field, f"unknown caller attribute {var!r}",
-                        "use one of " + ", ".join(sorted(CALLER_ATTRIBUTES)))
+            yield _issue(field, "ivr.unknown_caller_attribute", "ivr.fix.use_one_of", name=var,
+                         names=", ".join(sorted(CALLER_ATTRIBUTES)))
 
 
 def _reads(node: Node, path: str) -> Iterator[tuple[str, str]]:
@@ -272,10 +279,10 @@ def _prompt_checks(flow: Flow, graph: Graph, start: str, reachable: set[str],
                     if not catalog.has(item, lang):
                         missing.setdefault((f"{field}.{i}", item), set()).add(lang)
     order = {"zh": 0, "yue": 1, "en": 2}
-    return [Issue(field, f"prompt {prompt!r} has no text or recording in "
-                  f"{', '.join(sorted(langs, key=order.__getitem__))}",
-                  "add it to the prompt catalogue for "
-                  + ("that language" if len(langs) == 1 else "those languages"))
+    return [_issue(field, "ivr.prompt_missing_language",
+                   "ivr.fix.add_prompt_language" if len(langs) == 1
+                   else "ivr.fix.add_prompt_languages", prompt=prompt,
+                   languages=", ".join(sorted(langs, key=order.__getitem__)))
             for (field, prompt), langs in sorted(missing.items())]
 
 
@@ -292,14 +299,11 @@ def _variable_checks(flow: Flow, graph: Graph, start: str, reachable: set[str]) 
             if node.kind == "switch" and _only_is_set(node, var):
                 continue
             if var not in assigned[name]:
-                issues.append(Issue(field, f"variable {var!r} may be read before it is set: "
-                                    "some path from start reaches here without a collect or "
-                                    "host node that sets it",
-                                    f"set {var!r} on every path to this node, or read it only "
-                                    "after the node that sets it"))
+                issues.append(_issue(field, "ivr.variable_maybe_unset",
+                                     "ivr.fix.set_before_read", var=var))
             if node.kind == "queue" and var in sensitive:
-                issues.append(Issue(field, f"variable {var!r} is sensitive and would be shown "
-                                    "to the agent", "remove it from data"))
+                issues.append(_issue(field, "ivr.variable_sensitive",
+                                     "ivr.fix.remove_from_data", var=var))
     return issues
 
 
@@ -323,28 +327,24 @@ def _menu_rules(flow: Flow, graph: Graph, start: str, reachable: set[str],
             continue
         path = graph.paths[name]
         if len(node.options) > MAX_OPTIONS:
-            issues.append(Issue(f"{path}.options", f"{len(node.options)} options; the bank's "
-                                f"rule is at most {MAX_OPTIONS} per menu",
-                                "group options into a sub-menu"))
+            issues.append(_issue(f"{path}.options", "ivr.too_many_options",
+                                 "ivr.fix.sub_menu", count=len(node.options),
+                                 limit=MAX_OPTIONS))
         if not _key_leads_to_person(flow, graph, name, person):
-            issues.append(Issue(path, "no key in this menu leads to a person",
-                                "turn on the operator key (keys.operator) or add an option "
-                                "that reaches a queue or transfer"))
+            issues.append(_issue(path, "ivr.no_person_key", "ivr.fix.operator_key"))
     main = flow.main_menu or flow.start
     if main in reachable:
         depth = _menu_depths(flow, graph, main)
         for name, (level, chain) in sorted(depth.items()):
             if level > MAX_DEPTH:
-                issues.append(Issue(graph.paths[name], f"menu nested {level} deep "
-                                    f"({' -> '.join(chain)}); the bank's rule is at most "
-                                    f"{MAX_DEPTH}", "flatten the menu tree"))
+                issues.append(_issue(graph.paths[name], "ivr.menu_too_deep",
+                                     "ivr.fix.flatten", level=level,
+                                     chain=" -> ".join(chain), limit=MAX_DEPTH))
     if flow.main_menu and isinstance(flow.nodes.get(flow.main_menu), MenuNode):
         prompt = flow.nodes[flow.main_menu].prompt
         if len(prompt) > 1:
-            issues.append(Issue(f"nodes.{flow.main_menu}.prompt",
-                                f"the main menu plays {len(prompt)} prompts; the options must "
-                                "come first", "move greetings and notices out of the main "
-                                "menu, keep one prompt that lists the options"))
+            issues.append(_issue(f"nodes.{flow.main_menu}.prompt", "ivr.main_menu_prompts",
+                                 "ivr.fix.options_first", count=len(prompt)))
     return issues
 
 

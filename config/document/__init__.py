@@ -3,6 +3,8 @@
 - ``checks``: Checks across sections, run after each section passed its own model.
 - ``codes``: What an agent keyed at a station phone: ``parse_agent_code(codes, keys) ->
   AgentKeyed``.
+- ``issue_texts``: The English words of every problem the document's own checks report, by
+  key (the page says them in Chinese too).
 - ``issues``: What is wrong with a configuration document, said so a person can act on it.
 - ``loading``: The appliance's configuration document: one YAML text, checked as a whole.
 - ``model``: The sections of the configuration document as pydantic models, each checked on its own.

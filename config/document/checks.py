@@ -26,7 +26,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from branchline.config.document.issues import Issue
+from branchline.config.document.issue_texts import KeyedValueError
+from branchline.config.document.issues import Issue, issue, keyed
 from branchline.config.document.model import TONES
 from branchline.config.document.numbers import normalise_number
 from branchline.ivr import PersonRoute, PromptCatalog, validate_flow
@@ -34,7 +35,6 @@ from branchline.ivr import PersonRoute, PromptCatalog, validate_flow
 __all__ = ["Findings", "cross_check"]
 
 _USUAL_CODEC = {"cn": "alaw", "us": "ulaw"}  # TELEPHONY.md: A-law in China, u-law in the US
-_LANGUAGE_NAMES = {"zh": "Mandarin", "yue": "Cantonese", "en": "English"}
 
 
 # Prompts the runtime plays by name, outside any flow: the queue announcement
@@ -89,8 +89,7 @@ def cross_check(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> Findings
     if sections.get("prompts"):
         _prompts(sections, found)
     if sections.get("users"):
-        found.warnings.append(Issue("users", "users are not used yet: the web service that "
-                                    "signs people in will read them", "leave the section empty"))
+        found.warnings.append(issue("users", "doc.users_unused", "doc.fix.leave_users_empty"))
     return found
 
 
@@ -109,9 +108,8 @@ def _prompts(sections: Mapping[str, Any], found: Findings) -> None:
     prompts = sections["prompts"]
     for name in prompts:
         if "/" in name:
-            found.errors.append(Issue(f"prompts.{name}", "prompt names may not contain '/' "
-                                      "(it marks spoken-value units)",
-                                      "group names with dots, like main.long"))
+            found.errors.append(issue(f"prompts.{name}", "doc.prompt_name_slash",
+                                      "doc.fix.group_with_dots"))
     flows = sections.get("flows")
     if flows is None:
         return
@@ -121,8 +119,8 @@ def _prompts(sections: Mapping[str, Any], found: Findings) -> None:
     used |= RUNTIME_PROMPTS
     for name in prompts:
         if name not in used:
-            found.warnings.append(Issue(f"prompts.{name}", f"no flow plays {name!r}",
-                                        "delete it, or use it in a flow"))
+            found.warnings.append(issue(f"prompts.{name}", "doc.prompt_unused",
+                                        "doc.fix.delete_or_use_prompt", name=name))
 
 
 def _lines(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
@@ -136,27 +134,28 @@ def _lines(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
         path = f"lines.{port}"
         if ports is not None and port not in ports:
             trunks = [p.name for p in ports.values() if p.trunk]
-            found.errors.append(Issue(path, f"the board has no port {port!r}",
-                                      f"use one of its trunks: {', '.join(trunks)}"))
+            found.errors.append(issue(path, "doc.line_no_port", "doc.fix.use_a_trunk",
+                                      port=port, trunks=", ".join(trunks)))
         elif ports is not None and not ports[port].trunk:
-            found.errors.append(Issue(path, f"{port!r} is a station (an agent's phone), not a "
-                                      "trunk", "configure lines on trunk ports (fxo...)"))
+            found.errors.append(issue(path, "doc.line_on_station", "doc.fix.lines_on_trunks",
+                                      port=port))
         if line.flow not in flow_names:
-            found.errors.append(Issue(f"{path}.flow", f"unknown flow {line.flow!r}",
-                                      "name one of the flows: " + (", ".join(flow_names)
-                                                                   or "(none written)")))
+            found.errors.append(issue(f"{path}.flow", "doc.line_unknown_flow",
+                                      "doc.fix.name_a_flow" if flow_names
+                                      else "doc.fix.name_a_flow_none",
+                                      flow=line.flow, flows=", ".join(flow_names)))
         if country is not None:
             for i, tone in enumerate(line.hangup_tones):
                 if tone not in TONES[country]:
-                    found.errors.append(Issue(f"{path}.hangup_tones.{i}",
-                                              f"{tone!r} is not a {country} tone",
-                                              f"use one of {', '.join(TONES[country])}"))
+                    found.errors.append(issue(f"{path}.hangup_tones.{i}",
+                                              "doc.tone_not_of_country", "doc.fix.use_a_tone",
+                                              tone=tone, country=country,
+                                              tones=", ".join(TONES[country])))
     if ports is not None:
         idle = [p.name for p in ports.values() if p.trunk and p.name not in lines]
         if idle:
-            found.warnings.append(Issue("lines", f"no line is configured for {', '.join(idle)}: "
-                                        "calls on them are not answered",
-                                        "add a line for each trunk that carries calls"))
+            found.warnings.append(issue("lines", "doc.trunks_unanswered",
+                                        "doc.fix.line_per_trunk", ports=", ".join(idle)))
 
 
 def _agents(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
@@ -170,15 +169,16 @@ def _agents(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings
         if ports is not None and isinstance(station, str):
             stations = ", ".join(p.name for p in ports.values() if not p.trunk) or "(none)"
             if station not in ports:
-                found.errors.append(Issue(f"{path}.station", f"the board has no port "
-                                          f"{station!r}", f"use one of its stations: {stations}"))
+                found.errors.append(issue(f"{path}.station", "doc.station_no_port",
+                                          "doc.fix.use_a_station", station=station,
+                                          stations=stations))
             elif ports[station].trunk:
-                found.errors.append(Issue(f"{path}.station", f"{station!r} is a trunk, not a "
-                                          "station", f"use one of: {stations}"))
+                found.errors.append(issue(f"{path}.station", "doc.station_is_trunk",
+                                          "doc.fix.use_one_of_stations", station=station,
+                                          stations=stations))
         if isinstance(agent_id, str) and not agent_id.isdigit():
-            found.errors.append(Issue(f"{path}.id", f"agent id {agent_id!r} cannot be keyed "
-                                      "at a phone (agents log in with *11<id>#)",
-                                      "use digits only, like '1001'"))
+            found.errors.append(issue(f"{path}.id", "doc.agent_id_not_keyable",
+                                      "doc.fix.digits_only", agent_id=agent_id))
 
 
 def _catalog(prompts: Mapping[str, Any]) -> PromptCatalog:
@@ -206,14 +206,13 @@ def _flows(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
     for name, flow in flows.items():
         path = f"flows.{name}"
         if flow.flow != name:
-            found.errors.append(Issue(f"{path}.flow", f"the flow is named {flow.flow!r} under "
-                                      f"flows.{name}", f"write flow: {name}"))
+            found.errors.append(issue(f"{path}.flow", "doc.flow_name_differs",
+                                      "doc.fix.write_flow_name", name=flow.flow, flow=name))
         if site is not None:
             extra = [lang for lang in flow.languages if lang not in site.languages]
             if extra:
-                found.errors.append(Issue(f"{path}.languages",
-                                          f"offers {', '.join(extra)}, which the site does not",
-                                          "add it to site.languages or remove it here"))
+                found.errors.append(issue(f"{path}.languages", "doc.flow_language_not_site",
+                                          "doc.fix.site_languages", languages=", ".join(extra)))
         if not ready:
             continue
         report = validate_flow(flow, queues=queues, endpoints=endpoints, prompts=catalog)
@@ -226,8 +225,8 @@ def _flows(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
             found.warnings += _host_timeouts(path, flow, sections["host"])
 
 
-def _under(prefix: str, issue: Any) -> Issue:
-    return Issue(f"{prefix}.{issue.path}" if issue.path else prefix, issue.message, issue.fix)
+def _under(prefix: str, found: Any) -> Issue:
+    return keyed(f"{prefix}.{found.path}" if found.path else prefix, found)
 
 
 def _unspoken_languages(path: str, flow: Any, acd: Any) -> list[Issue]:
@@ -240,13 +239,9 @@ def _unspoken_languages(path: str, flow: Any, acd: Any) -> list[Issue]:
         for lang in flow.languages:
             needed = {*node.skills, lang}
             if not any(needed <= set(a.skills) for a in members):
-                issues.append(Issue(
-                    f"{path}.{node_path}.queue",
-                    f"no agent of queue {node.queue!r} has the skills "
-                    f"{', '.join(sorted(needed))}: {_LANGUAGE_NAMES[lang]} callers would wait "
-                    "for an agent who never comes",
-                    f"give an agent of {node.queue!r} the skill {lang!r}, or set "
-                    "language_skill: false"))
+                issues.append(issue(f"{path}.{node_path}.queue", f"doc.language_no_agent.{lang}",
+                                    "doc.fix.give_skill", queue=node.queue, lang=lang,
+                                    skills=", ".join(sorted(needed))))
     return issues
 
 
@@ -257,12 +252,9 @@ def _host_timeouts(path: str, flow: Any, host: Any) -> list[Issue]:
     for _, node_path, node in flow.all_nodes():
         endpoint = host.endpoints.get(node.endpoint) if node.kind == "host" else None
         if endpoint is not None and node.timeout > endpoint.timeout:
-            issues.append(Issue(
-                f"{path}.{node_path}.timeout",
-                f"the node waits {node.timeout:g} s but the {node.endpoint!r} request gives "
-                f"up after {endpoint.timeout:g} s, so on_timeout is never taken",
-                f"set host.endpoints.{node.endpoint}.timeout to at least {node.timeout:g} s, "
-                "or lower this timeout"))
+            issues.append(issue(f"{path}.{node_path}.timeout", "doc.host_timeout_unreachable",
+                                "doc.fix.endpoint_timeout", waits=node.timeout,
+                                endpoint=node.endpoint, gives_up=endpoint.timeout))
     return issues
 
 
@@ -274,14 +266,13 @@ def _vip_numbers(sections: Mapping[str, Any], country: str | None, found: Findin
     for i, number in enumerate(numbers):
         try:
             e164 = normalise_number(number, country)
-        except ValueError as exc:
-            problem, fix = str(exc).split("; ", 1)
-            found.errors.append(Issue(f"vip_numbers.{i}", problem, fix))
+        except KeyedValueError as exc:
+            found.errors.append(keyed(f"vip_numbers.{i}", exc))
             continue
         if e164 in seen:
-            found.warnings.append(Issue(f"vip_numbers.{i}", f"{number!r} is the same number as "
-                                        f"vip_numbers.{seen[e164]} ({e164})",
-                                        "list each number once"))
+            found.warnings.append(issue(f"vip_numbers.{i}", "doc.vip_twice",
+                                        "doc.fix.number_once", number=number, other=seen[e164],
+                                        e164=e164))
         seen.setdefault(e164, i)
 
 
@@ -291,6 +282,5 @@ def _site(sections: Mapping[str, Any], found: Findings) -> None:
         return
     usual = _USUAL_CODEC[site.country]
     if site.codec != usual:
-        found.warnings.append(Issue("site.codec", f"{site.codec} on {site.country} lines; "
-                                    f"the {site.country} network uses {usual}",
-                                    f"use {usual} unless the exchange says otherwise"))
+        found.warnings.append(issue("site.codec", "doc.codec_unusual", "doc.fix.usual_codec",
+                                    codec=site.codec, country=site.country, usual=usual))

@@ -9,29 +9,51 @@ flow's routes to a person. :class:`DocumentInvalid` carries a report out of ``lo
 ``issues_from_pydantic`` is the one place pydantic's errors become ours: the location is turned
 into a document path (a node's ``kind`` tag, which pydantic puts in the location, is dropped),
 and the message is rewritten so no raw pydantic text or internal type name reaches the admin.
+
+Every issue also names its message and fix by key with their parameters (``key``,
+``fix_key``, ``params``; the English texts are in ``issue_texts`` and in the ivr and acd
+tables), so the config page can say it in the admin's language. The keys take no part in
+comparing issues.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import types
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from branchline.config.document.issue_texts import said
 from branchline.ivr import PersonRoute
 
-__all__ = ["DocumentInvalid", "DocumentReport", "Issue", "issues_from_pydantic"]
+__all__ = ["DocumentInvalid", "DocumentReport", "Issue", "issue", "issues_from_pydantic", "keyed"]
 
 _NODE_KINDS = {"menu", "collect", "play", "host", "switch", "schedule", "language", "queue",
                "message", "survey", "transfer", "hangup", "subflow"}
 # Parts pydantic adds to a location for its own validators and unions, not fields.
 _INTERNAL_LOC = re.compile(r"^[a-z-]+\[.*\]$|^(str|int|float|bool|list|dict|none)$")
-# AcdConfig joins its cross-reference problems with "; " and each names its own path.
-_ACD_PROBLEM = re.compile(r"(?:^|; )((?:queues|agents)\[\d+\](?:\.\w+(?:\[\d+\])?)*): ")
+# pydantic's bounds and types, as (fix key, the ctx entry that is its limit).
+_BOUND_FIXES = {
+    "greater_than": ("doc.fix.greater_than", "gt"),
+    "greater_than_equal": ("doc.fix.greater_than_equal", "ge"),
+    "less_than": ("doc.fix.less_than", "lt"),
+    "less_than_equal": ("doc.fix.less_than_equal", "le"),
+    "too_short": ("doc.fix.at_least_items", "min_length"),
+    "too_long": ("doc.fix.at_most_items", "max_length"),
+    "string_too_short": ("doc.fix.at_least_characters", "min_length"),
+    "string_too_long": ("doc.fix.at_most_characters", "max_length"),
+}
+_TYPE_FIXES = {
+    "int_parsing": "doc.fix.whole_number", "int_type": "doc.fix.whole_number",
+    "int_from_float": "doc.fix.whole_number", "float_parsing": "doc.fix.number",
+    "float_type": "doc.fix.number", "bool_parsing": "doc.fix.true_false",
+    "bool_type": "doc.fix.true_false", "string_type": "doc.fix.text",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +62,9 @@ class Issue:
     message: str
     fix: str
     line: int | None = None
+    key: str = dataclasses.field(default="", compare=False)
+    fix_key: str = dataclasses.field(default="", compare=False)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = self.path or "<document>"
@@ -54,7 +79,7 @@ class DocumentReport:
 
     errors: tuple[Issue, ...]
     warnings: tuple[Issue, ...]
-    routes: Mapping[str, tuple[PersonRoute, ...]] = field(default_factory=dict)
+    routes: Mapping[str, tuple[PersonRoute, ...]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -68,6 +93,18 @@ class DocumentInvalid(ValueError):
         self.report = report
         listed = "\n  ".join(str(issue) for issue in report.errors)
         super().__init__(f"configuration document: {len(report.errors)} error(s):\n  {listed}")
+
+
+def issue(path: str, key: str, /, fix_key: str, **params: object) -> Issue:
+    """The issue at ``path`` said by ``key`` and ``fix_key`` of ``issue_texts``."""
+    return Issue(path, said(key, params), said(fix_key, params), None, key, fix_key, params)
+
+
+def keyed(path: str, found: Any) -> Issue:
+    """An issue from anything with ``message``/``fix`` and its keys (an ivr issue, a keyed
+    ValueError of the ivr, acd or document models), kept at ``path``."""
+    return Issue(path, getattr(found, "message", None) or found.problem, found.fix, None,
+                 found.key, found.fix_key, found.params)
 
 
 def _join(prefix: str, parts: Iterable[Any]) -> str:
@@ -86,24 +123,12 @@ def _clean_loc(loc: tuple[Any, ...]) -> list[str]:
     return out
 
 
-def _acd_path(text: str) -> str:
-    return re.sub(r"\[(\d+)\]", r".\1", text)
-
-
 def _split_problem(text: str) -> tuple[str, str]:
     """Our validators write "what is wrong; what would be right"."""
     if "; " in text:
         problem, fix = text.split("; ", 1)
         return problem, fix
     return text, "correct the value"
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def _should(msg: str) -> str:
@@ -171,13 +196,73 @@ def _guide(path: str) -> str:
                                                               "docs/configuration.md")
 
 
-def _spelling_fix(name: str, allowed: list[str], path: str) -> str:
+def _spelling_fix(name: str, allowed: list[str], path: str) -> dict[str, object]:
     close = difflib.get_close_matches(name, allowed, n=1)
     if close:
-        return f"did you mean {close[0]!r}?"
+        return {"fix_key": "doc.fix.did_you_mean", "close": close[0]}
     if allowed:
-        return "remove it; the fields here are " + ", ".join(allowed)
-    return f"remove it or correct its spelling ({_guide(path)} lists the fields)"
+        return {"fix_key": "doc.fix.fields_here", "fields": ", ".join(allowed)}
+    return {"fix_key": "doc.fix.remove_or_spell", "guide": _guide(path)}
+
+
+def _value_errors(path: str, error: Any, msg: str) -> list[Issue]:
+    """A model validator's ValueError: keyed by the ivr, acd or document models."""
+    if hasattr(error, "problems"):  # an AcdConfig's cross-reference problems, each with a path
+        return [keyed(_join(path, [p.path]), p) for p in error.problems]
+    if hasattr(error, "key"):
+        return [keyed(path, error)]
+    problem, fix = _split_problem(msg.removeprefix("Value error, "))
+    return [issue(path, "doc.value_error", "doc.fix.value_error", problem=problem, fix=fix)]
+
+
+def _issue_of(err: Mapping[str, Any], path: str, root: Any) -> list[Issue]:
+    kind, value = err["type"], err.get("input")
+    ctx = err.get("ctx") or {}
+    name = path.rsplit(".", 1)[-1]
+    kinds = ", ".join(sorted(_NODE_KINDS))
+    if kind == "missing":
+        return [issue(path, "doc.missing_field", "doc.fix.add_field", name=name,
+                      guide=_guide(path))]
+    if kind == "extra_forbidden":
+        return [issue(path, "doc.unknown_field", name=name,
+                      **_spelling_fix(name, _fields_at(root, err["loc"]), path))]
+    if kind == "literal_error":
+        return [issue(path, "doc.not_allowed_value", "doc.fix.use_one_of", value=repr(value),
+                      expected=ctx.get("expected", ""))]
+    if kind == "union_tag_invalid":
+        tag = value.get("kind") if isinstance(value, dict) else value
+        return [issue(path, "doc.unknown_kind", "doc.fix.set_kind", kind=repr(tag), kinds=kinds)]
+    if kind == "union_tag_not_found":
+        return [issue(path, "doc.no_kind", "doc.fix.add_kind", kinds=kinds)]
+    if kind == "value_error":
+        return _value_errors(path, ctx.get("error"), err["msg"])
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        if isinstance(value, list):
+            return [issue(path, "doc.mapping_expected_list", "doc.fix.write_mapping")]
+        return [issue(path, "doc.mapping_expected", "doc.fix.write_mapping", value=repr(value))]
+    if kind == "string_type" and isinstance(value, int | float):
+        return [issue(path, "doc.read_as_number", "doc.fix.quote_it", value=repr(value))]
+    if kind in ("list_type", "tuple_type"):
+        if isinstance(value, dict):
+            return [issue(path, "doc.list_expected_mapping", "doc.fix.write_list")]
+        return [issue(path, "doc.list_expected", "doc.fix.write_list", value=repr(value))]
+    if kind == "string_pattern_mismatch":
+        return [issue(path, "doc.pattern_mismatch", "doc.fix.match_pattern", value=repr(value),
+                      pattern=ctx.get("pattern", ""))]
+    if isinstance(value, dict | list):
+        what = "doc.mapping_not_accepted" if isinstance(value, dict) else "doc.list_not_accepted"
+        return [issue(path, what, "doc.fix.pydantic", should=_should(err["msg"]))]
+    if kind in _BOUND_FIXES:
+        fix_key, limit = _BOUND_FIXES[kind]
+        return [issue(path, "doc.not_accepted", fix_key, value=repr(value),
+                      limit=str(ctx.get(limit, "")))]
+    if kind in _TYPE_FIXES:
+        return [issue(path, "doc.not_accepted", _TYPE_FIXES[kind], value=repr(value))]
+    if kind == "enum":
+        return [issue(path, "doc.not_accepted", "doc.fix.enum", value=repr(value),
+                      expected=ctx.get("expected", ""))]
+    return [issue(path, "doc.not_accepted", "doc.fix.pydantic", value=repr(value),
+                  should=_should(err["msg"]))]
 
 
 def issues_from_pydantic(exc: ValidationError, prefix: str, root: Any = None) -> list[Issue]:
@@ -185,55 +270,5 @@ def issues_from_pydantic(exc: ValidationError, prefix: str, root: Any = None) ->
     ``root`` is the type validated, used to name the fields an unknown one may mean."""
     issues = []
     for err in exc.errors(include_url=False):
-        path = _join(prefix, _clean_loc(err["loc"]))
-        kind, msg, value = err["type"], err["msg"], err.get("input")
-        field_name = path.rsplit(".", 1)[-1]
-        if kind == "missing":
-            issues.append(Issue(path, f"required field {field_name!r} is missing",
-                                f"add {field_name} ({_guide(path)} lists the fields)"))
-        elif kind == "extra_forbidden":
-            issues.append(Issue(path, f"unknown field {field_name!r}",
-                                _spelling_fix(field_name, _fields_at(root, err["loc"]), path)))
-        elif kind == "literal_error":
-            expected = err.get("ctx", {}).get("expected", "")
-            issues.append(Issue(path, f"{value!r} is not one of the allowed values",
-                                f"use one of {expected}"))
-        elif kind == "union_tag_invalid":
-            issues.append(Issue(path, f"unknown kind {value!r}" if not isinstance(value, dict)
-                                else f"unknown kind {value.get('kind')!r}",
-                                "set kind to one of " + ", ".join(sorted(_NODE_KINDS))))
-        elif kind == "union_tag_not_found":
-            issues.append(Issue(path, "the node has no 'kind'",
-                                "add kind: one of " + ", ".join(sorted(_NODE_KINDS))))
-        elif kind == "value_error":
-            text = msg.removeprefix("Value error, ")
-            found = list(_ACD_PROBLEM.finditer(text))
-            if found:
-                for i, match in enumerate(found):
-                    end = found[i + 1].start() if i + 1 < len(found) else len(text)
-                    problem, fix = _split_problem(text[match.end():end])
-                    issues.append(Issue(_join(path, [_acd_path(match.group(1))]), problem, fix))
-            else:
-                problem, fix = _split_problem(text)
-                issues.append(Issue(path, problem, fix))
-        elif kind in ("model_type", "dict_type", "model_attributes_type"):
-            issues.append(Issue(path, f"expected a mapping of fields here, found "
-                                f"{_describe(value)}", "write it as 'field: value' lines "
-                                "indented under it, or {field: value, ...}"))
-        elif kind == "string_type" and isinstance(value, int | float):
-            issues.append(Issue(path, f"{value!r} was read as a number, not as text",
-                                "put it in quotes: YAML drops leading zeros and reads digits "
-                                "after a 0 as octal"))
-        elif kind in ("list_type", "tuple_type"):
-            issues.append(Issue(path, f"expected a list here, found {_describe(value)}",
-                                "write it as [a, b] or as '- item' lines"))
-        elif kind == "string_pattern_mismatch":
-            pattern = err.get("ctx", {}).get("pattern", "")
-            issues.append(Issue(path, f"{value!r} does not have the expected form",
-                                f"write it to match the pattern {pattern}"))
-        elif isinstance(value, dict | list):
-            issues.append(Issue(path, f"{_describe(value)} is not accepted here",
-                                _should(msg)))
-        else:
-            issues.append(Issue(path, f"{value!r} is not accepted", _should(msg)))
+        issues += _issue_of(err, _join(prefix, _clean_loc(err["loc"])), root)
     return issues

@@ -23,6 +23,8 @@ from pydantic import (
     model_validator,
 )
 
+from branchline.config.document.issue_texts import KeyedValueError
+
 __all__ = [
     "COUNTRY_CODES",
     "LANGUAGES",
@@ -79,8 +81,8 @@ class Site(_Section):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone this appliance knows; use an IANA "
-                             "zone name like 'Asia/Shanghai' or 'America/New_York'") from None
+            raise KeyedValueError("doc.timezone_unknown", "doc.fix.iana_zone",
+                                  value=value) from None
         return value
 
     @field_validator("languages")
@@ -88,8 +90,8 @@ class Site(_Section):
     def _once(cls, value: list[str]) -> list[str]:
         twice = sorted({lang for lang in value if value.count(lang) > 1})
         if twice:
-            raise ValueError(f"{', '.join(twice)} listed more than once; list each language "
-                             "once")
+            raise KeyedValueError("doc.languages_twice", "doc.fix.language_once",
+                                  languages=", ".join(twice))
         return value
 
 
@@ -124,18 +126,16 @@ class Board(_Section):
     @classmethod
     def _driver(cls, value: str) -> str:
         if value != "sim" and not _URL.match(value):
-            raise ValueError(f"driver {value!r} is neither 'sim' nor a driver URL; write "
-                             "'sim' for the simulated board or a URL like "
-                             "'serial:///dev/ttyUSB0'")
+            raise KeyedValueError("doc.driver_not_url", "doc.fix.driver_url", value=value)
         return value
 
     @field_validator("trunks", "stations")
     @classmethod
     def _card_size(cls, value: int, info: ValidationInfo) -> int:
         if value > CARD_PORTS and info.data.get("driver", "sim") != "sim":
-            raise ValueError(f"{value} {info.field_name} on driver {info.data['driver']!r}; a "
-                             f"board has at most {CARD_PORTS} (only the simulated board, "
-                             "driver 'sim', takes more)")
+            raise KeyedValueError("doc.board_too_big", "doc.fix.board_size", count=value,
+                                  field=info.field_name, driver=info.data["driver"],
+                                  limit=CARD_PORTS)
         return value
 
     def ports(self) -> tuple[PortSpec, ...]:
@@ -159,17 +159,14 @@ class Line(_Section):
     def _digits(cls, value: str) -> str:
         # E.164 §6.1: at most 15 digits.
         if not re.fullmatch(r"\+?[0-9]{3,15}", value):
-            raise ValueError(f"{value!r} is not a dialled number; write 3 to 15 digits as the "
-                             "exchange delivers them, like '075588880001' (quoted)")
+            raise KeyedValueError("doc.not_dialled_number", "doc.fix.dialled_number",
+                                  value=value)
         return value
 
     @model_validator(mode="after")
     def _hears_hangup(self) -> Line:
         if not self.hangup_tones and not self.loop_current_drop:
-            raise ValueError("no hang-up tone and no loop-current drop: the appliance would "
-                             "never know the caller hung up; list the exchange's tones "
-                             "(busy, congestion) or set loop_current_drop if the line drops "
-                             "loop current")
+            raise KeyedValueError("doc.line_never_hears_hangup", "doc.fix.hangup_tones")
         return self
 
 
@@ -192,8 +189,7 @@ class Endpoint(_Section):
     @classmethod
     def _absolute(cls, value: str) -> str:
         if not re.fullmatch(r"/\S*", value):
-            raise ValueError(f"{value!r} is not a URL path; write it from the base URL on, "
-                             "starting with '/', like '/ivr/balance'")
+            raise KeyedValueError("doc.not_url_path", "doc.fix.url_path", value=value)
         return value
 
 
@@ -207,8 +203,7 @@ class Host(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         if value != SIMULATOR and not _HTTP.match(value):
-            raise ValueError(f"{value!r} is not an http(s) URL; write one like "
-                             "'https://host.bank.example:8443/ivr' or 'simulator'")
+            raise KeyedValueError("doc.not_http_url", "doc.fix.http_url", value=value)
         return value.rstrip("/")
 
     @field_validator("endpoints")
@@ -216,8 +211,7 @@ class Host(_Section):
     def _names(cls, value: dict[str, Endpoint]) -> dict[str, Endpoint]:
         for name in value:
             if not _NAME.match(name):
-                raise ValueError(f"endpoint name {name!r} must be lower-case letters, digits, "
-                                 "'_', '.' or '-'; rename it, like 'card_loss'")
+                raise KeyedValueError("doc.endpoint_name", "doc.fix.rename_endpoint", name=name)
         return value
 
 
@@ -239,12 +233,12 @@ class AgentCodes(_Section):
         slot = {"login": "{agent_id}", "not_ready": "{reason}"}.get(info.field_name)
         example = AgentCodes.model_fields[info.field_name].default
         if slot is not None and code.count(slot) != 1:
-            raise ValueError(f"{code!r} must contain {slot} once; write it like {example!r}")
+            raise KeyedValueError("doc.code_slot", "doc.fix.write_code_like", code=code,
+                                  slot=slot, example=example)
         bare = code.replace(slot, "") if slot else code
         if not _DTMF.match(bare) or not code.startswith("*"):
-            raise ValueError(f"{code!r} is not a keypad code; use digits, '*' and '#', "
-                             f"starting with '*' so it cannot be taken for a number, like "
-                             f"{example!r}")
+            raise KeyedValueError("doc.code_not_keypad", "doc.fix.keypad_code", code=code,
+                                  example=example)
         return code
 
     @field_validator("reasons")
@@ -252,11 +246,11 @@ class AgentCodes(_Section):
     def _reasons(cls, reasons: dict[str, str]) -> dict[str, str]:
         for digit, reason in reasons.items():
             if not re.fullmatch(r"[0-9]", digit):
-                raise ValueError(f"{digit!r} is not one digit; key each reason by a single "
-                                 "digit 0-9")
+                raise KeyedValueError("doc.reason_not_digit", "doc.fix.reason_digit",
+                                      digit=digit)
             if not _NAME.match(reason):
-                raise ValueError(f"reason {digit}: {reason!r} must be lower-case letters, "
-                                 "digits or '_'; name it like 'lunch'")
+                raise KeyedValueError("doc.reason_name", "doc.fix.reason_name", digit=digit,
+                                      reason=reason)
         return reasons
 
     @model_validator(mode="after")
@@ -266,9 +260,9 @@ class AgentCodes(_Section):
             prefix = getattr(self, name).split("{", 1)[0]
             for other, other_prefix in seen.items():
                 if prefix.startswith(other_prefix) or other_prefix.startswith(prefix):
-                    raise ValueError(f"the {name} and {other} codes start alike ({prefix!r}, "
-                                     f"{other_prefix!r}), so one cannot be told from the "
-                                     "other; give each code its own first keys")
+                    raise KeyedValueError("doc.codes_alike", "doc.fix.own_first_keys",
+                                          name=name, other=other, prefix=prefix,
+                                          other_prefix=other_prefix)
             seen[name] = prefix
         return self
 

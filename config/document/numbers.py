@@ -4,7 +4,8 @@
 site's country (national with the trunk prefix, national without it, international with
 ``+`` or the international prefix) becomes its E.164 form (ITU-T E.164: country code plus
 national significant number, at most 15 digits). Spaces, dashes, dots and brackets are
-ignored. A number that cannot be normalised raises ``ValueError("what is wrong; the fix")``.
+ignored. A number that cannot be normalised raises ``KeyedValueError`` (a ValueError:
+"what is wrong; the fix", with the message keys of ``issue_texts``).
 
 National plans (the national significant number, NSN, is what follows the country code):
 
@@ -17,6 +18,8 @@ National plans (the national significant number, NSN, is what follows the countr
 from __future__ import annotations
 
 import re
+
+from branchline.config.document.issue_texts import KeyedValueError
 
 __all__ = ["normalise_number"]
 
@@ -32,7 +35,6 @@ _PLANS = {
 def normalise_number(text: str, country: str) -> str:
     code, trunk, international, lengths, example = _PLANS[country]
     raw = _SEPARATORS.sub("", str(text))
-    fix = f"write it with its area code, like {example}, or in E.164 like +{code}..."
     if raw.startswith("+"):
         digits = raw[1:]
     elif raw.startswith(international):
@@ -41,15 +43,16 @@ def normalise_number(text: str, country: str) -> str:
         digits = None
     if digits is not None:
         if not digits.isdigit() or not 8 <= len(digits) <= E164_MAX_DIGITS:
-            raise ValueError(f"{text!r} is not an international number; write + and 8 to "
-                             f"{E164_MAX_DIGITS} digits, like +{code}...")
+            raise KeyedValueError("doc.number_not_international", "doc.fix.international",
+                                  text=text, most=E164_MAX_DIGITS, code=code)
         return "+" + digits
     if not raw.isdigit():
-        raise ValueError(f"{text!r} has characters that are not digits; {fix}")
+        raise KeyedValueError("doc.number_not_digits", "doc.fix.area_code", text=text,
+                              example=example, code=code)
     national = raw
     if national.startswith(trunk) and len(national) - len(trunk) in lengths:
         national = national[len(trunk):]
     if len(national) not in lengths or national[0] == "0":
-        raise ValueError(f"{text!r} is not a complete national number ({len(national)} "
-                         f"digits after the trunk prefix); {fix}")
+        raise KeyedValueError("doc.number_incomplete", "doc.fix.area_code", text=text,
+                              count=len(national), example=example, code=code)
     return f"+{code}{national}"

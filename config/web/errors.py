@@ -6,7 +6,11 @@ Every 4xx/5xx JSON response of ``/api`` is::
                "issues": [{"path": "flows.bank.nodes.main.options.9", "message": "...",
                            "fix": "...", "severity": "error", "line": 12}]}}
 
-``issues`` is present only when there are issues to show. Endpoints raise
+``issues`` is present only when there are issues to show. The checker's issues also carry
+``key``, ``fix_key`` and ``params`` (the message keys of the page's catalogue; the English
+``message`` and ``fix`` stay for scripts and the CLI) and, in an error response, ``said``:
+``{message, fix}`` in the language the request's ``Accept-Language`` asks for (the page's
+scripts send the page's language), so the page can show them in Chinese. Endpoints raise
 ``api_error(status, code, message, issues=...)``; ``install_error_handlers(app)`` makes the
 rest come out the same way:
 
@@ -36,6 +40,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from branchline.config.web.i18n import issue_said
 from branchline.config.web.link import LinkError, NotFound, Refused, TooLarge
 
 __all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "api_error", "install_error_handlers",
@@ -44,12 +49,21 @@ __all__ = ["ERROR_RESPONSES", "ApiError", "ErrorBody", "api_error", "install_err
 log = logging.getLogger("branchline.web")
 
 
+class IssueSaid(BaseModel):
+    message: str
+    fix: str
+
+
 class IssueBody(BaseModel):
     path: str
     message: str
     fix: str
     severity: str
     line: int | None = None
+    key: str | None = None
+    fix_key: str | None = None
+    params: dict[str, Any] | None = None
+    said: IssueSaid | None = None
 
 
 class ErrorDetail(BaseModel):
@@ -93,9 +107,12 @@ def api_error(status: int, code: str, message: str, *, issues: list[dict] | None
 
 
 def issue_dict(issue: Any, severity: str = "error") -> dict:
-    """One document Issue (path, message, fix, line) as the contract's issue."""
-    return {"path": issue.path, "message": issue.message, "fix": issue.fix,
-            "severity": severity, "line": issue.line}
+    """One document Issue (path, message, fix, line; its keys) as the contract's issue."""
+    found = {"path": issue.path, "message": issue.message, "fix": issue.fix,
+             "severity": severity, "line": issue.line}
+    if issue.key:
+        found.update(key=issue.key, fix_key=issue.fix_key, params=dict(issue.params))
+    return found
 
 
 def issues_from_report(report: Any) -> list[dict]:
@@ -153,9 +170,25 @@ def _expected(error: Mapping[str, Any]) -> str:
     return "see the API description at /api/openapi.json for what this field takes"
 
 
+def _said(request: Request, body: dict) -> dict:
+    """The body with each keyed issue also said in the request's language."""
+    issues = body["error"].get("issues") if isinstance(body.get("error"), dict) else None
+    if not issues:
+        return body
+    language = "zh" if request.headers.get("accept-language", "").lower().startswith("zh") \
+        else "en"
+    said = []
+    for issue in issues:
+        if issue.get("key"):
+            message, fix = issue_said(issue, language)
+            issue = {**issue, "said": {"message": message, "fix": fix}}
+        said.append(issue)
+    return {**body, "error": {**body["error"], "issues": said}}
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if isinstance(exc, ApiError) or (isinstance(exc.detail, dict) and "error" in exc.detail):
-        body = exc.detail
+        body = _said(request, exc.detail)
     else:
         message = exc.detail if isinstance(exc.detail, str) else "request refused"
         if exc.status_code == 404 and message == "Not Found":

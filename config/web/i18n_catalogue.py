@@ -3,6 +3,8 @@
 telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys under
 ``js.`` are handed to the page's scripts. Keep one line per key where it fits."""
 
+from branchline.config.web.i18n_issues import ISSUE_MESSAGES
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("Branchline 网点语音导航", "Branchline"),
     # --- navigation
@@ -457,3 +459,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.host_asked": ("银行系统答复：", "The bank host answered:"),
     "js.no_audio": ("（无音频）", "(no audio)"),
 }
+
+# The checker's problems and fixes (config/web/i18n_issues.py).
+MESSAGES.update(ISSUE_MESSAGES)

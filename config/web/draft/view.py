@@ -40,11 +40,17 @@ __all__ = ["DraftInfo", "DraftOut", "IssueOut", "ReportOut", "RouteOut", "draft_
 
 
 class IssueOut(BaseModel):
+    """A checker issue: English ``message`` and ``fix``; ``key``, ``fix_key`` and ``params``
+    name them in the page's catalogue (config/web/i18n_issues.py)."""
+
     path: str
     message: str
     fix: str
     severity: str
     line: int | None = None
+    key: str | None = None
+    fix_key: str | None = None
+    params: dict[str, Any] | None = None
 
 
 class ReportOut(BaseModel):

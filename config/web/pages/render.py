@@ -232,7 +232,7 @@ def flow_page(request: Request, flow: str, node: str | None = None) -> Response:
     if raw is None:
         return _not_found(request, user, t("missing.flow", flow=flow))
     by_node, general = issues_by_node(draft.issues, flow)
-    badges = {n: [(i["severity"], i["message"]) for i in found] for n, found in by_node.items()}
+    badges = {n: [(i["severity"], t.issue(i)[0]) for i in found] for n, found in by_node.items()}
     link = f"/flows/{quote(flow)}?node="
     subflows = [{"name": sub, "svg": flow_svg(raw, t, scope=sub, issues=badges, link=link,
                                               current=node)}

@@ -3,7 +3,9 @@
  * Branchline.api(method, url, body) sends JSON (or FormData / text) with the CSRF header
  * from <meta name="csrf-token"> and resolves to {ok, status, data}. Errors come back in the
  * API's one shape {error: {code, message, issues}}; showError() writes the message and each
- * issue (path, what, fix) next to the form. Elements with data-action run the action of that
+ * issue (path, what, fix) next to the form, in the page's language (requests send it as
+ * Accept-Language; the API adds each checker issue's text in it as issue.said). Elements
+ * with data-action run the action of that
  * name on submit (forms) or click (buttons); data-confirm asks first (destructive actions).
  */
 "use strict";
@@ -21,7 +23,8 @@ const Branchline = (() => {
   }
 
   async function api(method, url, body) {
-    const options = {method, headers: {"X-CSRF-Token": csrf}, credentials: "same-origin"};
+    const options = {method, credentials: "same-origin",
+                     headers: {"X-CSRF-Token": csrf, "Accept-Language": document.documentElement.lang}};
     if (body instanceof FormData || typeof body === "string") {
       options.body = body;
       if (typeof body === "string") options.headers["Content-Type"] = "text/csv";
@@ -63,7 +66,8 @@ const Branchline = (() => {
         for (const issue of issues) {
           const item = document.createElement("li");
           item.className = "issue " + (issue.severity || "error");
-          item.textContent = issue.path + ": " + issue.message + " — " + issue.fix;
+          const said = issue.said || issue;
+          item.textContent = issue.path + ": " + said.message + " — " + said.fix;
           list.append(item);
         }
         slot.append(list);

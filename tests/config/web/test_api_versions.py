@@ -27,7 +27,10 @@ def test_publishing_an_invalid_draft_is_422_with_issues_and_the_running_version_
     assert error["code"] == "validation_failed"
     assert "the version in force stays" in error["message"]
     (issue,) = error["issues"]
-    assert set(issue) == {"path", "message", "fix", "severity", "line"}
+    assert set(issue) == {"path", "message", "fix", "severity", "line", "key", "fix_key",
+                          "params", "said"}
+    assert (issue["key"], issue["fix_key"]) == ("doc.not_accepted", "doc.fix.whole_number")
+    assert issue["said"] == {"message": issue["message"], "fix": issue["fix"]}
     assert issue["path"].endswith(".priority") and issue["severity"] == "error"
     assert text.splitlines()[issue["line"] - 1].strip() == "priority: ten"
     assert web.store.current_number() == running

@@ -1,0 +1,156 @@
+# ruff: noqa: E501 - one message per line, as in the page's catalogue
+"""The English words of every problem the document's own checks report, by key.
+
+As in ``branchline.ivr`` and ``branchline.acd`` (whose keys the checker passes on): an issue
+names its message and fix by key with one set of parameters, so the config page can say it
+in Chinese (``config/web/i18n_issues.py``; a test checks every key of the three tables has a
+Chinese text with the same placeholders). ``said(key, params)`` is the English text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["ISSUE_TEXTS", "KeyedValueError", "said"]
+
+ISSUE_TEXTS: dict[str, str] = {
+    # --- a section's fields, as pydantic found them (issues.py)
+    "doc.missing_field": "required field {name!r} is missing",
+    "doc.unknown_field": "unknown field {name!r}",
+    "doc.not_allowed_value": "{value} is not one of the allowed values",
+    "doc.unknown_kind": "unknown kind {kind}",
+    "doc.no_kind": "the node has no 'kind'",
+    "doc.mapping_expected": "expected a mapping of fields here, found {value}",
+    "doc.mapping_expected_list": "expected a mapping of fields here, found a list",
+    "doc.read_as_number": "{value} was read as a number, not as text",
+    "doc.list_expected": "expected a list here, found {value}",
+    "doc.list_expected_mapping": "expected a list here, found a mapping",
+    "doc.pattern_mismatch": "{value} does not have the expected form",
+    "doc.not_accepted": "{value} is not accepted",
+    "doc.mapping_not_accepted": "a mapping is not accepted here",
+    "doc.list_not_accepted": "a list is not accepted here",
+    "doc.value_error": "{problem}",
+    # --- sections (loading.py)
+    "doc.unknown_section": "unknown section {name!r}",
+    "doc.missing_section": "required section {name!r} is missing",
+    # --- across sections (checks.py)
+    "doc.prompt_name_slash": "prompt names may not contain '/' (it marks spoken-value units)",
+    "doc.prompt_unused": "no flow plays {name!r}",
+    "doc.users_unused": "users are not used yet: the web service that signs people in will read them",
+    "doc.line_no_port": "the board has no port {port!r}",
+    "doc.line_on_station": "{port!r} is a station (an agent's phone), not a trunk",
+    "doc.line_unknown_flow": "unknown flow {flow!r}",
+    "doc.tone_not_of_country": "{tone!r} is not a {country} tone",
+    "doc.trunks_unanswered": "no line is configured for {ports}: calls on them are not answered",
+    "doc.station_no_port": "the board has no port {station!r}",
+    "doc.station_is_trunk": "{station!r} is a trunk, not a station",
+    "doc.agent_id_not_keyable": "agent id {agent_id!r} cannot be keyed at a phone (agents log in with *11<id>#)",
+    "doc.flow_name_differs": "the flow is named {name!r} under flows.{flow}",
+    "doc.flow_language_not_site": "offers {languages}, which the site does not",
+    "doc.language_no_agent.zh": "no agent of queue {queue!r} has the skills {skills}: Mandarin callers would wait for an agent who never comes",
+    "doc.language_no_agent.yue": "no agent of queue {queue!r} has the skills {skills}: Cantonese callers would wait for an agent who never comes",
+    "doc.language_no_agent.en": "no agent of queue {queue!r} has the skills {skills}: English callers would wait for an agent who never comes",
+    "doc.host_timeout_unreachable": "the node waits {waits:g} s but the {endpoint!r} request gives up after {gives_up:g} s, so on_timeout is never taken",
+    "doc.vip_twice": "{number!r} is the same number as vip_numbers.{other} ({e164})",
+    "doc.codec_unusual": "{codec} on {country} lines; the {country} network uses {usual}",
+    # --- numbers (numbers.py)
+    "doc.number_not_international": "{text!r} is not an international number",
+    "doc.number_not_digits": "{text!r} has characters that are not digits",
+    "doc.number_incomplete": "{text!r} is not a complete national number ({count} digits after the trunk prefix)",
+    # --- one section's own rules (model.py)
+    "doc.timezone_unknown": "{value!r} is not a time zone this appliance knows",
+    "doc.languages_twice": "{languages} listed more than once",
+    "doc.driver_not_url": "driver {value!r} is neither 'sim' nor a driver URL",
+    "doc.board_too_big": "{count} {field} on driver {driver!r}",
+    "doc.not_dialled_number": "{value!r} is not a dialled number",
+    "doc.line_never_hears_hangup": "no hang-up tone and no loop-current drop: the appliance would never know the caller hung up",
+    "doc.not_url_path": "{value!r} is not a URL path",
+    "doc.not_http_url": "{value!r} is not an http(s) URL",
+    "doc.endpoint_name": "endpoint name {name!r} must be lower-case letters, digits, '_', '.' or '-'",
+    "doc.code_slot": "{code!r} must contain {slot} once",
+    "doc.code_not_keypad": "{code!r} is not a keypad code",
+    "doc.reason_not_digit": "{digit!r} is not one digit",
+    "doc.reason_name": "reason {digit}: {reason!r} must be lower-case letters, digits or '_'",
+    "doc.codes_alike": "the {name} and {other} codes start alike ({prefix!r}, {other_prefix!r}), so one cannot be told from the other",
+    # --- fixes
+    "doc.fix.value_error": "{fix}",
+    "doc.fix.add_field": "add {name} ({guide} lists the fields)",
+    "doc.fix.did_you_mean": "did you mean {close!r}?",
+    "doc.fix.fields_here": "remove it; the fields here are {fields}",
+    "doc.fix.remove_or_spell": "remove it or correct its spelling ({guide} lists the fields)",
+    "doc.fix.use_one_of": "use one of {expected}",
+    "doc.fix.set_kind": "set kind to one of {kinds}",
+    "doc.fix.add_kind": "add kind: one of {kinds}",
+    "doc.fix.write_mapping": "write it as 'field: value' lines indented under it, or {{field: value, ...}}",
+    "doc.fix.quote_it": "put it in quotes: YAML drops leading zeros and reads digits after a 0 as octal",
+    "doc.fix.write_list": "write it as [a, b] or as '- item' lines",
+    "doc.fix.match_pattern": "write it to match the pattern {pattern}",
+    "doc.fix.greater_than": "it should be greater than {limit}",
+    "doc.fix.greater_than_equal": "it should be greater than or equal to {limit}",
+    "doc.fix.less_than": "it should be less than {limit}",
+    "doc.fix.less_than_equal": "it should be less than or equal to {limit}",
+    "doc.fix.whole_number": "it should be a whole number",
+    "doc.fix.number": "it should be a number",
+    "doc.fix.true_false": "it should be true or false",
+    "doc.fix.text": "it should be text",
+    "doc.fix.enum": "it should be {expected}",
+    "doc.fix.at_least_items": "it should have at least {limit} item(s)",
+    "doc.fix.at_most_items": "it should have at most {limit} item(s)",
+    "doc.fix.at_least_characters": "it should have at least {limit} character(s)",
+    "doc.fix.at_most_characters": "it should have at most {limit} character(s)",
+    "doc.fix.pydantic": "{should}",
+    "doc.fix.sections_are": "the sections are {sections}",
+    "doc.fix.add_section": "add {name}: (see docs/configuration.md)",
+    "doc.fix.group_with_dots": "group names with dots, like main.long",
+    "doc.fix.delete_or_use_prompt": "delete it, or use it in a flow",
+    "doc.fix.leave_users_empty": "leave the section empty",
+    "doc.fix.use_a_trunk": "use one of its trunks: {trunks}",
+    "doc.fix.lines_on_trunks": "configure lines on trunk ports (fxo...)",
+    "doc.fix.name_a_flow": "name one of the flows: {flows}",
+    "doc.fix.name_a_flow_none": "name one of the flows: (none written)",
+    "doc.fix.use_a_tone": "use one of {tones}",
+    "doc.fix.line_per_trunk": "add a line for each trunk that carries calls",
+    "doc.fix.use_a_station": "use one of its stations: {stations}",
+    "doc.fix.use_one_of_stations": "use one of: {stations}",
+    "doc.fix.digits_only": "use digits only, like '1001'",
+    "doc.fix.write_flow_name": "write flow: {flow}",
+    "doc.fix.site_languages": "add it to site.languages or remove it here",
+    "doc.fix.give_skill": "give an agent of {queue!r} the skill {lang!r}, or set language_skill: false",
+    "doc.fix.endpoint_timeout": "set host.endpoints.{endpoint}.timeout to at least {waits:g} s, or lower this timeout",
+    "doc.fix.number_once": "list each number once",
+    "doc.fix.usual_codec": "use {usual} unless the exchange says otherwise",
+    "doc.fix.international": "write + and 8 to {most} digits, like +{code}...",
+    "doc.fix.area_code": "write it with its area code, like {example}, or in E.164 like +{code}...",
+    "doc.fix.iana_zone": "use an IANA zone name like 'Asia/Shanghai' or 'America/New_York'",
+    "doc.fix.language_once": "list each language once",
+    "doc.fix.driver_url": "write 'sim' for the simulated board or a URL like 'serial:///dev/ttyUSB0'",
+    "doc.fix.board_size": "a board has at most {limit} (only the simulated board, driver 'sim', takes more)",
+    "doc.fix.dialled_number": "write 3 to 15 digits as the exchange delivers them, like '075588880001' (quoted)",
+    "doc.fix.hangup_tones": "list the exchange's tones (busy, congestion) or set loop_current_drop if the line drops loop current",
+    "doc.fix.url_path": "write it from the base URL on, starting with '/', like '/ivr/balance'",
+    "doc.fix.http_url": "write one like 'https://host.bank.example:8443/ivr' or 'simulator'",
+    "doc.fix.rename_endpoint": "rename it, like 'card_loss'",
+    "doc.fix.write_code_like": "write it like {example!r}",
+    "doc.fix.keypad_code": "use digits, '*' and '#', starting with '*' so it cannot be taken for a number, like {example!r}",
+    "doc.fix.reason_digit": "key each reason by a single digit 0-9",
+    "doc.fix.reason_name": "name it like 'lunch'",
+    "doc.fix.own_first_keys": "give each code its own first keys",
+}
+
+
+def said(key: str, params: Mapping[str, object]) -> str:
+    return ISSUE_TEXTS[key].format(**params)
+
+
+class KeyedValueError(ValueError):
+    """A section's problem raised from a model validator (or ``normalise_number``), with its
+    message and fix keys; pydantic keeps the exception, so the checker reads the keys. The
+    text is "problem; fix"."""
+
+    def __init__(self, key: str, fix_key: str, /, **params: object) -> None:
+        self.key = key
+        self.fix_key = fix_key
+        self.params = params
+        self.problem = said(key, params)
+        self.fix = said(fix_key, params)
+        super().__init__(f"{self.problem}; {self.fix}")
