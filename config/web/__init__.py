@@ -41,6 +41,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from branchline.config.document.yaml_text import YamlProblem, parse_yaml
+from branchline.config.store.errors import ConfigStoreError
 from branchline.config.web.accounts import Accounts, AccountsUnavailable
 from branchline.config.web.api import (
     agents_live as api_agents_live,
@@ -119,6 +121,7 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: Path,
     app.state.worker = worker or Worker()
     app.state.accounts = Accounts(Path(data_dir) / "web" / "accounts.db", clock=clock)
     app.state.secure_cookies = secure_cookies
+    app.state.accounts.site_words = lambda: _site_words(store)
     install_error_handlers(app)
     app.add_exception_handler(AccountsUnavailable, _accounts_unavailable)
     for module in (api_session, api_users, api_config, api_versions, api_live,
@@ -196,6 +199,15 @@ def _announce_setup(accounts: Accounts, announce: Callable[[str], None],
     message = f"branchline: first run: open {where} to create the admin"
     log.warning("%s", message)
     announce(message)
+
+
+def _site_words(store: ConfigStore) -> list[str]:
+    """The site's names in the configuration in force, which no password may be built on."""
+    try:
+        site = (parse_yaml(store.current().text).data or {}).get("site")
+    except (YamlProblem, ConfigStoreError):
+        return []
+    return [str(site["name"])] if isinstance(site, dict) and site.get("name") else []
 
 
 def _version() -> str:

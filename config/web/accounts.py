@@ -12,9 +12,12 @@ or a deleted user.
 
 Security decisions (docs/web.md repeats them for admins):
 
-- passwords: argon2id (argon2-cffi ``PasswordHasher`` defaults), at least ``MIN_PASSWORD``
-  characters, not the user name; a hash made with older parameters is redone at login. At
+- passwords: argon2id (argon2-cffi ``PasswordHasher`` defaults); strong enough by
+  ``config.passwords`` (length, zxcvbn score, not built on the site's or user's names);
+  a hash made with older parameters is redone at login. At
   most ``HASHING_AT_ONCE`` hashes run at a time (each takes 64 MiB).
+- the server's secret (32 random bytes, made on first open, kept here and nowhere else):
+  ``csrf_key``, which binds CSRF tokens to sessions (``auth.session_csrf``).
 - no default account: the first admin is made with a one-time setup token, valid
   ``SETUP_TTL`` seconds, spent by its use and void as soon as any user exists.
 - sessions: 32 random bytes; only their SHA-256 is stored; they end after ``SESSION_IDLE``
@@ -50,13 +53,16 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from branchline.config.passwords import MAX_LENGTH as MAX_PASSWORD
+from branchline.config.passwords import MIN_LENGTH as MIN_PASSWORD
+from branchline.config.passwords import weak_password
 from branchline.config.web.auth import Role, User
 
 __all__ = [
@@ -82,8 +88,6 @@ __all__ = [
 ]
 
 # Our choices, in the range common guidance (OWASP ASVS v4 §2.2, §3.3) asks for.
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256  # hashing is deliberately costly; refuse megabyte "passwords"
 USER_LIMIT = 5
 ADDRESS_LIMIT = 20
 WINDOW = 15 * 60.0
@@ -117,6 +121,7 @@ CREATE INDEX IF NOT EXISTS failures_key ON failures (kind, key, at);
 CREATE TABLE IF NOT EXISTS attempts (kind TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS lockouts (
     kind TEXT NOT NULL, key TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS setup (
     id INTEGER PRIMARY KEY CHECK (id = 1), token_hash TEXT NOT NULL, issued REAL NOT NULL);
 """
@@ -173,6 +178,9 @@ class Accounts:
         self.hasher = hasher or PasswordHasher()
         self._lock = threading.Lock()
         self._hashing = threading.BoundedSemaphore(HASHING_AT_ONCE)
+        # The site's own names, which no password may be built on (``passwords``); the web app
+        # hands in the configuration's.
+        self.site_words: Callable[[], list[str]] = list
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None,
@@ -180,6 +188,9 @@ class Accounts:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO secret VALUES (1, ?)",
+                             (secrets.token_bytes(32),))
+            self.csrf_key: bytes = self._db.execute("SELECT key FROM secret").fetchone()[0]
             self.path.chmod(0o600)
         except (OSError, sqlite3.Error) as exc:
             raise AccountsUnavailable(
@@ -246,7 +257,7 @@ class Accounts:
         """Create the first admin with the setup token; the token is spent."""
         _check_name(name)
         _check_language(language)
-        _check_password(name, password)
+        _check_password(name, password, self.site_words())
         digest = self._hash(password)
         now = self.clock()
         with self._tx() as db:
@@ -406,7 +417,7 @@ class Accounts:
         _check_name(name)
         role = _role(role)
         _check_language(language)
-        _check_password(name, password)
+        _check_password(name, password, self.site_words())
         digest = self._hash(password)
         now = self.clock()
         with self._tx() as db:
@@ -426,7 +437,7 @@ class Accounts:
             _check_language(language)
         digest = None
         if password is not None:
-            _check_password(name, password)
+            _check_password(name, password, self.site_words())
             digest = self._hash(password)
         with self._tx() as db:
             row = db.execute("SELECT role, language FROM users WHERE name = ?",
@@ -511,13 +522,7 @@ def _role(role: Role | str) -> Role:
                              "role") from None
 
 
-def _check_password(name: str, password: str) -> None:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise AccountInvalid(f"the password is too short; use at least {MIN_PASSWORD} "
-                             "characters (a few words make a good one)", "password")
-    if len(password) > MAX_PASSWORD:
-        raise AccountInvalid(f"the password is longer than {MAX_PASSWORD} characters; use a "
-                             "shorter one", "password")
-    if password.casefold() == name.casefold():
-        raise AccountInvalid("the password is the user name; choose something else",
-                             "password")
+def _check_password(name: str, password: str, site_words: Iterable[str]) -> None:
+    problem = weak_password(password, user=name, site_words=site_words)
+    if problem is not None:
+        raise AccountInvalid(str(problem), "password")

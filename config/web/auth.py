@@ -16,16 +16,23 @@ it back from the routes for the tests, ``roles_markdown(app)`` for docs/web.md::
 Sessions: the ``bl_session`` cookie (HttpOnly, SameSite=Strict, Secure under TLS) holds a
 random token; ``accounts`` keeps only its hash.
 
-CSRF (double submit): every POST/PUT/PATCH/DELETE under ``/api`` must carry the header
-``X-CSRF-Token`` equal to the ``bl_csrf`` cookie, else 403 "csrf_failed" before the endpoint
-runs. Login and setup are no exception (the cookie is set before there is a session). The
-cookie (SameSite=Strict, readable by the page's script) is set on any response to a request
-that lacks it; pages embed ``csrf_token(request)`` in ``<meta name="csrf-token">``. A request
-a browser marks ``Sec-Fetch-Site: cross-site`` is refused outright.
+CSRF: every POST/PUT/PATCH/DELETE under ``/api`` must carry the header ``X-CSRF-Token``,
+else 403 "csrf_failed" before the endpoint runs. With a session cookie the token is bound to
+the session: ``session_csrf(key, session)``, an HMAC of the session token with the server's
+secret (``Accounts.csrf_key``, kept in accounts.db, never logged or shown), so a cookie an
+attacker plants cannot be paired with a token they know. Before there is a session (login,
+setup) it is the double-submit ``bl_csrf`` cookie (SameSite=Strict), set on any response to a
+request that lacks it. Pages embed ``csrf_token(request)`` in ``<meta name="csrf-token">``;
+login and setup answer the new session's token. A change a browser marks as coming from
+another site (``Sec-Fetch-Site`` cross-site or same-site, or an ``Origin`` other than the
+host asked) is refused outright; a client that sends neither header (curl, scripts) passes
+on the token alone.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import json
 import secrets
@@ -33,6 +40,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Request, routing
 from fastapi.routing import APIRoute
@@ -58,6 +66,7 @@ __all__ = [
     "require",
     "roles_markdown",
     "route_roles",
+    "session_csrf",
 ]
 
 SESSION_COOKIE = "bl_session"
@@ -133,8 +142,14 @@ AdminUser = Annotated[User, Depends(require(Role.admin))]
 
 
 def csrf_token(request: Request) -> str:
-    """The CSRF token of this browser (the ``bl_csrf`` cookie, set on this response if new)."""
+    """The CSRF token of this request: its session's, else the ``bl_csrf`` cookie's."""
     return request.scope["state"][CSRF_COOKIE]
+
+
+def session_csrf(key: bytes, session: str) -> str:
+    """The CSRF token bound to the session token ``session``."""
+    digest = hmac.new(key, b"csrf\0" + session.encode("utf-8", "replace"), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,8 +215,12 @@ class CsrfMiddleware:
         cookie = _cookie(headers.get("cookie", ""), CSRF_COOKIE)
         fresh = not _well_formed(cookie)
         token = secrets.token_urlsafe(32) if fresh else cookie
-        scope.setdefault("state", {})[CSRF_COOKIE] = token
-        refusal = _refusal(scope, headers, None if fresh else cookie)
+        session = _cookie(headers.get("cookie", ""), SESSION_COOKIE)
+        expected = None if fresh else cookie
+        if session:
+            expected = session_csrf(scope["app"].state.accounts.csrf_key, session)
+        scope.setdefault("state", {})[CSRF_COOKIE] = expected or token
+        refusal = _refusal(scope, headers, expected)
         set_cookie = _set_cookie(token, self.secure) if fresh else None
 
         async def send_with_cookie(message: Message) -> None:
@@ -217,23 +236,25 @@ class CsrfMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-def _refusal(scope: Scope, headers: dict[str, str], cookie: str | None) -> dict | None:
+def _refusal(scope: Scope, headers: dict[str, str], expected: str | None) -> dict | None:
     if scope["method"] not in _UNSAFE or not scope["path"].startswith("/api/"):
         return None
-    if headers.get("sec-fetch-site") == "cross-site":
+    origin = headers.get("origin")
+    if headers.get("sec-fetch-site") in ("cross-site", "same-site") or (
+            origin is not None and urlsplit(origin).netloc != headers.get("host")):
         return _csrf_error("the request came from another web site; changes are only "
                            "accepted from this appliance's own pages")
     sent = headers.get(CSRF_HEADER.lower())
-    if cookie is None:
+    if expected is None:
         return _csrf_error(f"no {CSRF_COOKIE} cookie came with this change; load any page or "
                            f"GET /api/session first, then send the cookie's value in the "
                            f"{CSRF_HEADER} header")
     if not sent:
         return _csrf_error(f"the {CSRF_HEADER} header is missing; send the value of the "
                            f"{CSRF_COOKIE} cookie (or of <meta name=\"csrf-token\">) in it")
-    if not hmac.compare_digest(sent.encode("utf-8", "replace"), cookie.encode()):
+    if not hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode()):
         return _csrf_error(f"the {CSRF_HEADER} header does not match the {CSRF_COOKIE} "
-                           "cookie; reload the page to get the current token")
+                           "cookie or your session; reload the page to get the current token")
     return None
 
 

@@ -29,7 +29,7 @@ from branchline.config.web.accounts import (
     LoginFailed,
     SetupRefused,
 )
-from branchline.config.web.auth import SESSION_COOKIE, AnyUser, User, csrf_token
+from branchline.config.web.auth import SESSION_COOKIE, AnyUser, User, csrf_token, session_csrf
 from branchline.config.web.errors import api_error
 
 __all__ = ["Login", "SessionOut", "Setup", "router", "set_session_cookie"]
@@ -78,9 +78,11 @@ def _accounts(request: Request) -> Accounts:
     return request.app.state.accounts
 
 
-def _out(request: Request, user: User) -> SessionOut:
-    return SessionOut(user=user.name, role=user.role.value, language=user.language,
-                      csrf=csrf_token(request))
+def _out(request: Request, user: User, session: str | None = None) -> SessionOut:
+    """``session``: a session opened by this request, whose CSRF token the client needs."""
+    csrf = session_csrf(_accounts(request).csrf_key, session) if session else \
+        csrf_token(request)
+    return SessionOut(user=user.name, role=user.role.value, language=user.language, csrf=csrf)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
@@ -112,8 +114,9 @@ def setup(body: Setup, request: Request, response: Response) -> SessionOut:
         raise invalid(exc) from None
     request.app.state.link.audit(user.name, "first-run setup: created the first admin "
                                  f"{user.name!r}", "")
-    set_session_cookie(request, response, accounts.open_session(user.name))
-    return _out(request, user)
+    token = accounts.open_session(user.name)
+    set_session_cookie(request, response, token)
+    return _out(request, user, token)
 
 
 @router.get("/api/session", summary="Who is logged in, and the CSRF token")
@@ -135,7 +138,7 @@ def login(body: Login, request: Request, response: Response) -> SessionOut:
         raise api_error(429, "locked_out", str(exc),
                         headers={"Retry-After": str(max(1, round(exc.retry_after)))}) from None
     set_session_cookie(request, response, token)
-    return _out(request, user)
+    return _out(request, user, token)
 
 
 @router.delete("/api/session", status_code=204, summary="Log out")
@@ -176,5 +179,6 @@ def change_password(body: PasswordIn, request: Request, response: Response,
     except AccountInvalid as exc:
         raise invalid(AccountInvalid(str(exc), "new")) from None
     request.app.state.link.audit(user.name, "changed their own password", "")
-    set_session_cookie(request, response, accounts.open_session(user.name))
-    return _out(request, user)
+    token = accounts.open_session(user.name)
+    set_session_cookie(request, response, token)
+    return _out(request, user, token)

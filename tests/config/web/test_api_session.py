@@ -50,7 +50,8 @@ def test_setup_creates_the_admin_logs_in_and_the_token_is_spent(web, audit):
                                             "password": PASSWORD, "language": "en"})
     assert reply.status_code == 200, reply.text
     assert reply.json() == {"user": "alice", "role": "admin", "language": "en",
-                            "csrf": client.cookies[CSRF_COOKIE]}
+                            "csrf": client.get("/api/session").json()["csrf"]}
+    assert reply.json()["csrf"] != client.cookies[CSRF_COOKIE]  # bound to the new session
     session_cookie = next(c for c in _set_cookie_headers(reply)
                           if c.startswith(SESSION_COOKIE + "="))
     assert "HttpOnly" in session_cookie and "SameSite=strict" in session_cookie

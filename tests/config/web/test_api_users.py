@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from web_harness import PASSWORD
 
 
@@ -27,9 +28,12 @@ def test_admin_creates_lists_and_deletes_users_and_each_change_is_audited(web, a
 def test_password_rules_name_the_field_and_the_fix(web):
     admin = web.client()
     cases = {
-        "short": "the password is too short; use at least 10 characters (a few words make a "
-                 "good one)",
-        "Zhang.Wei1": "the password is the user name; choose something else",
+        "short": "the password is too short; use at least 10 characters that are not easy "
+                 "to guess, e.g. three or four unrelated words / 密码太短；请使用至少 10 个不易"
+                 "猜到的字符，例如三四个互不相关的词",
+        "Zhang.Wei1": "the password is the user name; use at least 10 characters that are not "
+                      "easy to guess, e.g. three or four unrelated words / 密码与用户名相同；"
+                      "请使用至少 10 个不易猜到的字符，例如三四个互不相关的词",
     }
     for password, message in cases.items():
         reply = admin.post("/api/users", json={"name": "zhang.wei1", "role": "viewer",
@@ -101,3 +105,18 @@ def test_unknown_users_are_404(web):
         assert reply.status_code == 404
         assert reply.json()["error"]["message"] == \
             "there is no user 'ghost'; GET /api/users lists them"
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaa", "1234567890", " " * 10,
+                                      "Demobranch2024"])
+def test_guessable_passwords_are_refused_in_both_languages(web, password):
+    admin = web.client()
+    reply = admin.post("/api/users", json={"name": "li", "role": "viewer",
+                                           "password": password})
+    assert reply.status_code == 422, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "invalid"
+    assert "use at least 10 characters that are not easy to guess" in error["message"]
+    assert "请使用至少 10 个不易猜到的字符" in error["message"]
+    assert error["issues"][0]["path"] == "body.password"
+    assert [u["name"] for u in admin.get("/api/users").json()] == ["admin"]

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from fastapi.testclient import TestClient
+from web_harness import PASSWORD as STRONG
 from web_harness import WebHarness
 
 from branchline.config import open_config_store
 from branchline.config.web import create_app
-from branchline.config.web.auth import CSRF_HEADER, Role, roles_markdown, route_roles
+from branchline.config.web.auth import CSRF_COOKIE, CSRF_HEADER, Role, roles_markdown, route_roles
 from branchline.config.web.tls import VALID_DAYS, ensure_certificate, fingerprint
 
 A, S, V, ANYONE = Role.admin, Role.supervisor, Role.viewer, None
@@ -156,8 +157,8 @@ def test_csrf_missing_or_wrong_is_403_and_nothing_changes(web):
     wrong = admin.post("/api/users", json=body, headers={CSRF_HEADER: token[:-2] + "xx"})
     assert wrong.status_code == 403
     assert wrong.json()["error"]["message"] == (
-        "the X-CSRF-Token header does not match the bl_csrf cookie; reload the page to get the "
-        "current token")
+        "the X-CSRF-Token header does not match the bl_csrf cookie or your session; reload the "
+        "page to get the current token")
     cross = admin.post("/api/users", json=body,
                        headers={CSRF_HEADER: token, "Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
@@ -284,3 +285,41 @@ def test_a_failing_accounts_database_is_503_with_the_remedy(web):
     assert error["code"] == "accounts_unavailable"
     assert error["message"].endswith("check the disk (space, permissions) and restart the "
                                      "appliance")
+
+
+def test_the_csrf_token_is_bound_to_the_session(web):
+    admin = web.client()
+    body = {"name": "li", "role": "viewer", "password": STRONG}
+    # An attacker who can set cookies for the host pairs a cookie with a token they know.
+    planted = "attacker-chosen-token-0123456789"
+    admin.cookies.set(CSRF_COOKIE, planted)
+    refused = admin.post("/api/users", json=body, headers={CSRF_HEADER: planted})
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "csrf_failed"
+    own = admin.get("/api/session").json()["csrf"]
+    assert own == admin.headers[CSRF_HEADER] != planted
+    assert f'<meta name="csrf-token" content="{own}">' in admin.get("/").text
+    assert admin.post("/api/users", json=body).status_code == 201
+    other = web.login("li", STRONG)  # another session, another token
+    assert other.headers[CSRF_HEADER] != own
+    assert other.put("/api/session/language", json={"language": "zh"},
+                     headers={CSRF_HEADER: own}).status_code == 403
+
+
+@pytest.mark.parametrize(("headers", "allowed"), [
+    ({"Origin": "http://testserver"}, True),
+    ({"Sec-Fetch-Site": "same-origin"}, True),
+    ({}, True),  # curl and scripts send neither; the token decides
+    ({"Origin": "http://evil.example"}, False),
+    ({"Origin": "null"}, False),
+    ({"Sec-Fetch-Site": "same-site"}, False),
+    ({"Sec-Fetch-Site": "cross-site", "Origin": "http://testserver"}, False),
+])
+def test_changes_from_another_site_are_refused_even_with_the_token(web, headers, allowed):
+    admin = web.client()
+    reply = admin.put("/api/session/language", json={"language": "zh"}, headers=headers)
+    assert (reply.status_code == 200) is allowed, reply.text
+    if not allowed:
+        assert reply.json()["error"]["message"] == (
+            "the request came from another web site; changes are only accepted from this "
+            "appliance's own pages")
