@@ -18,6 +18,11 @@ time passes while the host is asked, as in the runtime harness). A queue step en
 the outcome says which queue, class and skills the call would wait with. ``HangUp`` and
 ``Transfer`` end it too.
 
+What plays is listed item by item: a prompt with its text (and its audio URL when it has
+audio); a spoken value (an amount, a date) with its text and its speech units in the order the
+caller hears them, each with the URL of its audio (``/api/prompts/units/<lang>/<unit>.wav``),
+so the page plays it as the runtime would. A sensitive value shows as dots, with no units.
+
 Keys are ``0-9 * # A-D``; anything else is refused with ``TryItError`` and changes nothing.
 Advancing is bounded (``MAX_ADVANCE`` seconds, ``MAX_STEPS`` events) so no request can spin.
 
@@ -32,6 +37,7 @@ from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from branchline.ivr import (
     CallStarted,
@@ -311,9 +317,12 @@ class TryIt:
 
         def flush() -> None:
             if units:
-                text = "••••" if play.sensitive else units_to_text(units, play.language)
-                out.append({"prompt": None, "language": play.language, "text": text,
-                            "audio_url": None})
+                said = {"prompt": None, "language": play.language, "audio_url": None}
+                if play.sensitive:  # neither the digits nor their sounds leave the appliance
+                    out.append({**said, "text": "••••", "units": []})
+                else:
+                    out.append({**said, "text": units_to_text(units, play.language),
+                                "units": [self._unit(u, play.language) for u in units]})
                 units.clear()
 
         for item in play.items:
@@ -328,6 +337,11 @@ class TryIt:
                         "audio_url": url})
         flush()
         return out
+
+    @staticmethod
+    def _unit(unit: str, language: str) -> dict[str, Any]:
+        return {"unit": unit, "text": units_to_text((unit,), language),
+                "audio_url": f"/api/prompts/units/{language}/{quote(unit)}.wav"}
 
     def _playing(self) -> list[dict[str, Any]]:
         return [] if self._play is None else self._describe(self._play)

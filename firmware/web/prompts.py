@@ -49,6 +49,7 @@ from branchline.firmware.prompts.store import (
     PromptStore,
     check_name,
 )
+from branchline.ivr import unit_texts
 
 __all__ = ["WebPrompts", "decode_recording", "decode_recordings", "sniff_audio",
            "synthesise_audio"]
@@ -130,6 +131,22 @@ class WebPrompts:
         except FileNotFoundError:
             raise NotFound(f"prompt {name!r} ({language}) has no audio yet: upload a "
                            "recording or synthesise it from its text") from None
+
+    def unit_audio(self, unit: str, language: str) -> bytes:
+        """A speech unit's audio (``num/2``, ``money/yuan``: what Try it plays for a spoken
+        amount or date); only the units of ``branchline.ivr.unit_texts`` are served."""
+        languages = self.document().site.languages
+        if language not in languages:
+            raise Refused(f"speech unit {unit!r}: language {language!r} is not one of the "
+                          f"site's languages ({', '.join(languages)})", code="bad_language")
+        if unit not in unit_texts(language):
+            raise NotFound(f"there is no speech unit {unit!r} in {language}; the units are "
+                           "those of docs/ivr.md (num/0-9, num/10, money/yuan, ...)")
+        try:
+            return self.store.cache_path(unit, language).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"speech unit {unit!r} ({language}) has no audio yet: the "
+                           "appliance makes it when it builds its prompts") from None
 
     # --- writing --------------------------------------------------------------------------
 

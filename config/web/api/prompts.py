@@ -2,6 +2,7 @@
 
     GET  /api/prompts                                  viewer+  every prompt x site language
     GET  /api/prompts/{name}/{language}.wav            viewer+  the audio (8 kHz 16-bit WAV)
+    GET  /api/prompts/units/{language}/{unit}.wav      viewer+  a speech unit's audio (num/2)
     PUT  /api/prompts/{name}/{language}                admin    multipart field ``file``
     POST /api/prompts/{name}/{language}/synthesise     admin    {"text": ...}
 
@@ -54,6 +55,14 @@ def prompts(request: Request, user: AnyUser) -> list[PromptOut]:
 def prompt_audio(name: str, language: str, request: Request,
                  user: AnyUser) -> Response:
     data = request.app.state.link.prompt_audio(name, language)
+    return Response(data, media_type="audio/wav", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/api/prompts/units/{language}/{unit:path}.wav",
+            summary="A speech unit's audio (num/2, money/yuan), for Try it",
+            response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+def unit_audio(language: str, unit: str, request: Request, user: AnyUser) -> Response:
+    data = request.app.state.link.unit_audio(unit, language)
     return Response(data, media_type="audio/wav", headers={"Cache-Control": "no-cache"})
 
 

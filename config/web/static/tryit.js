@@ -2,7 +2,8 @@
  *
  * Every button is one API call (/api/tryit...) answered with the call's whole state; render()
  * draws it: the node (highlighted on the diagram by data-node), what plays (text, and the
- * audio where the prompt has some), the timers in simulated seconds, the budgets as bars,
+ * audio where the prompt has some; a spoken amount or date as its speech units one after the
+ * other, as the caller hears it), the timers in simulated seconds, the budgets as bars,
  * the event lines and, at the end, the outcome.
  */
 "use strict";
@@ -23,6 +24,7 @@
     player.play().catch(() => {});  // a browser may refuse sound before the first click
   }
   player.addEventListener("ended", playNext);
+  player.addEventListener("error", playNext);  // a piece without audio: go on with the rest
 
   function setEnabled(on) {
     for (const button of document.querySelectorAll(".keypad .key, #try-next, #try-advance, #try-hangup")) {
@@ -53,14 +55,15 @@
     for (const item of state.playing) {
       const li = document.createElement("li");
       li.textContent = (item.prompt ? item.prompt + "：" : "") + item.text;
-      if (!item.audio_url) li.classList.add("no-audio");
+      if (!item.audio_url && !(item.units && item.units.length)) li.classList.add("no-audio");
       playing.append(li);
     }
     const key = JSON.stringify(state.playing);
     if (key !== lastPlay) {
       lastPlay = key;
       player.pause();
-      queue = state.playing.map((p) => p.audio_url).filter(Boolean);
+      queue = state.playing.flatMap((p) => p.units ? p.units.map((u) => u.audio_url) : [p.audio_url])
+        .filter(Boolean);
       if ($("try-sound").checked) playNext();
     }
     const timers = $("try-timers");

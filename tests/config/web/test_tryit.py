@@ -13,7 +13,7 @@ from web_harness import WebHarness
 from branchline.config.document.loading import check_document, default_document_text
 from branchline.config.web.api.tryit import IDLE_S, PER_USER, Trials, _ask_host
 from branchline.config.web.tryit import QueueClasses, TryIt, TryItError
-from branchline.ivr import CallStarted
+from branchline.ivr import CallStarted, say_money, say_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OPEN = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)      # a Tuesday morning
@@ -40,9 +40,9 @@ def test_keys_move_through_the_menus_and_the_path_is_kept():
     assert state["path"] == ["vip_check", "language_menu", "set_zh", "hours", "main_menu",
                              "branch_info"]
     assert state["playing"][0]["text"] == "本网点地址为人民路一百号。"
-    # spoken times are joined into readable text, without audio
-    assert {"prompt": None, "language": "zh", "text": "九点整", "audio_url": None} \
-        in state["playing"]
+    # a spoken time reads as text and plays as its speech units, in order
+    (said,) = [p for p in state["playing"] if p["prompt"] is None and p["text"] == "九点整"]
+    assert [u["unit"] for u in said["units"]] == list(say_time("09:00", "zh"))
 
 
 def test_advance_next_ends_the_prompt_then_the_timer_counts_down_in_virtual_time():
@@ -83,6 +83,18 @@ def test_audio_urls_only_for_prompts_that_have_audio():
     assert t.state()["playing"][0]["audio_url"] == "/api/prompts/language.choose/zh.wav"
     t.keys("1")
     assert t.state()["playing"][0]["audio_url"] is None
+
+
+def test_a_spoken_balance_carries_its_units_in_the_order_the_caller_hears_them():
+    t = trial()
+    t.keys("11" + CARD + "#1" + PIN)
+    t.host_reply(t.pending_host.request_id, "ok", {"balance": BALANCE, "currency": "CNY"})
+    (amount,) = [p for p in t.state()["playing"] if p["text"] == "一千两百三十四元五角六分"]
+    units = list(say_money(BALANCE, "zh"))
+    assert units[:3] == ["num/1", "num/1000", "num/2_liang"]
+    assert [u["unit"] for u in amount["units"]] == units
+    assert "".join(u["text"] for u in amount["units"]) == amount["text"]
+    assert amount["units"][2]["audio_url"] == "/api/prompts/units/zh/num/2_liang.wav"
 
 
 def test_host_request_waits_for_its_reply_and_masks_sensitive_fields():
@@ -193,7 +205,26 @@ def test_api_asks_the_bank_host_and_shows_its_answer(site):
     assert state["host_replies"] == [{"endpoint": "balance", "status": "ok",
                                       "data": {"balance": BALANCE, "currency": "CNY"}}]
     assert state["node"] == "balance_said"
-    assert "一千两百三十四元五角六分" in "".join(p["text"] for p in state["playing"])
+    (amount,) = [p for p in state["playing"] if p["text"] == "一千两百三十四元五角六分"]
+    # the amount plays as the caller hears it: each unit, in order, from the prompt store
+    assert [u["unit"] for u in amount["units"]] == list(say_money(BALANCE, "zh"))
+    for unit in amount["units"]:
+        sound = admin.get(unit["audio_url"])
+        assert sound.status_code == 200, (unit, sound.text)
+        assert sound.headers["content-type"] == "audio/wav" and sound.content[:4] == b"RIFF"
+
+
+def test_unit_audio_serves_only_the_units_of_a_site_language(site):
+    viewer = site.client("viewer")
+    assert viewer.get("/api/prompts/units/zh/money/yuan.wav").content[:4] == b"RIFF"
+    unknown = viewer.get("/api/prompts/units/zh/num/../main.long.wav")
+    assert unknown.status_code in (404, 422)
+    missing = viewer.get("/api/prompts/units/zh/num/eleven.wav")
+    assert missing.status_code == 404
+    assert "there is no speech unit 'num/eleven' in zh" in missing.json()["error"]["message"]
+    language = viewer.get("/api/prompts/units/fr/num/1.wav")
+    assert language.status_code == 422
+    assert "not one of the site's languages" in language.json()["error"]["message"]
 
 
 def test_api_refuses_a_draft_with_errors_with_its_issues(site):
