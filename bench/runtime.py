@@ -29,8 +29,9 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from branchline.config.document.loading import open_config_store
 from branchline.dsp import DBM0_RMS, dtmf_samples
-from branchline.firmware.appliance import Appliance, build_prompts, open_store
+from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.cli.simulate import (
     SIM_DATE,
@@ -115,7 +116,7 @@ def capacity(work: Path, prompts, bank_url: str, channels: int,
              kind: PortKind) -> tuple[float, float, int]:
     """(p50, p99 tick seconds, calls in the IVR) for a board of `channels` trunks of `kind`."""
     data = work / f"cap{kind.value}{channels}"
-    store = open_store(data)
+    store = open_config_store(data)
     clock = VirtualClock(START)
     app = Appliance(data, BigBoard(channels, kind), clock, prompts,
                     HostClient(bank_url, ENDPOINTS), wait_for_host=True, store=store)
@@ -138,7 +139,7 @@ def speed(work: Path, hours: float) -> tuple[float, float, int, float]:
     path = work / "day.yaml"
     path.write_text(shipped.read_text())
     data = work / "sim-day"
-    build_prompts(data, open_store(data))  # the build is not timed
+    build_prompts(data, open_config_store(data))  # the build is not timed
     result = simulate(path, data, hours=hours)
     return result.virtual_s, result.wall_s, result.calls, result.p99_tick_s
 
@@ -151,7 +152,7 @@ def seats300(work: Path) -> tuple[float, float, int, int, float]:
                                        'day: {start: "12:00", end: "17:00"}')
     scenario = parse_scenario(text, "scenario_300 at noon")
     board_data = work / "seats300"
-    store = open_store(board_data)
+    store = open_config_store(board_data)
     board = SimBoard(scenario=scenario)
     publish_fitted(store, scenario, board)
     prompts = build_prompts(board_data, store)
@@ -177,7 +178,8 @@ def run() -> str:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, BankHostSimulator() as bank:
         work = Path(tmp)
-        prompts = build_prompts(work / "prompts", open_store(work / "prompts"))
+        shared = work / "shared-prompts"  # a data directory for the prompts every run uses
+        prompts = build_prompts(shared, open_config_store(shared))
         sustained = {}
         for kind, counts in CHANNELS.items():
             sustained[kind] = 0

@@ -143,11 +143,10 @@ def sse_rate(snapshot: dict) -> tuple[float, float]:
     """(events/s, MB/s) delivered to CLIENTS streaming clients together."""
     import uvicorn
 
-    from branchline.config.store.versioned import ConfigStore
+    from branchline.config.document.loading import open_config_store
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = ConfigStore(Path(tmp), check_document)
-        store.initialise(default_document_text())
+        store = open_config_store(tmp)
         announced: list[str] = []
         web = create_app(store, _FreshLink(snapshot), data_dir=Path(tmp),
                          announce=announced.append)

@@ -2,7 +2,8 @@
 
 ``Appliance(data_dir, board, clock, prompts, host, *, wait_for_host=False)`` wires:
 
-* configuration: a ``ConfigStore`` in ``data_dir/config`` (the default document on first run);
+* configuration: the data directory's ``ConfigStore`` (``open_config_store``; the default
+  document on first run); every path in the directory comes from ``DataDir`` (``data``);
   ``config`` is the version in force. New calls take it; calls in progress keep theirs.
   ``reload()`` (also done once a second of loop time) picks up a newly published version:
   flows, lines, prompts' texts, VIP numbers and agent codes apply to the next call at once.
@@ -13,7 +14,7 @@
 * the ``MediaLoop`` (this object is its handler), ``CallSession`` per trunk call,
   ``Station`` per FXS port, one ``Distributor`` whose ``next_deadline()`` is one timer on the
   loop's heap;
-* records: a ``RecordWriter`` thread on ``data_dir/records.db`` for call records, the ACD log
+* records: a ``RecordWriter`` thread on ``records.db`` for call records, the ACD log
   (``Distributor.take_log()`` after every tick that produced entries) and agent state changes;
   a ``Recorder`` thread for WAV files; a ``RetentionKeeper`` thread that expires old
   records and recordings by the document's ``retention`` policy, at start and once a day.
@@ -57,7 +58,8 @@ from branchline.acd import (
     Offer,
     Tick,
 )
-from branchline.config.document.loading import check_document, default_document_text
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import check_document, open_config_store
 from branchline.config.document.model import SIMULATOR
 from branchline.config.store.versioned import ConfigStore
 from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
@@ -88,7 +90,7 @@ from branchline.hw.ports import (
     SpanAlarm,
 )
 
-__all__ = ["Appliance", "bank_host", "build_prompts", "open_sim", "open_store", "scenario_file"]
+__all__ = ["Appliance", "bank_host", "build_prompts", "open_sim", "scenario_file"]
 
 log = logging.getLogger("branchline.appliance")
 
@@ -105,14 +107,15 @@ class Appliance:
 
     def __init__(self, data_dir, board, clock, prompts, host, *, wait_for_host=False,
                  store: ConfigStore | None = None):
-        self.data_dir = Path(data_dir)
+        self.data = DataDir.of(data_dir)
+        self.data_dir = self.data.root
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.board = board
         self.clock = clock
         self.prompts = prompts
         self.host = host
         self.wait_for_host = wait_for_host
-        self.store = store or open_store(self.data_dir)
+        self.store = store or open_config_store(self.data)
         self.config = self._load_current()
         document = self.config.document
         self._acd_section = document.acd
@@ -136,7 +139,7 @@ class Appliance:
         self._ticks = 0
         self._acd_deadline: float | None = None
         self.recorder = Recorder(self.data_dir)
-        self.writer = RecordWriter(self.data_dir / "records.db", on_committed=self._committed,
+        self.writer = RecordWriter(self.data.records_db, on_committed=self._committed,
                                    on_refused=self._refused, on_trouble=self._trouble)
         self.retention = RetentionKeeper(self.data_dir)
 
@@ -454,22 +457,16 @@ class Appliance:
 # --- putting one together ---------------------------------------------------------------------
 
 
-def open_store(data_dir: Path) -> ConfigStore:
-    """The data directory's config store, with the bundled default on first run."""
-    store = ConfigStore(Path(data_dir) / "config", check_document)
-    store.initialise(default_document_text())
-    return store
-
-
 def current_document(store: ConfigStore):
     return check_document(store.current().text)[0]
 
 
-def build_prompts(prompts_dir: Path, store: ConfigStore, progress=None) -> PromptStore:
-    """The prompt store for the document in force: built (only what is missing) and loaded."""
+def build_prompts(data_dir, store: ConfigStore, progress=None) -> PromptStore:
+    """The prompt store of ``data_dir`` for the document in force: built (only what is
+    missing) and loaded."""
     document = current_document(store)
     texts = {name: p.texts() for name, p in document.prompts.items()}
-    prompts = PromptStore(prompts_dir, texts, document.site.languages)
+    prompts = PromptStore(data_dir, texts, document.site.languages)
     report = prompts.build(progress)
     if not report.ok:
         log.warning("prompts: %d missing, %d failed to build", len(report.missing),
@@ -499,8 +496,8 @@ def open_sim(data_dir, make_clock, *, scenario=None, wait_for_host=False, progre
     ``(appliance, bank)``; ``bank`` is the started ``BankHostSimulator`` when the document's
     host is ``simulator`` (stop it after ``appliance.close``), else None.
     """
-    data_dir = Path(data_dir)
-    store = open_store(data_dir)
+    data_dir = DataDir.of(data_dir)
+    store = open_config_store(data_dir)
     document = current_document(store)
     if document.board.driver != "sim":
         raise ValueError(f"board driver {document.board.driver!r}: open_sim runs the simulated "

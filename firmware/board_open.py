@@ -16,16 +16,16 @@ answer within ``CONNECT_S`` raises ``BoardLinkError`` saying what to check.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import open_config_store
 from branchline.firmware.appliance import (
     Appliance,
     bank_host,
     build_prompts,
     current_document,
     open_sim,
-    open_store,
     scenario_file,
 )
 from branchline.hw.boards import open_board
@@ -38,8 +38,8 @@ CONNECT_S = 10.0  # how long a board may take to answer its first handshake
 
 def open_with_board(data_dir, make_clock, url: str | None = None, *, scenario=None,
                     progress=None, realtime: bool = True):
-    data_dir = Path(data_dir)
-    store = open_store(data_dir)
+    data_dir = DataDir.of(data_dir)
+    store = open_config_store(data_dir)
     document = current_document(store)
     url = url or document.board.driver
     if url == "sim":

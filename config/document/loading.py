@@ -2,8 +2,7 @@
 
     document = load_document(text)                 # raises DocumentInvalid(report)
     document, report = check_document(text)        # never raises for a bad text
-    store = ConfigStore(data_dir, check_document)  # exactly the validator the store wants
-    store.initialise(default_document_text())      # or: store = open_config_store(data_dir)
+    store = open_config_store(data_dir)            # how every command opens the store
 
 Sections (docs/configuration.md explains each with the bundled default as the example):
 ``site``, ``board``, ``lines`` (per trunk port), ``flows`` (IVR flows, inline),
@@ -24,6 +23,7 @@ the whole report.
 from __future__ import annotations
 
 import difflib
+import os
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from branchline.acd import AcdConfig, AgentModel
+from branchline.config.data_dir import DataDir
 from branchline.config.document.checks import cross_check
 from branchline.config.document.codes import AgentKeyed, parse_agent_code
 from branchline.config.document.issues import (
@@ -51,6 +52,7 @@ from branchline.config.document.model import (
 )
 from branchline.config.document.numbers import normalise_number
 from branchline.config.document.yaml_text import ParsedYaml, YamlProblem, parse_yaml
+from branchline.config.store.old_layout import adopt_old_nested_store
 from branchline.config.store.versioned import ConfigStore
 from branchline.ivr import Flow, PromptCatalog
 
@@ -218,10 +220,13 @@ def default_document_text() -> str:
         .read_text("utf-8")
 
 
-def open_config_store(data_dir) -> ConfigStore:
-    """The store of the data directory (its files under ``data_dir/config``) checking with
-    ``check_document``, initialised with the bundled default on first run. The CLI and the
-    runtime both open it this way, so they always read and write the same versions."""
-    store = ConfigStore(data_dir, check_document)
+def open_config_store(data_dir: DataDir | str | os.PathLike[str]) -> ConfigStore:
+    """The store of the data directory (``DataDir.config``) checking with ``check_document``,
+    initialised with the bundled default on first run, after moving a store an older release
+    left at ``config/config`` into place (config/store/old_layout.py). Every command and the
+    web page open it this way, so they all read and write the same versions."""
+    data = DataDir.of(data_dir)
+    adopt_old_nested_store(data)
+    store = ConfigStore(data, check_document)
     store.initialise(default_document_text())
     return store

@@ -9,6 +9,8 @@
     ├── NoSuchDraft                that user has no saved draft
     ├── BadUserName                a user name that cannot name a draft file
     ├── ConfigStoreCorrupt         a file of the store is damaged (hash mismatch, bad sidecar)
+    ├── TwoConfigStores            an older release's store (config/config) and this one both
+    │                              hold versions; the message names both and how to keep one
     └── ConfigStoreUnavailable     the file system refused (disk full, read-only, permissions)
 """
 
@@ -45,6 +47,11 @@ class BadUserName(ConfigStoreError, ValueError):
 
 class ConfigStoreCorrupt(ConfigStoreError):
     """A file of the store does not match what the store wrote."""
+
+
+class TwoConfigStores(ConfigStoreError):
+    """The data directory holds versions both in config/ and in an older release's
+    config/config; nothing is moved until a person keeps one."""
 
 
 class ConfigStoreUnavailable(ConfigStoreError):

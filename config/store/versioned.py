@@ -37,12 +37,13 @@ import datetime
 import difflib
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
+from branchline.config.data_dir import DataDir
 from branchline.config.store.errors import (
     BadUserName,
     ConfigConflict,
@@ -141,10 +142,12 @@ def _utc_now():
 
 
 class ConfigStore:
-    """The store under ``data_dir/config``; ``clock()`` returns an aware UTC datetime."""
+    """The store of a data directory (``DataDir.config``); ``clock()`` returns an aware UTC
+    datetime. Commands open it with ``config.document.loading.open_config_store``."""
 
-    def __init__(self, data_dir, validate: Validate, *, clock=_utc_now):
-        self.root = Path(data_dir) / "config"
+    def __init__(self, data_dir: DataDir | str | os.PathLike[str], validate: Validate, *,
+                 clock=_utc_now):
+        self.root = DataDir.of(data_dir).config
         self.validate = validate
         self.clock = clock
         self._versions = self.root / "versions"

@@ -9,7 +9,7 @@ What ``create_app`` sets up, and where each piece lives:
 
 - ``app.state.store`` (the ConfigStore), ``app.state.link`` (the appliance),
   ``app.state.worker`` (``worker.Worker``: heavy work in a child process with limits), and
-  ``app.state.accounts`` (``accounts.Accounts`` on ``data_dir/web/accounts.db``);
+  ``app.state.accounts`` (``accounts.Accounts`` on the data directory's ``web/accounts.db``);
 - the first-run setup token when no user exists: announced with ``announce`` and logged;
 - the routers: ``api_session``, ``api_users``, ``api_config``, ``api_versions`` (this
   package's core), ``api_live``, ``api_agents_live``, ``api_reports``, ``api_system``,
@@ -41,6 +41,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from branchline.config.data_dir import DataDir
 from branchline.config.document.yaml_text import YamlProblem, parse_yaml
 from branchline.config.store.errors import ConfigStoreError
 from branchline.config.web.accounts import Accounts, AccountsUnavailable
@@ -104,7 +105,7 @@ def body_limit(method: str, path: str) -> int:
                  if verb == method and pattern.fullmatch(path)), DEFAULT_BODY_LIMIT)
 
 
-def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: Path,
+def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | Path,
                announce: Callable[[str], None] = print, secure_cookies: bool = False,
                base_url: str | None = None,
                clock: Callable[[], float] = time.time,
@@ -119,7 +120,7 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: Path,
     app.state.store = store
     app.state.link = link
     app.state.worker = worker or Worker()
-    app.state.accounts = Accounts(Path(data_dir) / "web" / "accounts.db", clock=clock)
+    app.state.accounts = Accounts(DataDir.of(data_dir).accounts_db, clock=clock)
     app.state.secure_cookies = secure_cookies
     app.state.accounts.site_words = lambda: _site_words(store)
     install_error_handlers(app)

@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from branchline.config.data_dir import DataDir
+
 __all__ = ["RENEW_BEFORE", "VALID_DAYS", "ensure_certificate", "fingerprint"]
 
 # Apple's TLS requirements (iOS 13 / macOS 10.15) refuse any server certificate, self-signed
@@ -36,7 +38,7 @@ RENEW_BEFORE = 30
 def ensure_certificate(data_dir: Path, *, names: Iterable[str] = (),
                        now: datetime.datetime | None = None) -> tuple[Path, Path]:
     """The certificate and key paths, made (or renewed) if needed."""
-    folder = Path(data_dir) / "web" / "tls"
+    folder = DataDir.of(data_dir).tls
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     now = now or datetime.datetime.now(datetime.UTC)
     if _still_good(cert_path, key_path, now):

@@ -11,7 +11,6 @@
 """
 
 from branchline.firmware.cli.main import (
-    DEFAULT_DATA,
     PortCheck,
     add_call_command,
     add_config_commands,
@@ -21,7 +20,6 @@ from branchline.firmware.cli.main import (
 )
 
 __all__ = [
-    "DEFAULT_DATA",
     "PortCheck",
     "add_call_command",
     "add_config_commands",

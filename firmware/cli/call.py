@@ -53,18 +53,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
-import os
 import queue
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from branchline.config.data_dir import DataDir
 from branchline.dsp import CALL_PROGRESS_TONES, ToneTx, dtmf_samples
 from branchline.hw.audio import SoundCardLine
 from branchline.hw.ports import (
@@ -471,7 +470,7 @@ def _call(args) -> int:
     from branchline.firmware.ops.logs import configure_logging
 
     configure_logging("kv", "WARNING")
-    data_dir = Path(args.data or os.environ.get("BRANCHLINE_DATA") or "./var")
+    data_dir = DataDir.from_option(args.data)
     try:
         start = dt.datetime.fromisoformat(args.at) if args.at else None
     except ValueError:

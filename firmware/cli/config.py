@@ -24,13 +24,12 @@ import os
 import sys
 from pathlib import Path
 
+from branchline.config.data_dir import DATA_ENV, DEFAULT_DATA, DataDir
 from branchline.config.document.loading import DocumentReport, check_document, open_config_store
 from branchline.config.store.versioned import ConfigRefused, ConfigStore, ConfigStoreError
 
 __all__ = ["add_config_commands"]
 
-DATA_ENV = "BRANCHLINE_DATA"
-DEFAULT_DATA = "var"
 
 
 class _Failed(Exception):
@@ -76,7 +75,7 @@ def add_config_commands(subparsers) -> argparse.ArgumentParser:
 
 def _common(parser: argparse.ArgumentParser, *, who: bool) -> None:
     parser.add_argument("--data", metavar="DIR",
-                        help=f"the data directory (default: ${DATA_ENV}, else ./{DEFAULT_DATA})")
+                        help=f"the data directory (default: ${DATA_ENV}, else {DEFAULT_DATA})")
     if who:
         parser.add_argument("--who", metavar="NAME",
                             help="who does it (default: $USER); names the draft to check")
@@ -161,16 +160,12 @@ def _show(args) -> int:
 
 # -- plumbing ------------------------------------------------------------------------------
 
-def _data_dir(args) -> Path:
-    return Path(args.data or os.environ.get(DATA_ENV) or DEFAULT_DATA)
-
-
 def _who(args) -> str:
     return args.who or os.environ.get("USER") or "admin"
 
 
 def _store(args) -> ConfigStore:
-    return open_config_store(_data_dir(args))
+    return open_config_store(DataDir.from_option(args.data))
 
 
 def _read(path: str) -> str:

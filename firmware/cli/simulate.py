@@ -33,9 +33,10 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from branchline.acd import KpiReport, QueueEvent, kpis_from_log
-from branchline.config.document.loading import check_document
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import check_document, open_config_store
 from branchline.config.store.versioned import ConfigStore
-from branchline.firmware.appliance import Appliance, build_prompts, open_store
+from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.host_client import HostClient
@@ -121,14 +122,14 @@ def publish_fitted(store: ConfigStore, scenario: Scenario, board: SimBoard) -> N
                       note=f"fitted to scenario {scenario.name}")
 
 
-def simulate(scenario: str | Path | Scenario, data_dir: str | Path, *,
+def simulate(scenario: str | Path | Scenario, data_dir: DataDir | str | Path, *,
              hours: float | None = None, seed: int | None = None,
              progress: Callable[[float, float], None] | None = None) -> SimulationResult:
-    data_dir = Path(data_dir)
+    data_dir = DataDir.of(data_dir)
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     board = SimBoard(scenario=scenario, seed=seed)
-    store = open_store(data_dir)
+    store = open_config_store(data_dir)
     publish_fitted(store, scenario, board)
     prompts = build_prompts(data_dir, store)
     zone = ZoneInfo(check_document(store.current().text)[0].site.timezone)
@@ -176,7 +177,7 @@ def run_virtual(app: Appliance, clock: VirtualClock, seconds: float,
             progress(seconds - (end - clock.now()), seconds)
 
 
-def stored_events(data_dir: Path, epoch0: float) -> list[QueueEvent]:
+def stored_events(data_dir: DataDir | Path, epoch0: float) -> list[QueueEvent]:
     """The ACD event log as the records database holds it, back in loop time."""
-    with Records(Path(data_dir) / "records.db") as records:
+    with Records(DataDir.of(data_dir).records_db) as records:
         return [queue_event(row, epoch0) for row in records.iter_events()]

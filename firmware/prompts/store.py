@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from branchline.config.data_dir import DataDir
 from branchline.dsp import MediaError, transcode
 from branchline.firmware.prompts.errors import (
     PromptError,
@@ -144,7 +145,7 @@ class PromptStore:
             if "/" in check_name(name):
                 raise PromptNameError(f"prompt name {name!r}: '/' is reserved for speech "
                                       "units; group prompt names with dots (main.long)")
-        self.root = Path(data_dir) / "prompts"
+        self.root = DataDir.of(data_dir).prompts
         self.cache_dir = self.root / "cache"
         self.recorded_dir = self.root / "recorded"
         self._prompts = {name: dict(per_lang) for name, per_lang in texts.items()}

@@ -5,7 +5,7 @@ a write is acknowledged only after its transaction committed, and a committed tr
 survives a power cut; an interrupted one leaves nothing behind. See docs/records.md for the
 schema, the durability argument and the measured cost.
 
-    with Records(data_dir / "records.db") as records:
+    with Records(DataDir(data_dir).records_db) as records:
         records.append_many([call_record, acd_event, ...])   # one transaction
         for cdr in records.calls(since, until, queue="loans"): ...
 
@@ -28,6 +28,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from branchline.config.data_dir import DataDir
 from branchline.firmware.records.errors import (
     DuplicateRecord,
     RecordRefused,
@@ -52,7 +53,6 @@ from branchline.firmware.records.rows import (
 )
 from branchline.firmware.records.schema import MIGRATIONS, SCHEMA_VERSION
 from branchline.firmware.records.types import (
-    RECORDINGS_DIR,
     AcdEvent,
     AgentStateChange,
     AuditEntry,
@@ -411,11 +411,12 @@ def remove_recordings(data_dir, paths) -> list[str]:
     Each path must be relative to ``data_dir`` and resolve, symlinks followed, inside
     ``data_dir/recordings``; anything else is refused (RecordRefused) before any file is touched.
     """
-    root = (Path(data_dir) / RECORDINGS_DIR).resolve()
+    data = DataDir.of(data_dir)
+    root = data.recordings.resolve()
     targets = []
     for path in paths:
         check_recording_path(path, "removing a recording")
-        target = (Path(data_dir) / path).resolve()
+        target = (data.root / path).resolve()
         if not target.is_relative_to(root):
             raise RecordRefused(
                 f"removing a recording: {path!r} resolves to {target}, outside {root}; "

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from branchline.config.data_dir import RECORDINGS, DataDir
+
 __all__ = ["Recorder", "recording_path"]
 
 log = logging.getLogger("branchline.recorder")
@@ -37,14 +39,14 @@ FRAMES_PER_HANDOVER = 50  # one second of 20 ms frames per queue item
 
 def recording_path(call_id: str, started: dt.datetime, suffix: str = "") -> str:
     """Where a call's recording goes, relative to the data directory."""
-    return f"recordings/{started:%Y/%m/%d}/{call_id}{suffix}.wav"
+    return f"{RECORDINGS}/{started:%Y/%m/%d}/{call_id}{suffix}.wav"
 
 
 class Recorder:
     """The writer thread and its queue (see the module docstring)."""
 
-    def __init__(self, data_dir: Path):
-        self._data_dir = Path(data_dir)
+    def __init__(self, data_dir: DataDir | Path):
+        self._data_dir = DataDir.of(data_dir).root
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._files: dict[int, wave.Wave_write | None] = {}  # the thread's

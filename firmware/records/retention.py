@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
+from branchline.config.data_dir import DataDir
 from branchline.firmware.records.database import (
     Records,
     RecordsError,
@@ -41,9 +43,10 @@ def policy_of(retention) -> RetentionPolicy:
 class RetentionKeeper:
     """See the module docstring."""
 
-    def __init__(self, data_dir, *, db_name="records.db"):
-        self.data_dir = data_dir
-        self.db_path = data_dir / db_name
+    def __init__(self, data_dir: DataDir | Path):
+        data = DataDir.of(data_dir)
+        self.data_dir = data.root
+        self.db_path = data.records_db
         self.last_request: float | None = None
         self.failures = 0
         self.expired_total = 0

@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from branchline.config.data_dir import RECORDINGS
 from branchline.firmware.records.errors import RecordRefused
-
-# Recording paths are relative to the data directory and live under this folder; `expire`
-# relies on it to never hand back a path outside it.
-RECORDINGS_DIR = "recordings"
 
 
 class Outcome(enum.StrEnum):
@@ -219,11 +216,11 @@ def check_recording_path(path, where="recording"):
         or ".." in pure.parts
         or "\\" in path
         or len(pure.parts) < 2
-        or pure.parts[0] != RECORDINGS_DIR
+        or pure.parts[0] != RECORDINGS
     ):
         raise RecordRefused(
-            f"{where}: recording path {path!r} is not a file under {RECORDINGS_DIR}/; "
-            f"give it relative to the data directory, like '{RECORDINGS_DIR}/2026/11/call.wav'"
+            f"{where}: recording path {path!r} is not a file under {RECORDINGS}/; "
+            f"give it relative to the data directory, like '{RECORDINGS}/2026/11/call.wav'"
         )
     return pure
 

@@ -89,7 +89,7 @@ class RuntimeLink:
         self._snapshot: dict = self._board.snapshot(app.clock.now(), 0)
         self._logs = LogRing().install()
         zone = app.clock.wall(0.0).tzinfo
-        self._reports = Reports(app.data_dir / "records.db", self._document, zone,
+        self._reports = Reports(app.data.records_db, self._document, zone,
                                 self._now_epoch, self.worker)
         self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt,
                                    self.worker)
@@ -235,11 +235,11 @@ class RuntimeLink:
 
     def audit(self, who: str, what: str, diff: str) -> None:
         entry = AuditEntry(self._now_epoch(), who, what, diff)
-        with Records(self.app.data_dir / "records.db") as records:
+        with Records(self.app.data.records_db) as records:
             records.add_audit(entry)
 
     def audit_entries(self, since_epoch: float) -> list[dict]:
-        with Records(self.app.data_dir / "records.db") as records:
+        with Records(self.app.data.records_db) as records:
             return [{"time": e.at, "who": e.who, "what": e.what, "diff": e.diff}
                     for e in records.iter_audit(since_epoch)]
 

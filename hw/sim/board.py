@@ -410,7 +410,12 @@ class SimBoard:
                 self._voice, now,
             )
         self._agents_due = now
-        self._next_arrival = self._arrival_after(now)
+        first = self.scenario.arrivals.first_s
+        if first is None:
+            self._next_arrival = self._arrival_after(now)
+        else:
+            inside = self._time_of_day(now) + first < self.scenario.day.end
+            self._next_arrival = now + first if inside else None
 
     def _time_of_day(self, t):
         return self.scenario.day.start + (t - self._epoch)

@@ -195,10 +195,13 @@ class Day(_Model):
 
 
 class Arrivals(_Model):
-    """Poisson arrivals; the rate (calls per hour) is set per hour of the day."""
+    """Poisson arrivals; the rate (calls per hour) is set per hour of the day. ``first_s``:
+    the first caller rings that many seconds after the board starts (then Poisson again), so
+    a demo shows a call at once instead of after a random wait."""
 
     default_per_hour: float = Field(default=0.0, ge=0)
     per_hour: dict[Annotated[int, Field(ge=0, le=23)], Annotated[float, Field(ge=0)]] = {}
+    first_s: float | None = Field(default=None, ge=0)
 
     def rate(self, hour):
         return self.per_hour.get(hour, self.default_per_hour)

@@ -24,8 +24,9 @@ from runtime_harness import (
     prompts_dir,  # noqa: F401 - fixture
 )
 
+from branchline.config.document.loading import open_config_store
 from branchline.dsp import CALL_PROGRESS_TONES, DtmfRx, Resampler, ToneTx, dtmf_samples
-from branchline.firmware.appliance import Appliance, build_prompts, open_store
+from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS
 from branchline.firmware.cli.call import PromptEcho
 from branchline.firmware.clock import VirtualClock
@@ -568,7 +569,7 @@ def test_the_appliance_answers_a_call_on_a_usb_fxo_adapter(tmp_path, prompts_dir
         stream_factory=lambda **kw: cards.append(FakeCard(**kw)) or cards[-1],
         serial_factory=lambda url: ports.append(AdapterPort(url)) or ports[-1])
     card, port = cards[0], ports[0]
-    store = open_store(tmp_path)
+    store = open_config_store(tmp_path)
     prompts = build_prompts(prompts_dir, store)
     clock = VirtualClock(dt.datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     app = Appliance(tmp_path, line, clock, prompts, HostClient(bank_url, dict(ENDPOINTS)),

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 from runtime_harness import VirtualRun
 
-from branchline.config.document.loading import check_document
-from branchline.firmware.appliance import Appliance, build_prompts, open_store
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import check_document, open_config_store
+from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS
 from branchline.firmware.cli.simulate import day_start, publish_fitted
 from branchline.firmware.clock import VirtualClock
@@ -51,7 +52,7 @@ class EmuHarness(VirtualRun):
         self.board = EmulatedBoard(self.emulator, directory=self.data_dir.parent,
                                    name="board0", **DRIVER)
         self.sim = self.emulator.lines.sim
-        self.store = open_store(self.data_dir)
+        self.store = open_config_store(self.data_dir)
         publish_fitted(self.store, self.scenario, self.board)
         self.prompts = build_prompts(Path(prompts_dir), self.store)
         zone = ZoneInfo(check_document(self.store.current().text)[0].site.timezone)
@@ -85,5 +86,5 @@ class EmuHarness(VirtualRun):
             assert self.app.close(self.clock.now())
             self.board.close()
             self.closed = True
-        with Records(self.data_dir / "records.db") as records:
+        with Records(DataDir(self.data_dir).records_db) as records:
             return records.calls(0.0, float("inf"))

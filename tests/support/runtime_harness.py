@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from branchline.config.document.loading import check_document
-from branchline.firmware.appliance import Appliance, build_prompts, open_store
+from branchline.config.data_dir import DataDir
+from branchline.config.document.loading import check_document, open_config_store
+from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.cli.simulate import day_start, publish_fitted
 from branchline.firmware.clock import VirtualClock
@@ -103,7 +104,7 @@ class RuntimeHarness(VirtualRun):
         self.data_dir = Path(data_dir)
         self.scenario = parse_scenario(scenario)
         self.board = SimBoard(scenario=self.scenario, seed=seed)
-        self.store = open_store(self.data_dir)
+        self.store = open_config_store(self.data_dir)
         publish_fitted(self.store, self.scenario, self.board)
         if edit_document is not None:
             self.publish(edit_document, note="test edit")
@@ -137,7 +138,7 @@ class RuntimeHarness(VirtualRun):
             self.drain(drain_limit)
             assert self.app.close(self.clock.now())
             self.closed = True
-        with Records(self.data_dir / "records.db") as records:
+        with Records(DataDir(self.data_dir).records_db) as records:
             return records.calls(0.0, float("inf"))
 
     def hang_up_caller(self, port: int) -> None:
@@ -147,7 +148,7 @@ class RuntimeHarness(VirtualRun):
         caller._finish(self.clock.now(), CallOutcome.HUNG_UP_DONE)
 
     def events(self):
-        with Records(self.data_dir / "records.db") as records:
+        with Records(DataDir(self.data_dir).records_db) as records:
             return list(records.iter_events())
 
 
@@ -159,7 +160,7 @@ class RuntimeHarness(VirtualRun):
 def prompts_dir(tmp_path_factory) -> Path:
     """Prompts of the default document, built once (a second build finds them made)."""
     root = tmp_path_factory.getbasetemp() / "runtime-prompts"
-    build_prompts(root, open_store(root / "default-config"))
+    build_prompts(root, open_config_store(root / "default-config"))
     return root
 
 

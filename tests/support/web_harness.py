@@ -24,6 +24,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from runtime_harness import RuntimeHarness, scenario_text
 
+from branchline.config.data_dir import DataDir
 from branchline.config.web import create_app
 from branchline.config.web.auth import CSRF_COOKIE, CSRF_HEADER
 from branchline.firmware.web.link import RuntimeLink
@@ -39,7 +40,7 @@ class WebHarness:
                  scenario: str | None = None, edit_document=None, seed: int | None = None):
         self.tmp_path = Path(tmp_path)
         store_dir = self.tmp_path / "prompt-store"
-        shutil.copytree(Path(prompts_dir) / "prompts", store_dir / "prompts")
+        shutil.copytree(DataDir(prompts_dir).prompts, DataDir(store_dir).prompts)
         self.data_dir = self.tmp_path / "data"
         self.runtime = RuntimeHarness(
             self.data_dir, scenario or scenario_text(stations=2, agents=[("1001", 0), ("1002", 1)]),
