@@ -1,9 +1,10 @@
 """What the queue and agent forms show: the settings of the ACD an admin changes most.
 
 ``queue_forms(draft, t)`` turns the draft's ``acd.queues`` into forms (distribution, ring
-and wrap-up times, the longest wait, what happens with nobody logged in, call back, each
-priority class's service-level target); ``agent_forms(draft, t)`` does the agents (name,
-phone, skills with levels, queues). Each field carries the checker's issues about it.
+and wrap-up times, the longest wait, what happens with nobody logged in, place announcements,
+call back and its retries, each priority class's service-level target and promotion time);
+``agent_forms(draft, t)`` does the agents (name, phone, skills with levels, queues with their
+penalties, typed "general, vip 2"). Each field carries the checker's issues about it.
 ``static/acd.js`` saves a form by changing only those fields of the section.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from branchline.acd import QueueModel, Strategy
+from branchline.acd import Announcements, CallbackPolicy, PriorityClass, QueueModel, Strategy
 from branchline.config.web.pages.flow import DraftView
 
 __all__ = ["QueueField", "agent_forms", "queue_forms"]
@@ -40,6 +41,19 @@ class QueueField:
         self.value = _plain(self.value)
 
 
+_CLASS_PROMOTE = PriorityClass.model_fields["promote_after_s"].default
+
+
+def _default(part: str, name: str) -> Any:
+    """A queue's setting as the model fills it in when the document leaves it out."""
+    model = {"announce": Announcements, "callback": CallbackPolicy}[part]
+    return model.model_fields[name].default
+
+
+def _bool(value: Any) -> str:
+    return "true" if value else "false"
+
+
 def queue_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
     """Each queue of the draft's acd section as a form of the settings an admin changes
     most (distribution, waits, call back, each class's service-level target), with the
@@ -50,6 +64,8 @@ def queue_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
         if not isinstance(queue, Mapping):
             continue
         callback = queue.get("callback") if isinstance(queue.get("callback"), Mapping) else {}
+        announce = queue.get("announce") if isinstance(queue.get("announce"), Mapping) else {}
+        yes_no = [("true", t("field.yes")), ("false", t("field.no"))]
         fields = [
             QueueField("strategy", t("queues.strategy"), "text",
                        queue.get("strategy", "longest_idle"),
@@ -65,9 +81,23 @@ def queue_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
                                                                   "overflow")]),
             QueueField("overflow_target", t("queues.overflow_target"), "text",
                        queue.get("overflow_target"), hint=t("queues.overflow_hint")),
+            QueueField("announce.every_s", t("queues.announce_every"), "number",
+                       announce.get("every_s", _default("announce", "every_s")),
+                       hint=t("queues.announce_every_hint")),
+            QueueField("announce.on_entry", t("queues.announce_on_entry"), "bool",
+                       _bool(announce.get("on_entry", _default("announce", "on_entry"))),
+                       yes_no),
             QueueField("callback.enabled", t("queues.callback"), "bool",
-                       "true" if callback.get("enabled") else "false",
-                       [("true", t("field.yes")), ("false", t("field.no"))]),
+                       _bool(callback.get("enabled")), yes_no),
+            QueueField("callback.key", t("queues.callback_key"), "text",
+                       callback.get("key", _default("callback", "key"))),
+            QueueField("callback.retries", t("queues.callback_retries"), "number",
+                       callback.get("retries", _default("callback", "retries"))),
+            QueueField("callback.retry_interval_s", t("queues.callback_retry_interval"),
+                       "number", callback.get("retry_interval_s",
+                                              _default("callback", "retry_interval_s"))),
+            QueueField("callback.dial_timeout_s", t("queues.callback_dial_timeout"), "number",
+                       callback.get("dial_timeout_s", _default("callback", "dial_timeout_s"))),
         ]
         classes = queue.get("classes")
         if not isinstance(classes, list):
@@ -85,6 +115,10 @@ def queue_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
                 fields.append(QueueField(f"classes.{i}.service_level_s",
                                          t("queues.sl_s", name=name), "number",
                                          cls.get("service_level_s")))
+                fields.append(QueueField(f"classes.{i}.promote_after_s",
+                                         t("queues.promote_after", name=name), "number",
+                                         cls.get("promote_after_s", _CLASS_PROMOTE),
+                                         hint=t("queues.promote_after_hint")))
         forms.append(_form(draft, f"acd.queues.{index}", index,
                            str(queue.get("name", f"#{index + 1}")), fields))
     return forms
@@ -97,7 +131,8 @@ def agent_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
         if not isinstance(agent, Mapping):
             continue
         skills = agent.get("skills") if isinstance(agent.get("skills"), Mapping) else {}
-        queues = [m.get("queue") for m in agent.get("queues") or [] if isinstance(m, Mapping)]
+        queues = [str(m.get("queue")) + (f" {m['penalty']}" if m.get("penalty") else "")
+                  for m in agent.get("queues") or [] if isinstance(m, Mapping)]
         fields = [
             QueueField("name", t("agents.name"), "text", agent.get("name")),
             QueueField("station", t("agents.station"), "text", agent.get("station"),
@@ -106,7 +141,7 @@ def agent_forms(draft: DraftView, t: Any) -> list[dict[str, Any]]:
                        ", ".join(f"{k} {v}" for k, v in skills.items()),
                        hint=t("agents.skills_hint")),
             QueueField("queues", t("agents.queues"), "memberships",
-                       ", ".join(str(q) for q in queues), hint=t("agents.queues_hint")),
+                       ", ".join(queues), hint=t("agents.queues_hint")),
         ]
         forms.append(_form(draft, f"acd.agents.{index}", index,
                            f"{agent.get('id', '?')} · {agent.get('name', '')}", fields))
