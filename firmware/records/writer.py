@@ -1,6 +1,6 @@
 """The records writer thread: the media loop hands records over without ever touching SQLite.
 
-    writer = RecordWriter(data_dir / "records.db", on_committed=acks.put, on_refused=log)
+    writer = RecordWriter(DataDir(data_dir).records_db, on_committed=acks.put, on_refused=log)
     writer.start()
     writer.submit(cdr)             # media loop: a queue put, never blocks on the disk
     ...
