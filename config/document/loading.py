@@ -22,6 +22,7 @@ the whole report.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from functools import cached_property
@@ -38,6 +39,7 @@ from branchline.config.document.issues import (
     DocumentInvalid,
     DocumentReport,
     Issue,
+    issue,
     issues_from_pydantic,
 )
 from branchline.config.document.model import (
@@ -152,23 +154,25 @@ def check_document(text: str) -> tuple[Document | None, DocumentReport]:
     try:
         parsed = parse_yaml(text)
     except YamlProblem as exc:
-        issue = Issue(exc.path, exc.message + (f" (column {exc.column})" if exc.column else ""),
-                      exc.fix, exc.line)
-        return None, DocumentReport((issue,), ())
+        problem = exc.message + (f" (column {exc.column})" if exc.column else "")
+        said = dataclasses.replace(issue(exc.path, "doc.value_error", "doc.fix.value_error",
+                                         problem=problem, fix=exc.fix), line=exc.line)
+        return None, DocumentReport((said,), ())
     errors: list[Issue] = []
     sections: dict[str, Any] = {}
     data = parsed.data
     for name in data:
         if name not in Document.model_fields:
             close = difflib.get_close_matches(name, list(Document.model_fields), n=1)
-            errors.append(Issue(name, f"unknown section {name!r}",
-                                f"did you mean {close[0]!r}?" if close else
-                                "the sections are " + ", ".join(Document.model_fields)))
+            fix = ({"fix_key": "doc.fix.did_you_mean", "close": close[0]} if close else
+                   {"fix_key": "doc.fix.sections_are",
+                    "sections": ", ".join(Document.model_fields)})
+            errors.append(issue(name, "doc.unknown_section", name=name, **fix))
     for name in Document.model_fields:
         if name not in data:
             if name in _REQUIRED:
-                errors.append(Issue(name, f"required section {name!r} is missing",
-                                    f"add {name}: (see docs/configuration.md)"))
+                errors.append(issue(name, "doc.missing_section", "doc.fix.add_section",
+                                    name=name))
                 sections[name] = None
             continue
         section_errors, sections[name] = _section(name, data[name])
@@ -201,7 +205,7 @@ def _section(name: str, raw: Any) -> tuple[list[Issue], Any]:
 
 def _placed(issues: list[Issue], parsed: ParsedYaml) -> tuple[Issue, ...]:
     """Each issue with its line, in document order (issues without a line last)."""
-    placed = [Issue(i.path, i.message, i.fix, i.line or parsed.line_of(i.path)) for i in issues]
+    placed = [dataclasses.replace(i, line=i.line or parsed.line_of(i.path)) for i in issues]
     order = {id(issue): n for n, issue in enumerate(placed)}
     return tuple(sorted(placed, key=lambda i: (i.line is None, i.line or 0, order[id(i)])))
 

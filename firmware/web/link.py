@@ -251,6 +251,9 @@ class RuntimeLink:
     def prompt_audio(self, name: str, language: str) -> bytes:
         return self._prompts.audio(name, language)
 
+    def unit_audio(self, unit: str, language: str) -> bytes:
+        return self._prompts.unit_audio(unit, language)
+
     def store_prompt(self, name: str, language: str, data: bytes, who: str) -> dict:
         result = self._prompts.upload(name, language, data)
         self.audit(who, f"prompt {name} ({language}): recording uploaded",
