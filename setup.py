@@ -1,7 +1,9 @@
 """Build: the top-level part folders become the `branchline` package.
 
 Each part folder (dsp/, hw/, ...) maps to `branchline.<part>` through package_dir, and every
-`.pyx` file in dsp/ becomes the extension `branchline.dsp.<name>`. See docs/ARCHITECTURE.md.
+`.pyx` file under dsp/ or hw/ becomes an extension named by its full dotted path
+(`dsp/_g711.pyx` is `branchline.dsp._g711`, `hw/sip/_rtp.pyx` is `branchline.hw.sip._rtp`).
+See docs/ARCHITECTURE.md.
 """
 
 from pathlib import Path
@@ -32,14 +34,15 @@ class BuildPy(build_py):
 
 extensions = [
     Extension(
-        f"branchline.dsp.{pyx.stem}",
-        [f"dsp/{pyx.name}"],
+        ".".join(("branchline", *pyx.relative_to(HERE).with_suffix("").parts)),
+        [str(pyx.relative_to(HERE))],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
         extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-march=native",
                             "-ffp-contract=off"],
     )
-    for pyx in sorted((HERE / "dsp").glob("*.pyx"))
+    for part in ("dsp", "hw")
+    for pyx in sorted((HERE / part).rglob("*.pyx"))
 ]
 
 setup(
