@@ -12,9 +12,12 @@ branchline.dsp.g711, so there is one implementation of the companding rules.
 
 from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from libc.errno cimport EAGAIN, errno
-from libc.stdint cimport int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport (INT64_MIN, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t,
+                          uint64_t)
 from libc.string cimport memcmp, memcpy, memset
 from posix.time cimport timespec
+
+NO_END = INT64_MIN  # the end column of a key event that is still held
 
 
 cdef extern from "<sys/socket.h>" nogil:
@@ -598,6 +601,7 @@ cdef class RtpKernel:
         h.max_seq = seq
 
     cdef void _emit(self, int c, int code, int64_t start, int64_t end) noexcept nogil:
+        # end: INT64_MIN (NO_END) while the key is held
         if self.nevents >= self.events.shape[0]:
             self.ch[c].stats[S_EVENTS_LOST] += 1
             return
@@ -631,7 +635,7 @@ cdef class RtpKernel:
         h.rev_code = code
         h.rev_dur = duration
         h.rev_start = h.played + h.insert_left + <int32_t>(ts - h.play_ts)
-        self._emit(c, code, h.rev_start, -1)
+        self._emit(c, code, h.rev_start, INT64_MIN)
         if end:
             self._emit(c, code, h.rev_start, h.rev_start + duration)
             h.rev_state = 2

@@ -317,7 +317,7 @@ class RtpEngine:
     def _keys(self, count):
         if not count:
             return []
-        return [DtmfEvent(c, _KEY_OF_CODE[code], start, None if end < 0 else end)
+        return [DtmfEvent(c, _KEY_OF_CODE[code], start, None if end == _rtp.NO_END else end)
                 for c, code, start, end in self._events[:count].tolist()]
 
     def _bind(self, host, port, ports):
