@@ -65,6 +65,7 @@ ROLES = {
     ("GET", "/api/audit"): A,
     ("GET", "/api/prompts"): V,
     ("GET", "/api/prompts/{name}/{language}.wav"): V,
+    ("GET", "/api/prompts/units/{language}/{unit:path}.wav"): V,
     ("PUT", "/api/prompts/{name}/{language}"): A,
     ("POST", "/api/prompts/{name}/{language}/synthesise"): A,
     ("POST", "/api/tryit"): A,
