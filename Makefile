@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SOURCES_BUILD := pyproject.toml setup.py $(wildcard dsp/*.pyx dsp/*.pxd)
+SOURCES_BUILD := pyproject.toml setup.py $(wildcard dsp/*.pyx dsp/*.pxd hw/*/*.pyx)
 
 .PHONY: run test lint bench build clean
 
@@ -29,4 +29,4 @@ bench: $(STAMP)
 	PYTHONPATH=tests/support ONLY=$(ONLY) $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info dsp/*.c dsp/*.so
+	rm -rf $(VENV) build *.egg-info dsp/*.c dsp/*.so hw/*/*.c hw/*/*.so

@@ -343,15 +343,15 @@ cdef class RtpKernel:
 
     # -- the tick --------------------------------------------------------------------------
 
-    def receive(self, int64_t now_ns):
-        """Drain every open channel's RTP and RTCP sockets; return the number of event rows."""
+    def receive(self, int64_t now_ns, bint rtcp):
+        """Drain every open channel's RTP (and RTCP) socket; return the number of event rows."""
         cdef int c
         self.nevents = 0
         with nogil:
             for c in range(self.channels):
                 if self.ch[c].is_open:
                     self._drain(c, self.ch[c].fd, False, now_ns)
-                    if self.ch[c].rtcp_fd >= 0:
+                    if rtcp and self.ch[c].rtcp_fd >= 0:
                         self._drain(c, self.ch[c].rtcp_fd, True, now_ns)
         return self.nevents
 
