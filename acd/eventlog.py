@@ -28,6 +28,9 @@ class QueueEventKind(StrEnum):
     CALLBACKCONNECT = "CALLBACKCONNECT"  # call back answered; wait_s = since the request
     CALLBACKFAILED = "CALLBACKFAILED"  # one attempt unanswered; reason "retry" or "gave up"
     AGENTSTATE = "AGENTSTATE"  # old_state -> new_state, reason; queue of the call if any
+    # Written at the next start for a call the appliance lost in a crash; reason "waiting",
+    # "talking" or "callback" (what the call was doing), wait_s / talk_s as far as known.
+    APPLIANCERESTART = "APPLIANCERESTART"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,8 @@ class QueueKpis:
     abandoned_in_sl: int = 0  # of those, hung up within the service-level time
     short_abandoned: int = 0
     timed_out: int = 0  # left by max wait or because nobody was logged in (overflowed)
+    # left by a crash while waiting (also in timed_out) or for a call back (callbacks_failed)
+    lost_in_restart: int = 0
     callbacks_requested: int = 0
     callbacks_answered: int = 0
     callbacks_failed: int = 0  # gave up after the last retry
@@ -211,6 +213,16 @@ class KpiAccumulator:
             del self._entered[e.call_id]
             for q in self._q(e, interval):
                 q.callbacks_failed += 1
+        elif k is QueueEventKind.APPLIANCERESTART:
+            # The caller never got the agent or the call back they waited for.
+            del self._entered[e.call_id]
+            for q in self._q(e, interval):
+                q.lost_in_restart += 1
+                if e.reason == "callback":
+                    q.callbacks_failed += 1
+                else:
+                    q.timed_out += 1
+                    q.wait_timed_out_s += e.wait_s
 
     def _agent_segment(self, e: QueueEvent) -> None:
         prev = self._agent_state.get(e.agent_id)

@@ -16,10 +16,10 @@ A line is `epoch|callid|queue|agent|EVENT|data1|data2|...`; missing call, queue 
 | agent logs in / out | ADDMEMBER / REMOVEMEMBER, one line per queue of the agent |
 | agent goes not ready / ready again | PAUSE reason / UNPAUSE, one line per queue |
 
-Asterisk has no line for a call refused because the queue is full or closed, nor for a call back;
-those stay in Branchline's own log. A call back that connects is not written as CONNECT (the
-call already left with EXITWITHKEY, and reports would count it twice); neither are its COMPLETE
-lines.
+Asterisk has no line for a call refused because the queue is full or closed, for a call back, or
+for an entry closed at start after a crash (APPLIANCERESTART); those stay in Branchline's own log.
+A call back that connects is not written as CONNECT (the call already left with EXITWITHKEY,
+and reports would count it twice); neither are its COMPLETE lines.
 """
 
 from collections.abc import Iterable, Mapping, Sequence

@@ -72,7 +72,8 @@ from branchline.firmware.host_client import HostClient
 from branchline.firmware.media_loop import MediaLoop
 from branchline.firmware.prompts.store import PromptStore
 from branchline.firmware.records.cdr import acd_row
-from branchline.firmware.records.database import AgentStateChange, CallRecord
+from branchline.firmware.records.database import AgentStateChange, CallRecord, Records
+from branchline.firmware.records.reconcile import reconcile
 from branchline.firmware.records.recorder import Recorder
 from branchline.firmware.records.retention import RetentionKeeper, policy_of
 from branchline.firmware.records.writer import RecordWriter
@@ -146,9 +147,22 @@ class Appliance:
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        self._reconcile()
         self.writer.start()
         self.recorder.start()
         self.retention.start()
+
+    def _reconcile(self) -> None:
+        """Before any call: records for the calls the last run lost, its queue entries and
+        agents closed (firmware/records/reconcile.py)."""
+        with Records(self.data.records_db) as records:
+            done = reconcile(records, self.data)
+        if done:
+            self.counters["calls_reconciled"] += len(done.calls)
+            log.warning("the last run stopped without writing everything: %d call record(s) "
+                        "written now (%s), %d queue entr(ies) closed, %d agent(s) logged out",
+                        len(done.calls), " ".join(done.calls) or "none", done.entries_closed,
+                        len(done.agents_logged_out))
 
     def tick(self, now: float, due: float | None = None) -> None:
         self.loop.tick(now, due)

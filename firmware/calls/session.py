@@ -35,6 +35,7 @@ from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft
 from branchline.dsp import CALL_PROGRESS_TONES
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record
+from branchline.firmware.records.database import CallOpened
 from branchline.firmware.records.recorder import recording_path
 from branchline.ivr import (
     AgentCallEnded,
@@ -205,6 +206,11 @@ class CallSession:
                               self.document.is_vip(self.caller), app.clock.wall(now))
         log.info("call %s answered on %s from %s (config v%d)", self.call_id, self.port_name,
                  self.caller or "(no caller id)", self.config.version)
+        # Durable at once: if the appliance dies before this call's record, the next start
+        # still knows the call was up (firmware/records/reconcile.py).
+        app.writer.submit(CallOpened(self.call_id, app.wall_epoch(self.rang_at),
+                                     app.wall_epoch(now), self.caller, dialled,
+                                     self.port_name, self.config.version))
         self.guard(now, lambda: self._start_session(flow, started, now))
 
     def _start_session(self, flow, started, now) -> None:

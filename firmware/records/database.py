@@ -45,9 +45,12 @@ from branchline.firmware.records.errors import (
 )
 from branchline.firmware.records.rows import (
     CALL_COLUMNS,
+    CLOSE_OPEN,
     INSERT_CALL,
+    OPEN_COLUMNS,
     call_from_row,
     event_from_row,
+    opened_from_row,
     row_for,
     state_from_row,
 )
@@ -56,6 +59,7 @@ from branchline.firmware.records.types import (
     AcdEvent,
     AgentStateChange,
     AuditEntry,
+    CallOpened,
     CallRecord,
     Expired,
     HangupSide,
@@ -71,6 +75,7 @@ __all__ = [
     "AcdEvent",
     "AgentStateChange",
     "AuditEntry",
+    "CallOpened",
     "CallRecord",
     "DuplicateRecord",
     "Expired",
@@ -215,6 +220,8 @@ class Records:
             db.execute("BEGIN IMMEDIATE")
             for sql, params in rows:
                 db.execute(sql, params)
+                if sql is INSERT_CALL:
+                    db.execute(CLOSE_OPEN, (params[0],))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
@@ -283,6 +290,62 @@ class Records:
             params.append(agent)
         return list(self._select(sql + " ORDER BY started_epoch, call_id", params,
                                  call_from_row))
+
+    def open_calls(self) -> list[CallOpened]:
+        """Calls answered and not recorded yet: in progress, or lost when the appliance died."""
+        return list(self._select(f"SELECT {OPEN_COLUMNS} FROM open_calls ORDER BY "
+                                 "started_epoch, call_id", (), opened_from_row))
+
+    def recorded(self, call_ids) -> set[str]:
+        """Which of ``call_ids`` have a call record."""
+        ids, found = list(call_ids), set()
+        for i in range(0, len(ids), _FETCH):
+            chunk = ids[i:i + _FETCH]
+            found.update(row[0] for row in self._conn().execute(
+                f"SELECT call_id FROM calls WHERE call_id IN ({', '.join('?' * len(chunk))})",
+                chunk))
+        return found
+
+    def unfinished_event_calls(self, finished: Iterable[str]) -> list[str]:
+        """Calls with ACD events but no record, and calls whose last ACD event (ring and
+        agent-state events aside) is not in ``finished`` (nor a call back given up): what a
+        crash leaves open."""
+        finished = tuple(finished)
+        sql = f"""
+            SELECT call_id FROM acd_events WHERE seq IN (
+                SELECT max(seq) FROM acd_events WHERE call_id IS NOT NULL
+                AND name NOT IN ('AGENTSTATE', 'RINGNOANSWER', 'RINGCANCELED')
+                GROUP BY call_id)
+            AND ((name NOT IN ({", ".join("?" * len(finished))})
+                  AND NOT (name = 'CALLBACKFAILED'
+                           AND json_extract(data, '$.reason') = 'gave up'))
+                 OR NOT EXISTS (SELECT 1 FROM calls WHERE calls.call_id = acd_events.call_id))
+            ORDER BY seq"""
+        return [row[0] for row in self._conn().execute(sql, finished)]
+
+    def call_events(self, call_id) -> list[AcdEvent]:
+        """Every ACD event of one call, in log order."""
+        return list(self._select(
+            "SELECT at_epoch, name, call_id, queue, agent, data FROM acd_events "
+            "WHERE call_id = ? ORDER BY seq", (call_id,), event_from_row))
+
+    def last_moment(self, call_prefix: str | None = None) -> float | None:
+        """The latest time the records hold, or the latest of the calls whose id starts with
+        ``call_prefix``: the appliance was alive at least until then."""
+        sources = [("calls", "ended_epoch"), ("acd_events", "at_epoch"),
+                   ("open_calls", "answered_epoch")]
+        where, params = "", ()
+        if call_prefix:
+            # A prefix as a range, so the call_id indexes serve it.
+            where = "WHERE call_id >= ? AND call_id < ?"
+            params = (call_prefix, call_prefix[:-1] + chr(ord(call_prefix[-1]) + 1))
+        else:
+            sources.append(("agent_states", "at_epoch"))
+        db = self._conn()
+        times = [db.execute(f"SELECT max({column}) FROM {table} {where}", params).fetchone()[0]
+                 for table, column in sources]
+        known = [t for t in times if t is not None]
+        return max(known) if known else None
 
     def iter_calls(self, since=0.0, until=float("inf")) -> Iterator[CallRecord]:
         """Every call that started in [since, until), oldest first, fetched in chunks."""

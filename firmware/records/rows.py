@@ -11,6 +11,7 @@ from branchline.firmware.records.types import (
     AcdEvent,
     AgentStateChange,
     AuditEntry,
+    CallOpened,
     CallRecord,
     HangupSide,
     Outcome,
@@ -39,6 +40,15 @@ INSERT_STATE = (
     "VALUES (?, ?, ?, ?, ?, ?)"
 )
 INSERT_AUDIT = "INSERT INTO audit (at_epoch, at_utc, who, what, diff) VALUES (?, ?, ?, ?, ?)"
+# A call answered twice is the same call: the second row changes nothing.
+INSERT_OPEN = (
+    "INSERT OR IGNORE INTO open_calls (call_id, started_epoch, started_utc, answered_epoch, "
+    "answered_utc, caller, dialled, port, config_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Run after every INSERT_CALL, in the same transaction: a recorded call is no longer open.
+CLOSE_OPEN = "DELETE FROM open_calls WHERE call_id = ?"
+OPEN_COLUMNS = ("call_id, started_epoch, answered_epoch, caller, dialled, port, "
+                "config_version")
 
 CALL_COLUMNS = (
     "call_id, started_epoch, ended_epoch, caller, dialled, port, config_version, outcome, "
@@ -75,9 +85,17 @@ def row_for(record):
         refuse_pan(where, "diff", record.diff, PHONE_MIN_PAN)
         return INSERT_AUDIT, (record.at, _utc(record.at), record.who, record.what,
                               record.diff)
+    if isinstance(record, CallOpened):
+        where = f"call opened {record.call_id!r}"
+        for name in ("caller", "dialled"):
+            refuse_pan(where, name, getattr(record, name), PHONE_MIN_PAN)
+        refuse_pan(where, "port", record.port)
+        return INSERT_OPEN, (record.call_id, record.started_at, _utc(record.started_at),
+                             record.answered_at, _utc(record.answered_at), record.caller,
+                             record.dialled, record.port, record.config_version)
     raise RecordRefused(
         f"call records: cannot store a {type(record).__name__}; give a CallRecord, "
-        "AcdEvent, AgentStateChange or AuditEntry"
+        "AcdEvent, AgentStateChange, AuditEntry or CallOpened"
     )
 
 
@@ -146,6 +164,12 @@ def event_from_row(row):
     at, name, call_id, queue, agent, data = row
     return AcdEvent(at=at, name=name, call_id=call_id, queue=queue, agent=agent,
                     data=json.loads(data))
+
+
+def opened_from_row(row):
+    call_id, started, answered, caller, dialled, port, version = row
+    return CallOpened(call_id=call_id, started_at=started, answered_at=answered, caller=caller,
+                      dialled=dialled, port=port, config_version=version)
 
 
 def state_from_row(row):

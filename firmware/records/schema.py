@@ -86,5 +86,30 @@ _V1 = (
     "CREATE INDEX audit_at ON audit (at_epoch)",
 )
 
-MIGRATIONS = (_V1,)
+# Version 2: the outcome 'appliance-restarted' (SQLite cannot change a CHECK in place, so the
+# calls table is rebuilt), and open_calls: a call answered and not yet recorded.
+_V2 = (
+    _V1[0].replace("CREATE TABLE calls (", "CREATE TABLE calls_v2 (").replace(
+        "'callback', 'transferred', 'error')", "'callback', 'transferred', 'error', "
+        "'appliance-restarted')"),
+    "INSERT INTO calls_v2 SELECT * FROM calls",
+    "DROP TABLE calls",
+    "ALTER TABLE calls_v2 RENAME TO calls",
+    *_V1[1:4],
+    """
+    CREATE TABLE open_calls (
+        call_id         TEXT PRIMARY KEY,
+        started_epoch   REAL NOT NULL,
+        started_utc     TEXT NOT NULL,
+        answered_epoch  REAL NOT NULL,
+        answered_utc    TEXT NOT NULL,
+        caller          TEXT NOT NULL,
+        dialled         TEXT NOT NULL,
+        port            TEXT NOT NULL,
+        config_version  INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)

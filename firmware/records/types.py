@@ -1,4 +1,4 @@
-"""The four kinds of record the call records database keeps, and the retention policy.
+"""The kinds of record the call records database keeps, and the retention policy.
 
 Every record is a frozen dataclass; the database hands back equal objects to the ones it was
 given. Times are UTC epoch seconds (floats): the runtime stamps them from its wall clock, the
@@ -31,6 +31,9 @@ class Outcome(enum.StrEnum):
     CALLBACK = "callback"
     TRANSFERRED = "transferred"
     ERROR = "error"
+    # The appliance stopped (crash, power cut) while the call was up and never wrote its
+    # record; the next start wrote this one from what had been made durable (reconcile.py).
+    APPLIANCE_RESTARTED = "appliance-restarted"
 
 
 class HangupSide(enum.StrEnum):
@@ -170,7 +173,28 @@ class AuditEntry:
             raise RecordRefused("audit entry: who is empty; every change has an author")
 
 
-Record = CallRecord | AcdEvent | AgentStateChange | AuditEntry
+@dataclass(frozen=True, slots=True)
+class CallOpened:
+    """A call was answered: written at once, so a call the appliance loses in a crash still
+    leaves a trace for the next start to give a record to. Its ``CallRecord`` removes it."""
+
+    call_id: str
+    started_at: float
+    answered_at: float
+    caller: str
+    dialled: str
+    port: str
+    config_version: int
+
+    def __post_init__(self):
+        if not self.call_id:
+            raise RecordRefused("call opened: call_id is empty; every call needs its id")
+        where = f"call opened {self.call_id!r}"
+        _check_time(where, "started_at", self.started_at)
+        _check_time(where, "answered_at", self.answered_at)
+
+
+Record = CallRecord | AcdEvent | AgentStateChange | AuditEntry | CallOpened
 
 
 @dataclass(frozen=True, slots=True)
