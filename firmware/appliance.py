@@ -5,7 +5,10 @@
 * configuration: the data directory's ``ConfigStore`` (``open_config_store``; the default
   document on first run); every path in the directory comes from ``DataDir`` (``data``);
   ``config`` is the version in force. New calls take it; calls in progress keep theirs.
-  ``reload()`` (also done once a second of loop time) picks up a newly published version:
+  Once a second of loop time the loop looks at the store's current version number (one small
+  file); a new version is read and checked on a background thread (checking a document takes
+  tens of milliseconds, more than a tick) and taken at the next look once it is ready.
+  ``reload()`` does the same at once, synchronously (tests, start-up):
   flows, lines, prompts' texts, VIP numbers and agent codes apply to the next call at once.
   A changed ``acd`` section goes to ``Distributor.reconfigure`` (agents stay logged in,
   callers keep their places); what it refuses (queues added or removed, a strategy or the
@@ -39,8 +42,10 @@ and stops the threads. ``counters`` holds what went wrong and how often (``illeg
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import logging
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -143,6 +148,9 @@ class Appliance:
         self.writer = RecordWriter(self.data.records_db, on_committed=self._committed,
                                    on_refused=self._refused, on_trouble=self._trouble)
         self.retention = RetentionKeeper(self.data_dir)
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-load")
+        self._loading: Future | None = None
+        self._unloadable: int | None = None  # a version that failed to load: not tried again
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -168,7 +176,7 @@ class Appliance:
         self.loop.tick(now, due)
         self._ticks += 1
         if self._ticks % _RELOAD_EVERY_TICKS == 0:
-            self.reload()
+            self._poll_config()
             wall = self.wall_epoch(now)
             if self.retention.due(wall):
                 self.retention.request(wall, policy_of(self.config.document.retention))
@@ -192,6 +200,7 @@ class Appliance:
         recorded = self.recorder.stop(timeout)
         written = self.writer.close(timeout)
         self.retention.stop(timeout)
+        self._loader.shutdown(wait=False, cancel_futures=True)
         self.host.close()
         return recorded and written
 
@@ -210,11 +219,42 @@ class Appliance:
         return ConfigInForce(version.info.number, document)
 
     def reload(self) -> bool:
-        """Take a newly published version for new calls; True if there was one."""
+        """Take a newly published version for new calls now; True if there was one."""
         number = self.store.current_number()
         if number is None or number == self.config.version:
             return False
-        self.config = self._load_current()
+        self._apply(self._load_current())
+        return True
+
+    def _poll_config(self) -> None:
+        """The loop's once-a-second look: start loading a new version off the loop, or take
+        the one loaded since the last look. A version that fails to load is logged and the
+        one in force stays."""
+        if self._loading is not None:
+            if not self._loading.done():
+                return
+            loading, self._loading = self._loading, None
+            try:
+                loaded = loading.result()
+            except Exception:  # whatever the loader met, the loop goes on with what it has
+                self._unloadable = self.store.current_number()
+                log.exception("config: the published version could not be loaded; "
+                              "v%d stays in force", self.config.version)
+                return
+            if loaded.version != self.config.version:
+                self._apply(loaded)
+            return
+        number = self.store.current_number()
+        if number is not None and number not in (self.config.version, self._unloadable):
+            self._loading = self._loader.submit(self._load_current)
+
+    def wait_config_loaded(self, timeout: float | None = None) -> None:
+        """Block until a version being loaded off the loop is ready (virtual-clock runs)."""
+        if self._loading is not None:
+            concurrent.futures.wait([self._loading], timeout)
+
+    def _apply(self, loaded: ConfigInForce) -> None:
+        self.config = loaded
         acd = self.config.document.acd
         if acd != self._acd_section:
             try:
@@ -224,7 +264,6 @@ class Appliance:
                 log.warning("config v%d: the ACD keeps its queues and agents until the next "
                             "start: %s", self.config.version, exc)
         log.info("config v%d in force for new calls", self.config.version)
-        return True
 
     # --- the loop's handler ---------------------------------------------------------------
 

@@ -29,7 +29,10 @@ def test_publish_mid_traffic(tmp_path, prompts_dir, bank_url):  # noqa: F811
     h.run_until(lambda: h.app.active_calls >= 2, 600)
     up = {call.call_id for call in h.app.calls.values()}
     second = h.publish(_new_main_menu, note="menu option 4")
-    h.run(1.0)  # the appliance looks for a new version once a second
+    h.run(1.0)  # the loop looks once a second; the new version is checked off the loop
+    assert h.app.config.version == first
+    h.app.wait_config_loaded()
+    h.run(1.0)  # and taken at the next look
     assert h.app.config.version == second == first + 1
     assert h.app.acd.agent_state("1001") is not AgentState.LOGGED_OUT
     with pytest.raises(ConfigRefused):
