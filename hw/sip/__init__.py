@@ -7,9 +7,15 @@
   A–M on the caller's clock.
 - ``digest``: digest authentication (RFC 7616, RFC 2617), client and server.
 - ``sdp``: session descriptions and the offer/answer rules we accept (RFC 3264, RFC 4566).
-- ``agent``: a minimal user agent (OPTIONS, INVITE, ACK, BYE) on top of the transactions.
-- ``udp``: the thin UDP driver: the only module here that touches a socket or a clock; it is
-  not imported by this package, import ``branchline.hw.sip.udp`` to open one.
+- ``dialog``: dialogs (RFC 3261 §12): tags, CSeq, route sets, remote targets.
+- ``calls``: a call's INVITE session as a state table, and the events the board gets.
+- ``agent``: the user agent the SIP board drives: calls in and out, CANCEL, re-INVITE (hold,
+  resume, 491 glare), session timers (RFC 4028), REFER/NOTIFY, OPTIONS qualify, registration.
+- ``registration``: the REGISTER client of a trunk account (refresh, back-off, failover).
+- ``registrar``: the registrar for agent phones (digest, bindings with expiry).
+- ``guard``: the scanner guard (rate limit and block) and the outbound allow-check.
+- ``driver``: the thin UDP and TCP driver: the only module here that touches a socket or a
+  clock; it is not imported by this package, import ``branchline.hw.sip.driver`` to open one.
 
 Exceptions, one tree; the split is whose fault it is::
 
@@ -24,7 +30,18 @@ Parsers raise only ``PeerError`` subclasses, whatever bytes they are given; engi
 ``UsageError`` for a call their state refuses, and change nothing when they do.
 """
 
-from branchline.hw.sip.agent import Call, Outgoing, UserAgent
+from branchline.hw.sip.agent import Outgoing, Refused, UserAgent
+from branchline.hw.sip.calls import (
+    Call,
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    IncomingCall,
+    MediaChanged,
+    Qualified,
+    TransferProgress,
+)
+from branchline.hw.sip.dialog import Dialog
 from branchline.hw.sip.digest import DigestClient, DigestServer, Verdict
 from branchline.hw.sip.errors import (
     AuthError,
@@ -35,6 +52,7 @@ from branchline.hw.sip.errors import (
     UsageError,
 )
 from branchline.hw.sip.framing import StreamFramer
+from branchline.hw.sip.guard import OutboundPolicy, ScannerGuard
 from branchline.hw.sip.headers import CSeq, Via, canonical_name
 from branchline.hw.sip.message import (
     Request,
@@ -42,6 +60,12 @@ from branchline.hw.sip.message import (
     parse_message,
     response_for,
     response_to_malformed,
+)
+from branchline.hw.sip.registrar import Binding, PhoneRegistered, PhoneUnregistered, Registrar
+from branchline.hw.sip.registration import (
+    Registration,
+    RegistrationChanged,
+    RegistrationStatus,
 )
 from branchline.hw.sip.sdp import Negotiated, Session, accept_answer, answer, offer
 from branchline.hw.sip.transactions import (
@@ -63,17 +87,34 @@ __all__ = [
     "TABLE",
     "Address",
     "AuthError",
+    "Binding",
     "CSeq",
     "Call",
+    "CallAnswered",
+    "CallEnded",
+    "CallRinging",
     "Deliver",
+    "Dialog",
     "DigestClient",
     "DigestServer",
+    "IncomingCall",
+    "MediaChanged",
     "Negotiated",
+    "OutboundPolicy",
     "Outgoing",
     "ParseError",
     "PeerError",
+    "PhoneRegistered",
+    "PhoneUnregistered",
+    "Qualified",
+    "Refused",
+    "Registrar",
+    "Registration",
+    "RegistrationChanged",
+    "RegistrationStatus",
     "Request",
     "Response",
+    "ScannerGuard",
     "SdpError",
     "Send",
     "Session",
@@ -83,6 +124,7 @@ __all__ = [
     "TimedOut",
     "TimerValues",
     "Transaction",
+    "TransferProgress",
     "TransportFailed",
     "Uri",
     "UsageError",

@@ -1,42 +1,83 @@
-"""The thin UDP driver: one non-blocking socket under a sans-I/O ``UserAgent``.
+"""The thin socket driver under a sans-I/O ``UserAgent``: UDP and TCP on one port.
 
-Contract. ``UdpEndpoint(agent_factory, host, port)`` binds the socket (port 0: the system
-picks a free one; ``address`` tells which) and builds the agent with the bound address.
-``poll(timeout)`` waits at most ``timeout`` seconds, and never past the agent's next
-deadline, for datagrams; reads every datagram waiting (no Python thread, nothing blocks),
-hands each to the agent, sends what it returns, then fires the agent's due timers. The
-caller's loop calls it; ``fileno()`` lets that loop select on the socket with others.
-Send and receive errors (an ICMP port unreachable shows up as one on Linux) are counted in
-``errors`` and otherwise ignored: UDP promises nothing, the transactions retransmit.
+Contract. ``SipEndpoint(agent_factory, host, port, tcp=True)`` binds a UDP socket (port 0:
+the system picks a free one; ``address`` tells which) and, with ``tcp``, a listening TCP
+socket on the same port, and builds the agent with the bound address. ``poll(timeout)``
+waits at most ``timeout`` seconds, and never past the agent's next deadline, for any socket;
+reads every datagram waiting and every byte on every connection (no Python thread, nothing
+blocks), hands each message to the agent, sends what it returns, then fires the agent's due
+timers. ``send(outgoing)`` sends what a call into the agent returned (``answer``,
+``invite``...). The caller's loop calls ``poll``; the sockets are ``fileno``s it may select on.
+
+TCP (RFC 3261 §18): incoming connections are accepted and kept; their bytes go through a
+``StreamFramer`` and a connection whose framing is lost is closed. A message for a TCP
+address with no connection opens one (non-blocking connect); one that fails to connect is
+reported to the agent (``transport_failed``) so its transactions end. Responses go back on
+the connection the request came by (the agent addresses them to the source).
+
+Send and receive errors on UDP (an ICMP port unreachable shows up as one on Linux) are
+counted in ``errors`` and otherwise ignored: UDP promises nothing, the transactions
+retransmit.
 """
 
+import errno
 import select
 import socket
 import time
 
+from branchline.hw.sip.errors import ParseError
+from branchline.hw.sip.framing import StreamFramer
+
 MAX_DATAGRAM = 65535
+MAX_CONNECTIONS = 256
 
 
-class UdpEndpoint:
-    def __init__(self, agent_factory, host="127.0.0.1", port=0, clock=time.monotonic):
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                   socket.SOCK_DGRAM)
+class _Connection:
+    def __init__(self, sock, peer, connecting=False):
+        self.sock = sock
+        self.peer = peer
+        self.framer = StreamFramer()
+        self.pending = bytearray()
+        self.connecting = connecting
+
+
+class SipEndpoint:
+    def __init__(self, agent_factory, host="127.0.0.1", port=0, tcp=True,
+                 clock=time.monotonic):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._family = family
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._listener = None
         try:
             self._sock.bind((host, port))
+            self.address = self._sock.getsockname()[:2]
+            if tcp:
+                self._listener = socket.socket(family, socket.SOCK_STREAM)
+                self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                self._listener.bind(self.address)
+                self._listener.listen(64)
+                self._listener.setblocking(False)
         except OSError:
-            self._sock.close()
+            self.close()
             raise
         self._sock.setblocking(False)
-        self.address = self._sock.getsockname()[:2]
         self.agent = agent_factory(*self.address)
+        self.agent.tcp = tcp
         self._clock = clock
+        self._connections = {}  # peer (host, port) -> _Connection
         self.errors = 0
         self.datagrams_in = 0
+        self.stream_messages_in = 0
 
     def fileno(self):
         return self._sock.fileno()
 
     def close(self):
+        for conn in list(self._connections.values()):
+            conn.sock.close()
+        self._connections.clear()
+        if self._listener is not None:
+            self._listener.close()
         self._sock.close()
 
     def __enter__(self):
@@ -50,10 +91,36 @@ class UdpEndpoint:
         deadline = self.agent.deadline
         if deadline is not None:
             timeout = max(0.0, min(timeout, deadline - now))
-        readable, _, _ = select.select([self._sock], [], [], timeout)
-        if readable:
-            self._drain()
-        self._send(self.agent.tick(self._clock()))
+        reads = [self._sock] + ([self._listener] if self._listener else [])
+        reads += [c.sock for c in self._connections.values() if not c.connecting]
+        writes = [c.sock for c in self._connections.values() if c.connecting or c.pending]
+        readable, writable, _ = select.select(reads, writes, [], timeout)
+        for sock in writable:
+            self._flush(self._by_sock(sock))
+        for sock in readable:
+            if sock is self._sock:
+                self._drain()
+            elif sock is self._listener:
+                self._accept()
+            else:
+                self._read(self._by_sock(sock))
+        self.send(self.agent.tick(self._clock()))
+
+    def send(self, outgoing):
+        for out in outgoing:
+            if out.transport == "udp":
+                try:
+                    self._sock.sendto(out.data, out.address)
+                except OSError:
+                    self.errors += 1
+            else:
+                conn = self._connections.get(tuple(out.address)) or self._connect(out.address)
+                if conn is not None:
+                    conn.pending += out.data
+                    self._flush(conn)
+
+    def _by_sock(self, sock):
+        return next((c for c in self._connections.values() if c.sock is sock), None)
 
     def _drain(self):
         while True:
@@ -65,11 +132,77 @@ class UdpEndpoint:
                 self.errors += 1
                 continue
             self.datagrams_in += 1
-            self._send(self.agent.receive(data, source[:2], self._clock()))
+            self.send(self.agent.receive(data, source[:2], self._clock()))
 
-    def _send(self, outgoing):
-        for out in outgoing:
+    def _accept(self):
+        while True:
             try:
-                self._sock.sendto(out.data, out.address)
+                sock, peer = self._listener.accept()
+            except BlockingIOError:
+                return
             except OSError:
                 self.errors += 1
+                return
+            if len(self._connections) >= MAX_CONNECTIONS:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            self._connections[tuple(peer[:2])] = _Connection(sock, tuple(peer[:2]))
+
+    def _connect(self, address):
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        code = sock.connect_ex(tuple(address))
+        if code not in (0, errno.EINPROGRESS):
+            sock.close()
+            self.send(self.agent.transport_failed(address, self._clock()))
+            return None
+        conn = _Connection(sock, tuple(address), connecting=True)
+        self._connections[conn.peer] = conn
+        return conn
+
+    def _flush(self, conn):
+        if conn is None:
+            return
+        if conn.connecting:
+            if sock_error := conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                if sock_error == errno.EINPROGRESS:
+                    return
+                self._drop(conn, failed=True)
+                return
+            conn.connecting = False
+        try:
+            sent = conn.sock.send(conn.pending)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._drop(conn, failed=True)
+            return
+        del conn.pending[:sent]
+
+    def _read(self, conn):
+        if conn is None:
+            return
+        try:
+            data = conn.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+            return
+        try:
+            messages = conn.framer.feed(data)
+        except ParseError:
+            self._drop(conn)
+            return
+        for message in messages:
+            self.stream_messages_in += 1
+            self.send(self.agent.receive(message, conn.peer, self._clock(), transport="tcp"))
+
+    def _drop(self, conn, failed=False):
+        self._connections.pop(conn.peer, None)
+        conn.sock.close()
+        if failed:
+            self.send(self.agent.transport_failed(conn.peer, self._clock()))

@@ -17,6 +17,9 @@ PTIMES = (10, 20, 30)
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _REVERSE = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
             "inactive": "inactive"}
+# RFC 3264 §8.4: the side that holds stops receiving; what it may still do.
+HELD = {"sendrecv": "sendonly", "recvonly": "inactive", "sendonly": "sendonly",
+        "inactive": "inactive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +173,10 @@ def _acceptable(media, prefer):
     return None
 
 
-def answer(offer, address, port, session_id, prefer=("PCMA", "PCMU")):
+def answer(offer, address, port, session_id, prefer=("PCMA", "PCMU"), hold=False,
+           version=None):
     """Our answer to ``offer`` (a ``Session``) and what it settles; SdpError 488 if nothing
-    in it is acceptable."""
+    in it is acceptable. ``hold``: we hold the call, so we do not take their media."""
     chosen, streams = None, []
     for m in offer.media:
         pick = None if chosen else _acceptable(m, prefer)
@@ -187,8 +191,9 @@ def answer(offer, address, port, session_id, prefer=("PCMA", "PCMU")):
             raise SdpError("the offer gives no c= address for its audio stream")
         name, pt, event = pick
         theirs = m.direction or offer.direction
+        ours = HELD[_REVERSE[theirs]] if hold else _REVERSE[theirs]
         chosen = Negotiated(remote, m.port, name, int(pt), None if event is None else int(event),
-                            ptime, _REVERSE[theirs])
+                            ptime, ours)
         formats = (pt,) if event is None else (pt, event)
         rtpmap = ((pt, f"{name}/8000"),)
         if event is not None:
@@ -198,21 +203,25 @@ def answer(offer, address, port, session_id, prefer=("PCMA", "PCMU")):
                              chosen.direction))
     if chosen is None:
         raise SdpError("no audio stream offers PCMA or PCMU at 8000 Hz over RTP/AVP", 488)
-    session = Session(("branchline", str(session_id), str(session_id), "IN",
+    version = session_id if version is None else version
+    session = Session(("branchline", str(session_id), str(version), "IN",
                        _addrtype(address), address), "branchline", address, tuple(streams))
     return session, chosen
 
 
-def offer(address, port, session_id, codecs=("PCMA", "PCMU"), ptime=20, event_pt=101):
-    """Our offer: the codecs in our order of preference and telephone-event."""
+def offer(address, port, session_id, codecs=("PCMA", "PCMU"), ptime=20, event_pt=101,
+          direction="sendrecv", version=None):
+    """Our offer: the codecs in our order of preference and telephone-event. A new offer in
+    the same session (a re-INVITE) takes a higher ``version`` (RFC 3264 §8)."""
     if ptime not in PTIMES or not codecs or any(c not in G711 for c in codecs):
         raise SdpError(f"we offer only {sorted(G711)} with ptime {PTIMES}", 488)
     formats = (*(str(G711[c]) for c in codecs), str(event_pt))
     rtpmap = (*((str(G711[c]), f"{c}/8000") for c in codecs),
               (str(event_pt), "telephone-event/8000"))
     media = Media("audio", port, "RTP/AVP", formats, rtpmap, ((str(event_pt), "0-15"),), ptime,
-                  "sendrecv")
-    return Session(("branchline", str(session_id), str(session_id), "IN", _addrtype(address),
+                  direction)
+    version = session_id if version is None else version
+    return Session(("branchline", str(session_id), str(version), "IN", _addrtype(address),
                     address), "branchline", address, (media,))
 
 
