@@ -316,7 +316,7 @@ class Appliance:
             case CallerId():
                 call = self.calls.get(port)
                 if call is not None:
-                    call.caller_id(event.number, now)
+                    call.caller_id(event.number, now, event.number_absent)
             case FarEndHangup():
                 call = self.calls.get(port) or self.dialer.lines.get(port)
                 if call is not None:

@@ -6,7 +6,9 @@ cards, as JSON over POST:
     POST /ivr/balance    {"card_number": "...", "pin": "......"}
          -> 200 {"status": "ok", "data": {"balance": "1234.56", "currency": "CNY"}}
          -> 200 {"status": "error", "code": "bad_pin" | "no_card" | "locked" | "blocked"}
-    POST /ivr/card-loss  {"card_number": "...", "caller": "..."}
+    POST /ivr/card-loss  {"card_number": "...", "caller": "...", "caller_absent": ""}
+         (a caller without a number: "caller": "" and "caller_absent" "P" withheld,
+          "O" unavailable or "none" no caller ID at all)
          -> 200 {"status": "ok", "data": {"reference": "20261124001"}}
          -> 200 {"status": "error", "code": "no_card" | "already_blocked"}
 
@@ -41,6 +43,8 @@ from branchline.firmware.records.guard import luhn_ok
 log = logging.getLogger(__name__)
 
 ENDPOINTS = {"balance": "/ivr/balance", "card_loss": "/ivr/card-loss"}
+# Why a caller has no number: the caller ID reasons (Bell 202 MDMF 0x04), or no caller ID.
+CALLER_ABSENT = ("P", "O", "none")
 CURRENCY = "CNY"
 # Wrong PINs in a row that lock a card: a common bank rule, our choice for the simulator.
 PIN_TRIES = 3
@@ -188,7 +192,7 @@ class BankHostSimulator:
                            "data": {"balance": card.balance, "currency": CURRENCY}})
 
     def _card_loss(self, body: dict) -> tuple[int, bytes]:
-        bad = _bad_field(body, card_number=_is_card_number, caller=_is_caller)
+        bad = _bad_field(body, card_number=_is_card_number) or _bad_caller(body)
         if bad:
             return 400, _json({"status": "error", "code": "bad_request", "field": bad})
         with self._lock:
@@ -230,6 +234,17 @@ def _is_pin(value: str) -> bool:
 
 def _is_caller(value: str) -> bool:
     return value.isdigit() and 1 <= len(value) <= 20
+
+
+def _bad_caller(body: dict) -> str | None:
+    """A card loss names the caller's number, or why there is none: never both, never
+    neither (a withheld number is normal, an unexplained empty one is not)."""
+    caller, absent = body.get("caller", ""), body.get("caller_absent", "")
+    if not isinstance(caller, str) or (caller and not _is_caller(caller)):
+        return "caller"
+    if caller:
+        return "caller_absent" if absent else None
+    return None if absent in CALLER_ABSENT else "caller_absent"
 
 
 class _Server(ThreadingHTTPServer):

@@ -43,6 +43,9 @@ class CallStarted:
     port: str
     is_vip: bool
     started_at: dt.datetime  # wall clock at answer, timezone-aware (schedules use its zone)
+    # Why ``caller`` is empty: "P" withheld by the caller, "O" unavailable (the caller ID
+    # message's reason, Bell 202 MDMF parameter 0x04), "none" no caller ID came at all.
+    caller_absent: str = ""
 
 
 @dataclass(frozen=True, slots=True)

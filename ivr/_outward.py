@@ -141,6 +141,7 @@ class OutwardNodes:
 
     def _attributes(self) -> dict[str, object]:
         return {"caller.vip": self.call.is_vip, "caller.number": self.call.caller,
+                "caller.number_absent": self.call.caller_absent,
                 "caller.dialled": self.call.dialled, "caller.port": self.call.port,
                 "caller.language": self.language, "caller.errors": self._errors}
 

@@ -152,6 +152,7 @@ class CallSession:
         self.line = line
         self.rang_at = now
         self.caller = ""
+        self.caller_absent = "none"  # until a caller ID says otherwise
         self.s = _State()
         app.loop.timers.schedule(now + RING_GONE_S, self, _RING_TIMER)
 
@@ -181,8 +182,9 @@ class CallSession:
         if count >= 2:
             self._answer(now)
 
-    def caller_id(self, number: str | None, now: float) -> None:
+    def caller_id(self, number: str | None, now: float, absent: str | None = None) -> None:
         self.caller = number or ""
+        self.caller_absent = "" if self.caller else (absent or "O")
         if not self.answered:
             self._answer(now)
 
@@ -203,7 +205,8 @@ class CallSession:
         self.s.language = flow.default_language
         dialled = self.line.number if self.line is not None else ""
         started = CallStarted(self.call_id, self.caller, dialled, self.port_name,
-                              self.document.is_vip(self.caller), app.clock.wall(now))
+                              self.document.is_vip(self.caller), app.clock.wall(now),
+                              self.caller_absent)
         log.info("call %s answered on %s from %s (config v%d)", self.call_id, self.port_name,
                  self.caller or "(no caller id)", self.config.version)
         # Durable at once: if the appliance dies before this call's record, the next start

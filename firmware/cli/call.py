@@ -67,6 +67,7 @@ from branchline.config.data_dir import DataDir
 from branchline.dsp import CALL_PROGRESS_TONES, ToneTx, dtmf_samples
 from branchline.hw.audio import SoundCardLine
 from branchline.hw.ports import (
+    ABSENT_PRIVATE,
     ABSENT_UNAVAILABLE,
     BLOCK_SAMPLES,
     BLOCK_SECONDS,
@@ -109,8 +110,12 @@ class TerminalCaller:
     """
 
     def __init__(self, port: int, *, country: str = "cn", say: Callable[[str], None] = print,
-                 microphone: Callable[[], np.ndarray] | None = None):
+                 microphone: Callable[[], np.ndarray] | None = None,
+                 caller_id: str | None = ABSENT_UNAVAILABLE):
         self.port = port
+        # A number, the absence reason 'P' (private) / 'O' (unavailable), or None: no caller
+        # ID at all (a line without the service); see CALLER_ID_CHOICES.
+        self.caller_id = caller_id
         self.say = say
         self.microphone = microphone
         self.state = "idle"
@@ -181,7 +186,10 @@ class TerminalCaller:
             events.append(RingOff(self.port, now, self._rings))
         if not self._caller_id_sent and since >= CALLER_ID_AFTER_S:
             self._caller_id_sent = True
-            events.append(CallerId(self.port, now, None, number_absent=ABSENT_UNAVAILABLE))
+            if self.caller_id in (ABSENT_PRIVATE, ABSENT_UNAVAILABLE):
+                events.append(CallerId(self.port, now, None, number_absent=self.caller_id))
+            elif self.caller_id is not None:
+                events.append(CallerId(self.port, now, self.caller_id))
         return events
 
     def audio(self) -> np.ndarray:
@@ -300,8 +308,8 @@ class PromptEcho:
                 self.playing = False
             return stop(channel, *args, **kwargs)
 
-        def tapped_render(tx, rx):
-            ended = render(tx, rx)
+        def tapped_render(tx):
+            ended = render(tx)
             if self.channel in ended:
                 self.playing = False
             return ended
@@ -496,7 +504,8 @@ def _call(args) -> int:
     if not args.script:
         _say("type keys 0-9 * # (A-D); q hangs up")
     try:
-        ok = run_call(app, port, number, source=source, sound=sound, say=_say)
+        ok = run_call(app, port, number, source=source, sound=sound, say=_say,
+                      caller_id=CALLER_ID_CHOICES.get(args.caller_id, args.caller_id))
     finally:
         if bank is not None:
             bank.stop()
@@ -520,9 +529,22 @@ def _sleep_until(clock) -> Callable[[float], None]:
     return pace
 
 
+# --caller-id words to what TerminalCaller sends: the caller ID standards' absence reasons.
+CALLER_ID_CHOICES = {"private": ABSENT_PRIVATE, "unavailable": ABSENT_UNAVAILABLE, "none": None}
+
+
+def _caller_id(value: str) -> str:
+    if value in CALLER_ID_CHOICES or (value.isdigit() and 1 <= len(value) <= 20):
+        return value
+    raise argparse.ArgumentTypeError(
+        f"{value!r} is not a caller ID; give a phone number (digits only), private, "
+        "unavailable or none")
+
+
 def run_call(app, port: int, number: str, *, source, sound=None,
              say: Callable[[str], None] = print,
-             pace: Callable[[float], None] | None = None) -> bool:
+             pace: Callable[[float], None] | None = None,
+             caller_id: str | None = ABSENT_UNAVAILABLE) -> bool:
     """Make one call from the person to trunk `port` (dialled as `number`) of `app`.
 
     ``app`` is built and not started; it is started here and closed at the end (every call
@@ -533,7 +555,7 @@ def run_call(app, port: int, number: str, *, source, sound=None,
     """
     pace = pace or _sleep_until(app.clock)
     caller = TerminalCaller(port, country=app.config.document.site.country, say=say,
-                            microphone=getattr(sound, "microphone", None))
+                            microphone=getattr(sound, "microphone", None), caller_id=caller_id)
     # The board wrapper goes in after construction: the appliance and its loop hold the board.
     board = ManualTrunkBoard(app.board, caller)
     app.board = board
@@ -586,6 +608,11 @@ def add_call_command(subparsers) -> argparse.ArgumentParser:
                       "line's number)")
     call.add_argument("--script", metavar="KEYS", help='keys to type, a group per prompt, '
                       'e.g. "1,3,q" (q hangs up)')
+    call.add_argument("--caller-id", metavar="NUMBER|private|unavailable|none",
+                      type=_caller_id, default="unavailable",
+                      help="what the caller ID after the first ring says: your number, that "
+                      "it is withheld (private) or unavailable, or none: no caller ID at all "
+                      "(default: unavailable)")
     call.add_argument("--at", metavar="TIME", help="the site's wall clock starts at this ISO "
                       "time, e.g. 2026-11-23T10:00 (default: now)")
     sound = call.add_mutually_exclusive_group()

@@ -20,6 +20,7 @@ from branchline.firmware.cli.call import (
     TerminalCaller,
     add_call_command,
 )
+from branchline.firmware.records.database import Records
 from branchline.hw import SimBoard
 from branchline.hw.ports import CallerId, PortError, Ring, RingOff
 
@@ -160,6 +161,27 @@ def test_scripted_call_walks_the_menus(tmp_path):
     assert [line for line in lines if line.startswith("you ")] == [
         "you pressed 1", "you pressed 3", "you hung up"]
     assert lines[-1] == "call over"
+
+
+@pytest.mark.parametrize("caller_id", ["none", "private", "unavailable"])
+def test_a_caller_without_a_number_can_report_a_lost_card(tmp_path, caller_id):
+    """Issue 18: no caller ID, a withheld or an unavailable number must not stop a card
+    loss; the real bank host simulator on loopback answers it and the caller hears the
+    reference."""
+    run = subprocess.run(
+        [sys.executable, "-c", CALL_COMMAND, "call", "--data", str(tmp_path),
+         "--caller-id", caller_id, "--script", "1,2,6222021234567894#,1,q",
+         "--at", "2026-11-23T10:00", "--no-sound"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    prompts = [line for line in run.stdout.splitlines() if line.startswith("prompt ")]
+    assert any(line.startswith(f"prompt [zh] {PROMPTS['loss.reported']['zh']}")
+               for line in prompts), prompts
+    assert not any(PROMPTS["host.refused"]["zh"] in line for line in prompts)
+    with Records(tmp_path / "records.db") as records:
+        (call,) = [c for c in records.calls(0.0, float("inf")) if "card_loss" in c.host_results]
+    assert call.caller == ""
+    assert call.host_results == {"card_loss": {"status": "ok"}}
 
 
 def test_a_bad_start_time_is_explained(tmp_path):
