@@ -6,6 +6,7 @@ Each part folder (dsp/, hw/, ...) maps to `branchline.<part>` through package_di
 See docs/ARCHITECTURE.md.
 """
 
+import os
 from pathlib import Path
 
 import numpy
@@ -14,6 +15,9 @@ from setuptools import Extension, find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
+# Built on the device: its own CPU's widest vectors. A package built for many boards sets a
+# baseline instead (x86-64-v2, armv8-a): docs/ARCHITECTURE.md, "Compiler flags".
+MARCH = os.environ.get("BRANCHLINE_MARCH", "native")
 PARTS = ("dsp", "hw", "ivr", "acd", "config", "firmware")
 
 package_dir = {"branchline": "."}
@@ -38,7 +42,7 @@ extensions = [
         [str(pyx.relative_to(HERE))],
         include_dirs=[numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
-        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-march=native",
+        extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", f"-march={MARCH}",
                             "-ffp-contract=off"],
     )
     for part in ("dsp", "hw")
