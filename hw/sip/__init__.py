@@ -10,7 +10,8 @@
 - ``dialog``: dialogs (RFC 3261 §12): tags, CSeq, route sets, remote targets.
 - ``calls``: a call's INVITE session as a state table, and the events the board gets.
 - ``agent``: the user agent the SIP board drives: calls in and out, CANCEL, re-INVITE (hold,
-  resume, 491 glare), session timers (RFC 4028), REFER/NOTIFY, OPTIONS qualify, registration.
+  resume, 491 glare), session timers (RFC 4028), REFER/NOTIFY, OPTIONS qualify, registration;
+  ``outgoing`` (calls we place) and ``midcall`` (a call once it is up) are its two halves.
 - ``registration``: the REGISTER client of a trunk account (refresh, back-off, failover).
 - ``registrar``: the registrar for agent phones (digest, bindings with expiry).
 - ``guard``: the scanner guard (rate limit and block) and the outbound allow-check.
@@ -30,7 +31,7 @@ Parsers raise only ``PeerError`` subclasses, whatever bytes they are given; engi
 ``UsageError`` for a call their state refuses, and change nothing when they do.
 """
 
-from branchline.hw.sip.agent import Outgoing, Refused, UserAgent
+from branchline.hw.sip.agent import UserAgent
 from branchline.hw.sip.calls import (
     Call,
     CallAnswered,
@@ -38,6 +39,7 @@ from branchline.hw.sip.calls import (
     CallRinging,
     IncomingCall,
     MediaChanged,
+    Outgoing,
     Qualified,
     TransferProgress,
 )
@@ -61,6 +63,7 @@ from branchline.hw.sip.message import (
     response_for,
     response_to_malformed,
 )
+from branchline.hw.sip.outgoing import Refused
 from branchline.hw.sip.registrar import Binding, PhoneRegistered, PhoneUnregistered, Registrar
 from branchline.hw.sip.registration import (
     Registration,

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 from branchline.hw.sip.sdp import Negotiated
 
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, NOTIFY"
+SUPPORTED = "timer"
 STATES = ("incoming", "early", "answering", "calling", "proceeding", "cancelling",
           "confirmed", "ending", "ended")
 TU_EVENTS = ("ring", "answer", "reject", "hangup", "hold", "resume", "transfer")
@@ -117,6 +119,15 @@ class Call:
 
     def __repr__(self):
         return f"Call({self.call_id!r}, role={self.role!r}, state={self.state!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Bytes for the driver to send to ``address`` by ``transport`` ("udp" or "tcp")."""
+
+    data: bytes
+    address: tuple
+    transport: str = "udp"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ routing otherwise (Request-URI = first route, the remote target last in Route);
 one is out of order (the caller answers 500).
 """
 
+import secrets
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -115,3 +116,13 @@ def hop_address(uri, default_transport="udp"):
     transport = (uri.param("transport") or default_transport).lower()
     host = uri.param("maddr") or uri.host
     return host.strip("[]"), uri.port or 5060, transport
+
+
+def new_tag():
+    """A From or To tag: random, at least 32 bits (RFC 3261 §19.3)."""
+    return secrets.token_hex(6)
+
+
+def record_route(request):
+    """RFC 3261 §12.1.1: a UAS copies Record-Route into its dialog-forming responses."""
+    return [("Record-Route", v) for v in request.header_values("Record-Route")]

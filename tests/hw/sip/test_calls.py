@@ -2,14 +2,15 @@
 glare, session timers, transfer, qualify; the call table walked; random operations fuzzed."""
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sip_harness import Net
 
-from branchline.hw.sip import Request, UsageError, parse_message
-from branchline.hw.sip.agent import Refused, UserAgent
+from branchline.hw.sip import Refused, Request, UsageError, parse_message
+from branchline.hw.sip.agent import UserAgent
 from branchline.hw.sip.calls import (
     CALL_TABLE,
     IGNORE,
@@ -278,6 +279,8 @@ def test_the_call_table_is_complete_and_every_state_reachable():
     assert reached == set(STATES)
     assert not [e for (s, e) in CALL_TABLE if s == "ended" and e in TU_EVENTS]
     assert "confirmed --> ending: timeout, session_expired, hangup" in render_mermaid()
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "sip.md").read_text()
+    assert f"```mermaid\n{render_mermaid()}```" in docs  # the doc's diagram is the table's
 
 
 @settings(max_examples=60, deadline=None)
