@@ -50,7 +50,7 @@ def test_shrinkage_is_the_not_ready_share_of_logged_in_time():
     assert shrinkage(states) == pytest.approx(1200 / 3300)
     assert shrinkage([]) == 0.0
     assert on_shift(10, 0.2) == 13 and on_shift(8, 0.2) == 10
-    with pytest.raises(ValueError, match="shrinkage 1.0 must be in"):
+    with pytest.raises(ValueError, match=r"shrinkage 1\.0 must be in"):
         on_shift(3, 1.0)
 
 
