@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES_BUILD := pyproject.toml setup.py $(wildcard dsp/*.pyx dsp/*.pxd hw/*/*.pyx)
 
-.PHONY: run test lint bench build clean
+.PHONY: run test lint bench build clean deb check-arm64
 
 $(STAMP): $(SOURCES_BUILD) scripts/install-system-deps
 	scripts/install-system-deps
@@ -27,6 +27,16 @@ test: lint
 
 bench: $(STAMP)
 	PYTHONPATH=tests/support ONLY=$(ONLY) $(BIN)/python -m bench
+
+# The Debian package from the committed tree, checked in a fresh Debian 12 root
+# (docs/install.md). DEB_ARCH=arm64 builds it under qemu-user-static: slow.
+deb:
+	deb=$$(nice -n 19 scripts/build-deb $(DEB_ARCH)) && nice -n 19 scripts/check-deb "$$deb"
+
+# The kernels built and the DSP, IVR, ACD and runtime tests run in a Debian arm64 root under
+# qemu-user-static, and its DSP digest compared with this machine's (docs/install.md).
+check-arm64: $(STAMP)
+	nice -n 19 scripts/check-arm64
 
 clean:
 	rm -rf $(VENV) build *.egg-info dsp/*.c dsp/*.so hw/*/*.c hw/*/*.so
