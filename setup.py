@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 # Built on the device: its own CPU's widest vectors. A package built for many boards sets a
 # baseline instead (x86-64-v2, armv8-a): docs/ARCHITECTURE.md, "Compiler flags".
 MARCH = os.environ.get("BRANCHLINE_MARCH", "native")
-PARTS = ("dsp", "hw", "ivr", "acd", "config", "firmware")
+PARTS = ("dsp", "hw", "ivr", "acd", "config", "firmware", "central")
 
 package_dir = {"branchline": "."}
 packages = ["branchline"]

@@ -1,0 +1,1 @@
+from pg_harness import central, postgres  # noqa: F401  (fixtures)
