@@ -192,9 +192,13 @@ class UserAgent(OutgoingCalls, MidCall):
 
     # ---- the board's side: calls -------------------------------------------------------
 
-    def ring(self, call_id, now, early_media=False):
+    def ring(self, call_id, now, early_media=False, media_address=None):
         """180 Ringing, or 183 Session Progress with our SDP answer for early media."""
         call = self._call(call_id, "ring")
+        if media_address is not None:
+            call.media_address = tuple(media_address)
+        if early_media:
+            _need_media(call.media_address)
         self._move(call, "ring")
         body, headers = b"", [("Contact", self._contact()), *record_route(call.invite)]
         if early_media:
@@ -210,6 +214,7 @@ class UserAgent(OutgoingCalls, MidCall):
         call = self._call(call_id, "answer")
         if media_address is not None:
             call.media_address = tuple(media_address)
+        _need_media(call.media_address)
         try:
             if call.invite.body:
                 body = bytes(self._answer_offer(call))
@@ -584,6 +589,11 @@ class UserAgent(OutgoingCalls, MidCall):
 
     def _count(self, what):
         self.counters[what] = self.counters.get(what, 0) + 1
+
+
+def _need_media(media_address):
+    if not media_address[1]:
+        raise UsageError("a call needs our RTP port: give media_address (or media_port)")
 
 
 def _stamp_via(request, source):

@@ -1,6 +1,7 @@
 """SIP dialogs (RFC 3261 §12): the state two user agents share for the life of a call.
 
-A ``Dialog`` is made from the request and response that establish it: ``Dialog.uas(invite,
+A ``Dialog`` is made from the request and response that establish it (``ParseError`` when
+their Contact or Record-Route cannot be used): ``Dialog.uas(invite,
 local_tag, transport)`` when we answer, ``Dialog.uac(invite, response, transport)`` when our
 INVITE is answered (a 1xx with a To tag makes an early dialog, a 2xx a confirmed one). It
 keeps the Call-ID, both tags, both URIs, the remote target (the peer's Contact, updated by
@@ -44,7 +45,7 @@ class Dialog:
         return cls(call_id=request.call_id, local_tag=local_tag,
                    remote_tag=request.from_.tag, local_uri=_untagged(request.to),
                    remote_uri=_untagged(request.from_), remote_target=_target(request),
-                   route_set=tuple(request.header_list("Record-Route")),
+                   route_set=_routes(request.header_list("Record-Route")),
                    remote_cseq=request.cseq.number, transport=transport)
 
     @classmethod
@@ -52,7 +53,7 @@ class Dialog:
         return cls(call_id=request.call_id, local_tag=request.from_.tag,
                    remote_tag=response.to.tag, local_uri=_untagged(request.from_),
                    remote_uri=_untagged(response.to), remote_target=_target(response),
-                   route_set=tuple(reversed(response.header_list("Record-Route"))),
+                   route_set=_routes(reversed(response.header_list("Record-Route"))),
                    local_cseq=request.cseq.number, transport=transport, we_called=True)
 
     @property
@@ -97,14 +98,24 @@ class Dialog:
         return self.remote_target
 
 
+def _routes(values):
+    """The route set, each entry checked now so that building a request later cannot fail."""
+    routes = tuple(values)
+    for route in routes:
+        uri = Address.parse(route).uri
+        if uri.scheme not in ("sip", "sips"):
+            raise ParseError(f"Record-Route {route!r} is not a SIP URI")
+    return routes
+
+
 def _untagged(address):
     return str(address.uri)
 
 
 def _target(message):
     contacts = message.contacts
-    if not contacts:
-        raise ParseError("a dialog-forming message needs a Contact")
+    if not contacts or contacts[0].uri.scheme not in ("sip", "sips"):
+        raise ParseError("a dialog-forming message needs a SIP or SIPS Contact")
     return contacts[0].uri.without_headers()
 
 

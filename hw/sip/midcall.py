@@ -27,7 +27,7 @@ from branchline.hw.sip.calls import (
     TransferProgress,
 )
 from branchline.hw.sip.dialog import record_route
-from branchline.hw.sip.errors import SdpError, UsageError
+from branchline.hw.sip.errors import ParseError, SdpError, UsageError
 from branchline.hw.sip.message import Request, response_for
 from branchline.hw.sip.outgoing import Refused
 from branchline.hw.sip.sdp import Session, accept_answer
@@ -45,7 +45,10 @@ class MidCall:
     def transfer(self, call_id, target, now):
         """Blind transfer (RFC 3515): REFER the peer to ``target`` (a SIP URI), if allowed."""
         call = self._call(call_id, "transfer")
-        uri = Uri.parse(target)
+        try:
+            uri = Uri.parse(target)
+        except ParseError as exc:
+            raise UsageError(f"transfer target {target!r}: {exc}") from exc
         if not self.outbound.permits(uri.user, "transfer"):
             self._count("outbound_refused")
             raise Refused(f"the outbound policy does not allow a transfer to {uri.user!r}")

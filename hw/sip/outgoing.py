@@ -12,6 +12,7 @@ INVITE's Via (same branch), Request-URI, Call-ID, From, To, Route and CSeq numbe
 """
 
 import secrets
+from contextlib import suppress
 from dataclasses import replace
 
 from branchline.hw.sip.calls import (
@@ -45,18 +46,34 @@ class OutgoingCalls:
             self._count("outbound_refused")
             raise Refused(f"the outbound policy does not allow calling {number!r} "
                           f"({purpose}); only configured callbacks and transfer targets")
-        domain = domain or f"{address[0]}:{address[1]}"
-        target = Uri.parse(f"sip:{number}@{domain}")
+        target = _uri(f"sip:{number}@{domain or f'{address[0]}:{address[1]}'}")
+        return self._place(target, address, now, from_user, media_address, credentials,
+                           transport)
+
+    def call_station(self, user, now, from_user="branchline", media_address=None):
+        """Ring an agent phone at its newest live registration (RFC 3261 §10: the bound
+        Contact is the Request-URI, sent to where the REGISTER came from). A station is ours,
+        so the outbound policy is not asked. Returns (call_id, outgoing)."""
+        bindings = self.reachable(user, now)
+        if not bindings:
+            raise UsageError(f"station {user!r} has no live registration")
+        binding = bindings[0]
+        return self._place(_uri(binding.contact), binding.source, now, from_user,
+                           media_address, None, binding.transport)
+
+    def _place(self, target, address, now, from_user, media_address, credentials, transport):
+        media_address = tuple(media_address or (self.host, self.media_port))
+        if not media_address[1]:
+            raise UsageError("a call needs our RTP port: give media_address (or media_port)")
         call_id = secrets.token_hex(12)
         call = Call(call_id, "uac", "calling", None, tuple(address), transport,
-                    local_tag=new_tag(), media_address=tuple(media_address or
-                                                          (self.host, self.media_port)),
+                    local_tag=new_tag(), media_address=media_address,
                     session_id=self._rng.randrange(1, 10**9), credentials=credentials,
                     session_expires=self.session_expires)
         call.sdp_version = call.session_id
         call.our_offer = self._offer(call)
-        fields = [("Max-Forwards", "70"),
-                  ("From", f"<sip:{from_user}@{self.host}:{self.port}>;tag={call.local_tag}"),
+        from_uri = _uri(f"sip:{from_user}@{self.host}:{self.port}")
+        fields = [("Max-Forwards", "70"), ("From", f"<{from_uri}>;tag={call.local_tag}"),
                   ("To", f"<{target}>"), ("Call-ID", call_id), ("CSeq", "1 INVITE")]
         call.invite = Request(headers=tuple(fields), method="INVITE", uri=target)
         self.calls[call_id] = call
@@ -125,7 +142,8 @@ class OutgoingCalls:
         out = []
         early = None
         if response.to.tag is not None and call.dialog is None and response.contacts:
-            call.dialog = Dialog.uac(call.invite, response, call.transport)
+            with suppress(ParseError):  # no early dialog from this one; the 2xx makes it
+                call.dialog = Dialog.uac(call.invite, response, call.transport)
         if response.body and call.our_offer is not None:
             try:
                 early = accept_answer(call.our_offer, Session.parse(response.body))
@@ -216,3 +234,10 @@ class OutgoingCalls:
         request = dialog.request(method, "", headers=headers, body=body)
         return self._send_request(request, (host, port), transport, now,
                                   lambda r, when: on_answer(call, r, when))
+
+
+def _uri(text):
+    try:
+        return Uri.parse(text)
+    except ParseError as exc:
+        raise UsageError(f"cannot call {text!r}: {exc}") from exc

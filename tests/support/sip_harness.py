@@ -3,7 +3,7 @@
 ``Net(a, b)`` delivers what each agent sends to the agent at that address, on a virtual
 clock: ``net.send(outgoing, sender)`` queues, ``net.run(until)`` delivers and advances the
 clock from deadline to deadline (never past ``until``). ``drop`` is a predicate on a
-message's bytes for losing it. Nothing leaves the process.
+message's bytes for losing it, ``mangle`` rewrites them in flight. Nothing leaves the process.
 
 ``run_peer(cmd, endpoint, board)`` runs a real peer (SIPp, sipsak) as a subprocess bounded by
 PEER_LIMIT, polling our endpoint and letting ``board(endpoint, now)`` act on the agent's
@@ -15,21 +15,23 @@ import socket
 import subprocess
 import time
 from collections import deque
+from contextlib import suppress
 
 import pytest
 
-from branchline.hw.sip import parse_message
+from branchline.hw.sip import ParseError, parse_message
 
 PEER_LIMIT = 60.0  # a bound on a hung peer, not a speed check
 
 
 class Net:
-    def __init__(self, *agents, drop=None):
+    def __init__(self, *agents, drop=None, mangle=None):
         self.agents = {(a.host, a.port): a for a in agents}
         self.now = 0.0
         self.queue = deque()
-        self.log = []  # (time, sender, message) of everything delivered
+        self.log = []  # (time, sender, message) of everything delivered that parses
         self.drop = drop or (lambda data: False)
+        self.mangle = mangle or (lambda data: data)
 
     def send(self, outgoing, sender):
         for out in outgoing:
@@ -42,8 +44,10 @@ class Net:
                 target = self.agents.get(tuple(out.address))
                 if target is None or self.drop(out.data):
                     continue
-                self.log.append((self.now, source, parse_message(out.data)))
-                self.send(target.receive(out.data, source, self.now, out.transport), target)
+                data = self.mangle(out.data)
+                with suppress(ParseError):
+                    self.log.append((self.now, source, parse_message(data)))
+                self.send(target.receive(data, source, self.now, out.transport), target)
             deadlines = [a.deadline for a in self.agents.values() if a.deadline is not None]
             nxt = min(deadlines, default=None)
             if nxt is None or nxt > until:

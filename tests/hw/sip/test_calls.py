@@ -29,6 +29,7 @@ from branchline.hw.sip.calls import (
 from branchline.hw.sip.digest import DigestClient
 from branchline.hw.sip.guard import OutboundPolicy, ScannerGuard
 from branchline.hw.sip.registrar import Registrar
+from branchline.hw.sip.registration import Registration
 
 A, B = ("127.0.0.1", 5060), ("127.0.0.2", 5062)
 NUMBERS = {"1001", "2002"}
@@ -314,3 +315,71 @@ def test_random_operations_on_a_lossy_network_raise_only_usage_errors(ops, seed)
         for call in agent.calls.values():
             assert call.state in STATES
             assert isinstance(call.invite, Request)
+
+
+def _mangler(seed):
+    rng = random.Random(seed)
+
+    def mangle(data):
+        if rng.random() > 0.3:
+            return data
+        data = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(data))
+            data[at:at + rng.randint(0, 6)] = rng.choice(
+                [b"", b";", b"<", b">", b",", b"\r\n", b" ", b"0", b"\xff", b"sip:", b"=", b"@"])
+        return bytes(data)
+    return mangle
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from(["answer", "hold", "resume", "hangup", "transfer", "run"]),
+                max_size=12), st.integers(0, 2**32))
+def test_messages_mangled_in_flight_raise_nothing_but_usage_errors(ops, seed):
+    a, b, net = _pair()
+    net.mangle = _mangler(seed)
+    call_id, out = a.invite("1001", B, 0.0)
+    net.send(out, a)
+    net.run(1.0)
+    for op in ops:
+        try:
+            if op == "run":
+                net.run(net.now + 20.0)
+            elif op == "answer":
+                net.send(b.answer(call_id, net.now) if call_id in b.calls else [], b)
+            elif op == "transfer":
+                net.send(a.transfer(call_id, "sip:2002@127.0.0.2", net.now), a)
+            else:
+                net.send(getattr(a, op)(call_id, net.now), a)
+        except UsageError:
+            pass
+    net.run(net.now + 300.0)
+
+
+def test_early_media_by_183_and_a_call_to_a_registered_station():
+    a, b, net = _pair()
+    call_id, out = a.invite("1001", B, 0.0)
+    net.send(out, a)
+    net.run(0.1)
+    net.send(b.ring(call_id, net.now, early_media=True), b)
+    net.run(0.2)
+    (ringing,) = _take(a, CallRinging)
+    assert ringing.status == 183 and ringing.early_media.codec == "PCMA"
+    registrar = Registrar("branch", b"r" * 16, {"801": "pw-801-long"}.get)
+    server = UserAgent("127.0.0.3", 5060, registrar=registrar)
+    phone = UserAgent("127.0.0.4", 5070, trusted={"127.0.0.3"})
+    net = Net(server, phone)
+    phone.add_registration(Registration("desk", "801", "branch", [("127.0.0.3", 5060, "udp")],
+                                        DigestClient("801", "pw-801-long"),
+                                        "sip:801@127.0.0.4:5070;line=7"))
+    net.send(phone.register("desk", 0.0), phone)
+    net.run(1.0)
+    with pytest.raises(UsageError, match="needs our RTP port"):
+        server.call_station("801", 1.0)
+    station_call, out = server.call_station("801", 1.0, media_address=("127.0.0.3", 30010))
+    assert str(parse_message(out[0].data).uri) == "sip:801@127.0.0.4:5070;line=7"
+    net.send(out, server)
+    net.run(2.0)
+    assert [e.call_id for e in _take(phone, IncomingCall)] == [station_call]
+    with pytest.raises(UsageError, match="station '802' has no live registration"):
+        server.call_station("802", 2.0)

@@ -53,7 +53,7 @@ def test_requests_over_1300_bytes_go_by_tcp_when_the_driver_has_it():
     policy = OutboundPolicy(lambda number, purpose: True)
     big = "x" * 900  # a long From user makes the INVITE larger than the path MTU allows
     for tcp, expected in ((True, "tcp"), (False, "udp")):
-        ua = UserAgent("127.0.0.1", 5060, outbound=policy, tcp=tcp)
+        ua = UserAgent("127.0.0.1", 5060, media_port=30000, outbound=policy, tcp=tcp)
         _, (out,) = ua.invite("1001", ("127.0.0.2", 5060), 0.0, from_user=big)
         assert out.transport == expected
         assert parse_message(out.data).vias[0].transport == expected.upper()

@@ -51,7 +51,8 @@ def kamailio(tmp_path):
 
 def _registered(kamailio, password):
     port, proc = kamailio
-    endpoint = SipEndpoint(lambda host, p: UserAgent(host, p, trusted={"127.0.0.1"}))
+    endpoint = SipEndpoint(lambda host, p: UserAgent(host, p, media_port=free_port(),
+                                                     trusted={"127.0.0.1"}))
     host, ours = endpoint.address
     reg = Registration("carrier", USER, f"127.0.0.1:{port}", [("127.0.0.1", port, "udp")],
                        DigestClient(USER, password), f"sip:{USER}@{host}:{ours}", expires=600)
