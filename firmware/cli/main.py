@@ -21,6 +21,7 @@
   (hw/probe.py); ``--json`` prints the same as JSON.
 * ``selfcheck``: the DSP kernels on N channels (firmware/cli/selfcheck.py).
 * ``config ...``: firmware/cli/config.py. ``call ...``: firmware/cli/call.py.
+  ``plan ...``: firmware/cli/plan.py.
 
 ``--data`` defaults to ``$BRANCHLINE_DATA`` or ``./var``.
 """
@@ -42,6 +43,7 @@ from branchline.config.document.loading import open_config_store
 from branchline.config.store.errors import ConfigStoreError
 from branchline.firmware.cli.call import add_call_command
 from branchline.firmware.cli.config import add_config_commands
+from branchline.firmware.cli.plan import add_plan_commands
 
 
 def _data_dir(args) -> DataDir:
@@ -411,6 +413,7 @@ def build_parser():
 
     add_config_commands(commands)
     add_call_command(commands)
+    add_plan_commands(commands)
     return parser
 
 
