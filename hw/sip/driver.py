@@ -9,7 +9,8 @@ blocks), hands each message to the agent, sends what it returns, then fires the 
 timers. ``send(outgoing)`` sends what a call into the agent returned (``answer``,
 ``invite``...). The caller's loop calls ``poll``; the sockets are ``fileno``s it may select on.
 
-TCP (RFC 3261 §18): incoming connections are accepted and kept; their bytes go through a
+TCP (RFC 3261 §18): incoming connections are accepted and kept (at most 256, 8 from one
+address; one quiet for ``tcp_idle`` seconds is closed); their bytes go through a
 ``StreamFramer`` and a connection whose framing is lost is closed. A message for a TCP
 address with no connection opens one (non-blocking connect); one that fails to connect is
 reported to the agent (``transport_failed``) so its transactions end. Responses go back on
@@ -30,12 +31,14 @@ from branchline.hw.sip.framing import StreamFramer
 
 MAX_DATAGRAM = 65535
 MAX_CONNECTIONS = 256
+MAX_PER_SOURCE = 8  # one scanner must not take every connection a phone may need
 
 
 class _Connection:
-    def __init__(self, sock, peer, connecting=False):
+    def __init__(self, sock, peer, now, connecting=False):
         self.sock = sock
         self.peer = peer
+        self.last = now
         self.framer = StreamFramer()
         self.pending = bytearray()
         self.connecting = connecting
@@ -43,7 +46,7 @@ class _Connection:
 
 class SipEndpoint:
     def __init__(self, agent_factory, host="127.0.0.1", port=0, tcp=True,
-                 clock=time.monotonic):
+                 clock=time.monotonic, tcp_idle=900.0):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._family = family
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -64,10 +67,16 @@ class SipEndpoint:
         self.agent = agent_factory(*self.address)
         self.agent.tcp = tcp
         self._clock = clock
+        self.tcp_idle = tcp_idle
         self._connections = {}  # peer (host, port) -> _Connection
         self.errors = 0
         self.datagrams_in = 0
         self.stream_messages_in = 0
+
+    @property
+    def connections(self):
+        """The peers of the open TCP connections."""
+        return sorted(self._connections)
 
     def fileno(self):
         return self._sock.fileno()
@@ -104,7 +113,11 @@ class SipEndpoint:
                 self._accept()
             else:
                 self._read(self._by_sock(sock))
-        self.send(self.agent.tick(self._clock()))
+        now = self._clock()
+        for conn in list(self._connections.values()):
+            if now - conn.last > self.tcp_idle:
+                self._drop(conn)
+        self.send(self.agent.tick(now))
 
     def send(self, outgoing):
         for out in outgoing:
@@ -143,11 +156,14 @@ class SipEndpoint:
             except OSError:
                 self.errors += 1
                 return
-            if len(self._connections) >= MAX_CONNECTIONS:
+            same = sum(1 for p in self._connections if p[0] == peer[0])
+            if len(self._connections) >= MAX_CONNECTIONS or same >= MAX_PER_SOURCE:
+                self.errors += 1
                 sock.close()
                 continue
             sock.setblocking(False)
-            self._connections[tuple(peer[:2])] = _Connection(sock, tuple(peer[:2]))
+            peer = tuple(peer[:2])
+            self._connections[peer] = _Connection(sock, peer, self._clock())
 
     def _connect(self, address):
         sock = socket.socket(self._family, socket.SOCK_STREAM)
@@ -157,7 +173,7 @@ class SipEndpoint:
             sock.close()
             self.send(self.agent.transport_failed(address, self._clock()))
             return None
-        conn = _Connection(sock, tuple(address), connecting=True)
+        conn = _Connection(sock, tuple(address), self._clock(), connecting=True)
         self._connections[conn.peer] = conn
         return conn
 
@@ -179,6 +195,7 @@ class SipEndpoint:
             self._drop(conn, failed=True)
             return
         del conn.pending[:sent]
+        conn.last = self._clock()
 
     def _read(self, conn):
         if conn is None:
@@ -192,6 +209,7 @@ class SipEndpoint:
         if not data:
             self._drop(conn)
             return
+        conn.last = self._clock()
         try:
             messages = conn.framer.feed(data)
         except ParseError:

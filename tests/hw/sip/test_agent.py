@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from branchline.hw.sip import Request, parse_message
 from branchline.hw.sip.agent import UserAgent
+from branchline.hw.sip.guard import ScannerGuard
+from branchline.hw.sip.registrar import Registrar
 
 PEER = ("127.0.0.1", 5070)
 SDP = (b"v=0\r\no=p 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -138,9 +140,18 @@ def test_the_core_is_sans_io_only_the_driver_touches_sockets_and_clocks():
     assert not wrong
 
 
+_AUTH = ('Authorization: Digest username="801", realm="branch", nonce="AAAA", uri="sip:x", '
+         'response="0123456789abcdef0123456789abcdef", qop=auth, nc=00000001, cnonce="c"\r\n')
+
+
 def _mutations():
     seeds = [_request("OPTIONS"), _request("INVITE", body=SDP),
-             _request("BYE", to_tag="x"), _request("CANCEL")]
+             _request("BYE", to_tag="x"), _request("CANCEL"),
+             _request("REGISTER", extra=_AUTH + "Expires: 0\r\n"),
+             _request("REGISTER", extra="Expires: 30\r\n"),
+             _request("INVITE", body=SDP, extra="Session-Expires: 30;refresher=uac\r\n"
+                      "Record-Route: <sip:127.0.0.1:5090;lr>\r\n" + _AUTH),
+             _request("UPDATE", to_tag="x"), _request("NOTIFY", to_tag="x")]
     return st.tuples(st.sampled_from(seeds), st.lists(
         st.tuples(st.integers(0, 400), st.binary(max_size=4)), max_size=5))
 
@@ -148,7 +159,10 @@ def _mutations():
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_mutations(), min_size=1, max_size=6), st.floats(0, 1))
 def test_mangled_datagrams_never_escape_the_agent(datagrams, step):
-    ua, now = _agent(), 0.0
+    guard = ScannerGuard(limit_after=3, block_after=6)
+    registrar = Registrar("branch", b"f" * 16, {"801": "pw-801-long"}.get, guard=guard)
+    ua = UserAgent("127.0.0.1", 5060, media_port=30000, registrar=registrar, guard=guard)
+    now = 0.0
     for seed, edits in datagrams:
         data = bytearray(seed)
         for at, chunk in edits:

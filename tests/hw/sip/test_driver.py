@@ -1,6 +1,7 @@
 """The driver's TCP side between two of our endpoints on 127.0.0.1, and the RFC 3261 §18.1.1
 size rule that sends large requests by TCP."""
 
+import socket
 import time
 
 from sip_harness import PEER_LIMIT, free_port
@@ -59,3 +60,19 @@ def test_requests_over_1300_bytes_go_by_tcp_when_the_driver_has_it():
         assert parse_message(out.data).vias[0].transport == expected.upper()
         _, (small,) = ua.invite("1001", ("127.0.0.2", 5060), 0.0)
         assert small.transport == "udp"
+
+
+def test_one_source_gets_at_most_eight_connections_and_quiet_ones_are_closed():
+    clock = [0.0]
+    ep = SipEndpoint(lambda h, p: UserAgent(h, p), clock=lambda: clock[0], tcp_idle=60.0)
+    with ep:
+        clients = [socket.create_connection(ep.address, timeout=5) for _ in range(10)]
+        try:
+            assert _until(lambda: len(ep.connections) + ep.errors >= 10, ep)
+            assert len(ep.connections) == 8 and ep.errors == 2
+            clock[0] = 61.0
+            ep.poll(0)
+            assert ep.connections == []
+        finally:
+            for c in clients:
+                c.close()
