@@ -227,7 +227,7 @@ class UserAgent(OutgoingCalls, MidCall):
         self._move(call, "answer")
         headers = [("Contact", self._contact()), *record_route(call.invite),
                    ("Content-Type", "application/sdp"), *self._common(),
-                   *self._timer_headers(call)]
+                   *self._timer_headers(call, response=True)]
         ok = replace(response_for(call.invite, 200, to_tag=call.local_tag, headers=headers),
                      body=body)
         return self._send_ok(call, ok, call.invite.cseq.number, now)

@@ -109,7 +109,7 @@ class MidCall:
         self._negotiate_timer(call, request, uas=True)
         self._arm_session_timer(call, now)
         headers = [("Contact", self._contact()), *record_route(request), *self._common(),
-                   *self._timer_headers(call)]
+                   *self._timer_headers(call, response=True)]
         if body:
             headers.append(("Content-Type", "application/sdp"))
         ok = replace(response_for(request, 200, headers=headers), body=body)
@@ -154,13 +154,15 @@ class MidCall:
         call.reinvite = why
         if why == "refresh" and call.peer_allows_update:
             return self._in_dialog(call, "UPDATE", now, self._on_reinvite_answer,
-                                   [("Contact", self._contact()), *self._timer_headers(call)])
+                                   [("Contact", self._contact()),
+                                    *self._timer_headers(call, response=False)])
         if why != "refresh":
             call.sdp_version += 1
         hold = call.local_hold if why == "refresh" else why == "hold"
         call.our_offer = self._offer(call, hold)
         headers = [("Contact", self._contact()), ("Allow", ALLOW), ("Supported", SUPPORTED),
-                   ("Content-Type", "application/sdp"), *self._timer_headers(call)]
+                   ("Content-Type", "application/sdp"),
+                   *self._timer_headers(call, response=False)]
         return self._in_dialog(call, "INVITE", now, self._on_reinvite_answer, headers,
                                bytes(call.our_offer))
 
@@ -240,15 +242,16 @@ class MidCall:
         call.session_expires = interval
         call.refresher = "us" if refresher == we_are else "them"
 
-    def _timer_headers(self, call):
+    def _timer_headers(self, call, response):
+        """Session-Expires for a request we send (``response`` False) or a response we send.
+        RFC 4028 names the refresher by its role in this transaction, not in the dialog."""
         if not call.session_expires:
             return []
-        if call.role == "uas":
-            who = "uas" if call.refresher == "us" else "uac"
-        else:
-            who = "uac" if call.refresher in ("us", None) else "uas"
+        we = "uas" if response else "uac"
+        they = "uac" if response else "uas"
+        who = we if call.refresher in ("us", None) else they
         headers = [("Session-Expires", f"{call.session_expires};refresher={who}")]
-        if who == "uac" and call.role == "uas":
+        if response and who == "uac":  # §9: the UAC must refresh, so it must support timer
             headers.append(("Require", "timer"))
         return headers
 

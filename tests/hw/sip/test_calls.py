@@ -383,3 +383,27 @@ def test_early_media_by_183_and_a_call_to_a_registered_station():
     assert [e.call_id for e in _take(phone, IncomingCall)] == [station_call]
     with pytest.raises(UsageError, match="station '802' has no live registration"):
         server.call_station("802", 2.0)
+
+
+def test_the_answering_side_refreshes_for_a_caller_that_does_not_know_timers():
+    a, b, net = _pair()
+    old = (b"Supported: timer\r\n", b"Session-Expires: 1800\r\n", b"Min-SE: 90\r\n")
+
+    def strip_timer(data):  # a caller without RFC 4028 on its first INVITE
+        if data.startswith(b"INVITE") and b"CSeq: 1 INVITE" in data:
+            for line in old:
+                data = data.replace(line, b"")
+        return data
+    net.mangle = strip_timer
+    call_id, out = a.invite("1001", B, 0.0)
+    net.send(out, a)
+    net.run(0.1)
+    net.send(b.answer(call_id, net.now), b)
+    net.run(1.0)
+    ok = next(m for _, s, m in net.log if s == B and getattr(m, "status", 0) == 200)
+    assert ok.header("Session-Expires") == "1800;refresher=uas" and ok.header("Require") is None
+    assert (a.calls[call_id].refresher, b.calls[call_id].refresher) == ("them", "us")
+    net.run(1000.0)
+    update = next(m for _, s, m in net.log if s == B and getattr(m, "method", "") == "UPDATE")
+    assert update.header("Session-Expires") == "1800;refresher=uac"  # b sends this request
+    assert a.calls[call_id].state == b.calls[call_id].state == "confirmed"
