@@ -13,6 +13,8 @@ Layout (docs/config-store.md keeps the same table for people)::
     web/accounts.db  web users, sessions, lockouts (config/web/accounts.py)
     web/tls/         the self-signed certificate and key for --tls
     reports/         simulate's CSV and HTML reports
+    rosters/         the versioned shift rosters (firmware/planning/roster.py)
+    plan-check/      the scratch data directory `plan check` simulates in (its own records)
 
 Logs are not here: ``run`` writes them to stdout (journald under systemd).
 
@@ -90,3 +92,11 @@ class DataDir:
     @property
     def reports(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def rosters(self) -> Path:
+        return self.root / "rosters"
+
+    @property
+    def plan_check(self) -> Path:
+        return self.root / "plan-check"

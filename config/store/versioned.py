@@ -41,6 +41,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from branchline.config.data_dir import DataDir
@@ -146,8 +147,9 @@ class ConfigStore:
     datetime. Commands open it with ``config.document.loading.open_config_store``."""
 
     def __init__(self, data_dir: DataDir | str | os.PathLike[str], validate: Validate, *,
-                 clock=_utc_now):
-        self.root = DataDir.of(data_dir).config
+                 clock=_utc_now, root: os.PathLike[str] | None = None):
+        # ``root``: another versioned document kept the same way (DataDir.rosters).
+        self.root = DataDir.of(data_dir).config if root is None else Path(root)
         self.validate = validate
         self.clock = clock
         self._versions = self.root / "versions"

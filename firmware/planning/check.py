@@ -1,0 +1,114 @@
+"""Test a roster before the day: a scenario from the forecast and the roster, through simulate.
+
+``roster_scenario(plan, roster, template, document)`` builds the day's scenario: callers
+arrive per hour as the forecast (all queues) says, each one goes to a person (the template's
+``agent`` goal, after its language prelude), VIP callers in the share the forecast gives the
+``vip`` queue; talk time lognormal (σ 0.5) with the forecast's mean handle time; queue patience
+exponential with the forecast's patience; an agent per rostered shift of the day, at their own
+station, with their configured languages, shift and breaks. The template (the shipped branch
+day) gives the rest: lines, keypad, listening, the accounts.
+
+``check_roster_day(data, document, plan, roster, template)`` runs it with ``simulate`` in
+its own data directory (``DataDir.plan_check``: the appliance's records are never touched) and
+returns a ``CheckRow`` per interval with calls: forecast, on shift needed, scheduled, gap,
+Erlang C and A's service level and Erlang A's abandon rate for the scheduled agents (less
+shrinkage), and the simulated service level and abandon rate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from branchline.acd.planning import INTERVAL_S, predict
+from branchline.config.data_dir import DataDir
+from branchline.firmware.cli.simulate import simulate
+from branchline.firmware.planning.plan import Plan
+from branchline.firmware.planning.roster import Roster, scheduled
+from branchline.hw.sim.scenario import Scenario
+
+__all__ = ["CheckRow", "check_roster_day", "roster_scenario"]
+
+LANGUAGES = {"zh": "mandarin", "yue": "cantonese", "en": "english"}
+TALK_SIGMA = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    slot: int
+    calls: float
+    needed: int  # on shift, Erlang A and shrinkage
+    scheduled: int
+    gap: int  # scheduled - needed
+    sl_c: float | None
+    sl_a: float | None
+    abandon_a: float | None
+    sl_sim: float | None
+    abandon_sim: float | None
+
+
+def roster_scenario(plan: Plan, roster: Roster, template: Scenario, document) -> Scenario:
+    spec = template.model_dump(mode="json")
+    calls = [sum(q.forecast.calls[s] for q in plan.queues) for s in range(len(
+        plan.queues[0].forecast.calls))]
+    per_hour = {h: round(sum(calls[h * 4:h * 4 + 4]), 3) for h in range(24)
+                if sum(calls[h * 4:h * 4 + 4]) > 0}
+    total = sum(calls) or 1.0
+    aht = sum(q.forecast.calls[s] * q.forecast.aht_s[s] for q in plan.queues
+              for s in range(len(calls))) / total
+    patience = sum(sum(q.forecast.calls) * q.forecast.patience_s for q in plan.queues) / total
+    vip = sum(sum(q.forecast.calls) for q in plan.queues if q.queue == "vip") / total
+    shifts = [s for s in roster.shifts if s.day == plan.day]
+    skills = {a.id: tuple(LANGUAGES.get(k, k) for k in a.skills) for a in document.acd.agents}
+    hours = sorted(per_hour)
+    spec["name"] = f"plan check {plan.day}"
+    spec["day"] = {"start": f"{hours[0]:02d}:00", "end": f"{hours[-1] + 1:02d}:00"}
+    spec["arrivals"] = {"per_hour": per_hour}
+    spec["board"]["stations"] = max(1, len(shifts))
+    callers = spec["callers"]
+    callers["goals"] = {"agent": {**callers["goals"]["agent"], "share": 1.0}}
+    callers["vip"]["share"] = vip if callers["vip"]["numbers"] else 0.0
+    callers["queue_patience"] = {"kind": "exponential", "mean": patience}
+    agents = spec["agents"]
+    agents["handle_time"] = {"kind": "lognormal", "sigma": TALK_SIGMA,
+                             "median": aht * math.exp(-TALK_SIGMA ** 2 / 2)}
+    agents["roster"] = [
+        {"id": s.agent, "station": i, "skills": list(skills.get(s.agent, ())),
+         "shift": {"start": s.start, "end": s.end,
+                   "breaks": [{"start": b.start, "end": b.end} for b in s.breaks]}}
+        for i, s in enumerate(shifts)]
+    return Scenario.model_validate(spec)
+
+
+def check_roster_day(data: DataDir, document, plan: Plan, roster: Roster, template: Scenario,
+                     *, hours: float | None = None, seed: int | None = None) -> list[CheckRow]:
+    scenario = roster_scenario(plan, roster, template, document)
+    result = simulate(scenario, DataDir(data.plan_check), hours=hours, seed=seed)
+    first = scenario.day.start // INTERVAL_S
+    simulated = {}
+    for (start, _queue), kpis in result.kpis.queue_intervals.items():
+        slot = first + int(start // INTERVAL_S)
+        met, handled, gone = simulated.get(slot, (0, 0, 0))
+        simulated[slot] = (met + kpis.answered_in_sl,
+                           handled + kpis.answered + kpis.abandoned + kpis.timed_out,
+                           gone + kpis.abandoned)
+    on = scheduled(roster, plan.day)
+    ran_to = scenario.day.end if hours is None else scenario.day.start + hours * 3600
+    rows = []
+    for slot in range(first, math.ceil(ran_to / INTERVAL_S)):
+        calls = sum(q.forecast.calls[slot] for q in plan.queues)
+        if calls <= 0:
+            continue
+        needed = sum(q.staffing[slot].on_shift for q in plan.queues)
+        aht = sum(q.forecast.calls[slot] * q.forecast.aht_s[slot] for q in plan.queues) / calls
+        patience = sum(q.forecast.calls[slot] * q.forecast.patience_s
+                       for q in plan.queues) / calls
+        target = plan.queues[0].target_s
+        phones = math.floor(on[slot] * (1 - plan.shrinkage))
+        erl = predict(calls, aht, patience, phones, target)
+        met, handled, gone = simulated.get(slot, (0, 0, 0))
+        rows.append(CheckRow(slot, calls, needed, on[slot], on[slot] - needed,
+                             erl.service_level_c, erl.service_level_a, erl.abandon_a,
+                             met / handled if handled else None,
+                             gone / handled if handled else None))
+    return rows
