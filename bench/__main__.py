@@ -18,7 +18,7 @@ BENCHMARKS = Path("docs/BENCHMARKS.md")
 MARKER = "<!-- bench:{} -->"
 # The order the sections appear in docs/BENCHMARKS.md.
 BENCHES = ["dtmf", "g711", "tones", "line", "resample", "ivr", "acd", "runtime", "board", "web",
-           "rtp"]
+           "rtp", "funnel"]
 
 
 def machine():

@@ -49,6 +49,7 @@ from branchline.firmware.records.rows import (
     INSERT_CALL,
     OPEN_COLUMNS,
     call_from_row,
+    call_visit_rows,
     event_from_row,
     opened_from_row,
     row_for,
@@ -68,6 +69,15 @@ from branchline.firmware.records.types import (
     RetentionPolicy,
     TraceStep,
     check_recording_path,
+)
+from branchline.firmware.records.visits import (
+    ADD_HOUR,
+    ADD_HOUR_TIME,
+    INSERT_CALL_PATH,
+    INSERT_VISIT,
+    call_path_row,
+    hour_row,
+    hour_time_row,
 )
 
 __all__ = [
@@ -189,7 +199,10 @@ class Records:
             db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in MIGRATIONS[target - 1]:
-                    db.execute(statement)
+                    if callable(statement):
+                        statement(db)
+                    else:
+                        db.execute(statement)
                 # PRAGMA takes no parameters; target is our own integer.
                 db.execute(f"PRAGMA user_version = {target:d}")
                 db.execute("COMMIT")
@@ -222,6 +235,13 @@ class Records:
                 db.execute(sql, params)
                 if sql is INSERT_CALL:
                     db.execute(CLOSE_OPEN, (params[0],))
+                    visit_rows = call_visit_rows(params)
+                    db.executemany(INSERT_VISIT, visit_rows)
+                    db.executemany(ADD_HOUR, [hour_row(v) for v in visit_rows])
+                    db.executemany(ADD_HOUR_TIME, [hour_time_row(v) for v in visit_rows])
+                    db.execute(INSERT_CALL_PATH, call_path_row(
+                        params[0], params[1], params[7], params[10], params[8], params[22],
+                        params[14], visit_rows))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
@@ -402,6 +422,10 @@ class Records:
             "SELECT at_epoch, who, what, diff FROM audit WHERE at_epoch >= ? AND at_epoch < ? "
             "ORDER BY seq", (since, until), lambda row: AuditEntry(*row))
 
+    def rows(self, sql, params=()) -> list[tuple]:
+        """The rows of one read-only query (reports over the tables, such as ivr_visits)."""
+        return list(self._select(sql, params, tuple))
+
     def _select(self, sql, params, convert):
         db = self._conn()
         try:
@@ -441,6 +465,13 @@ class Records:
             db.execute("UPDATE calls SET recording = NULL WHERE recording IS NOT NULL "
                        "AND started_epoch < ?", (recording_cut,))
             counts = {}
+            if cut["calls"] is not None:
+                # An hour's sums go with the hour's last call.
+                db.execute("DELETE FROM ivr_visits WHERE started_epoch < ?", (cut["calls"],))
+                db.execute("DELETE FROM ivr_calls WHERE started_epoch < ?", (cut["calls"],))
+                for table in ("ivr_hours", "ivr_hour_times"):
+                    db.execute(f"DELETE FROM {table} WHERE (hour + 1) * 3600 <= ?",
+                               (cut["calls"],))
             for name, sql in (
                 ("calls", "DELETE FROM calls WHERE started_epoch < ?"),
                 ("events", "DELETE FROM acd_events WHERE at_epoch < ?"),

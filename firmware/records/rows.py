@@ -17,6 +17,7 @@ from branchline.firmware.records.types import (
     Outcome,
     TraceStep,
 )
+from branchline.firmware.records.visits import visit_rows
 
 # Fields made to hold phone numbers (E.164 allows up to 15 digits) are checked for card
 # numbers only above that length: a 13-15 digit number with a country code passes Luhn one
@@ -138,6 +139,11 @@ def _call_params(r):
         r.talk_seconds, r.wrapup_seconds, r.survey_score, r.recording, r.outcome.value,
         r.hangup_side.value, r.hangup_reason,
     )
+
+
+def call_visit_rows(params):
+    """The ``ivr_visits`` rows of the call whose ``INSERT_CALL`` parameters are ``params``."""
+    return visit_rows(params[10], params[1], params[0], params[8], json.loads(params[12]))
 
 
 def _digits(number):

@@ -3,13 +3,27 @@
 ``MIGRATIONS[i]`` takes the schema from version i to i + 1. A new database runs them all; an
 old one runs those it lacks, each in its own transaction together with the user_version bump,
 so a crash mid-migration leaves the previous version intact. Migrations are only ever
-appended: a released one is never edited.
+appended: a released one is never edited. A step is an SQL statement, or a function given the
+connection (inside the same transaction) for what SQL alone cannot do.
 
 Times are stored twice: ``*_epoch`` (REAL, UTC seconds, used for queries and ordering) and
 ``*_utc`` (TEXT, ISO 8601 with a Z, for people reading the file with the sqlite3 shell).
 Log tables have an INTEGER PRIMARY KEY ``seq`` given in append order: ordering by it replays
 events exactly as they were written, even when two share a timestamp.
 """
+
+import json
+
+from branchline.firmware.records.visits import (
+    ADD_HOUR,
+    ADD_HOUR_TIME,
+    INSERT_CALL_PATH,
+    INSERT_VISIT,
+    call_path_row,
+    hour_row,
+    hour_time_row,
+    visit_rows,
+)
 
 _V1 = (
     """
@@ -111,5 +125,91 @@ _V2 = (
     """,
 )
 
-MIGRATIONS = (_V1, _V2)
+
+def _visits_of_stored_calls(db):
+    for call_id, version, started, caller, dialled, path, outcome, queue in db.execute(
+            "SELECT call_id, config_version, started_epoch, caller, dialled, ivr_path, "
+            "outcome, queue FROM calls").fetchall():
+        rows = visit_rows(version, started, call_id, dialled, json.loads(path))
+        db.execute(INSERT_CALL_PATH, call_path_row(call_id, started, caller, version, dialled,
+                                                   outcome, queue, rows))
+        db.executemany(INSERT_VISIT, rows)
+        db.executemany(ADD_HOUR, [hour_row(row) for row in rows])
+        db.executemany(ADD_HOUR_TIME, [hour_time_row(row) for row in rows])
+
+
+# Version 3: each call's IVR path as node visits (visits.py), for the menus' funnel: kept in
+# order of version and time, so one version's period is one range of the table. Calls already
+# stored get their visits.
+_V3 = (
+    """
+    CREATE TABLE ivr_visits (
+        config_version  INTEGER NOT NULL,
+        started_epoch   REAL NOT NULL,    -- the call's start
+        call_id         TEXT NOT NULL,
+        step            INTEGER NOT NULL, -- the visit's place in the call, from 0
+        dialled         TEXT NOT NULL,    -- the line, so one flow's calls can be chosen
+        node            TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        seconds         REAL NOT NULL,
+        exit            TEXT NOT NULL,
+        next_node       TEXT NOT NULL,    -- '' for the call's last visit
+        no_input        INTEGER NOT NULL,
+        invalid         INTEGER NOT NULL,
+        first           INTEGER NOT NULL, -- 1: the call's first visit of this node
+        to_person       INTEGER NOT NULL, -- 1: after this visit the call first reached a person
+        PRIMARY KEY (config_version, started_epoch, call_id, step)
+    ) WITHOUT ROWID
+    """,
+    # The same visits summed per UTC hour (hour = floor(epoch / 3600)), so a year's funnel
+    # reads a few hundred thousand rows instead of millions: how many left each node by each
+    # exit to each next node, and how many stayed each whole second (for the percentiles).
+    """
+    CREATE TABLE ivr_hours (
+        config_version  INTEGER NOT NULL,
+        hour            INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        node            TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        exit            TEXT NOT NULL,
+        next_node       TEXT NOT NULL,
+        visits          INTEGER NOT NULL,
+        first           INTEGER NOT NULL,
+        timed_out       INTEGER NOT NULL, -- visits with at least one no-input
+        invalid         INTEGER NOT NULL, -- visits with at least one invalid entry
+        to_person       INTEGER NOT NULL, -- visits after which the call first reached a person
+        PRIMARY KEY (config_version, hour, dialled, node, exit, next_node)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE ivr_hour_times (
+        config_version  INTEGER NOT NULL,
+        hour            INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        node            TEXT NOT NULL,
+        seconds         INTEGER NOT NULL, -- time in the node, whole seconds rounded down
+        visits          INTEGER NOT NULL,
+        PRIMARY KEY (config_version, hour, dialled, node, seconds)
+    ) WITHOUT ROWID
+    """,
+    # One row per call, in the order of its caller's calls: repeat calls and containment
+    # look at the same number's next calls without sorting.
+    """
+    CREATE TABLE ivr_calls (
+        caller          TEXT NOT NULL,
+        started_epoch   REAL NOT NULL,
+        call_id         TEXT NOT NULL,
+        config_version  INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        path            TEXT NOT NULL,    -- the last play node heard, '' for none
+        served          INTEGER NOT NULL, -- 1: self-served, never queued
+        person          INTEGER NOT NULL, -- 1: queued or transferred
+        PRIMARY KEY (caller, started_epoch, call_id)
+    ) WITHOUT ROWID
+    """,
+    _visits_of_stored_calls,
+)
+
+
+MIGRATIONS = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,244 @@
+"""The menus seen from the callers' side: SQL over the stored node visits (``ivr_visits``).
+
+Run in the worker process (``Reports`` hands these functions to it); each takes an open
+``Records`` and a ``Scope`` (one configuration version, the flow's lines, a period, and
+optionally some hours of the week) and returns JSON-able dicts:
+
+* ``funnel``: per node, visits and calls that entered it, how they left it (``exits``, see
+  ``records.visits``), visits with a time-out or an invalid entry, hang-ups and escalations
+  there, the time spent in it (whole seconds rounded down; median and 90th percentile,
+  nearest rank); and the traffic on every edge (visits from a node to the next). Whole hours
+  of the period are read from the hourly sums (``ivr_hours``, ``ivr_hour_times``), the
+  pieces of an hour at either end from the visits, so any period is exact.
+* ``containment``: calls served in the IVR (outcome ``self-served``, never queued) whose
+  number did not reach a person (queued or transferred) within ``window_s`` afterwards; per
+  path and per day. A withheld number cannot be followed: such a call counts as contained.
+* ``person_reasons``: the node and exit after which calls first reached a person.
+* ``repeats``: calls whose number called again within ``window_s``, per path.
+* ``compare``: two versions' per-node rates over the hours of the week both took calls in.
+
+A call's *path* is the last play node it heard (``records.visits.call_path_row``): where a
+bank flow answers (``balance_said``, ``loss_said``, ``branch_info``); ``""`` for none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, replace
+
+from branchline.firmware.records.database import Records
+
+__all__ = ["Scope", "compare", "containment", "funnel", "person_reasons", "repeats",
+           "week_hour_sql"]
+
+# 1970-01-01 was a Thursday: 72 hours after the Monday that starts its week.
+_THURSDAY_H = 72
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    version: int
+    dialled: tuple[str, ...]
+    start: float
+    end: float
+    offset_s: float = 0.0             # the branch's UTC offset (days and hours of the week)
+    week_hours: tuple[int, ...] | None = None  # 0 = Monday 00:00-01:00 local time
+
+
+def week_hour_sql(column: str, offset_s: float) -> str:
+    """SQL for the local hour of the week (0-167, Monday 00:00 first) of an epoch column."""
+    return (f"((CAST(({column} + {float(offset_s)!r}) AS INTEGER) / 3600 + {_THURSDAY_H})"
+            " % 168)")
+
+
+def _where(scope: Scope, table: str, start: float | None = None, end: float | None = None,
+           *, hours: bool = False) -> tuple[str, list]:
+    """The scope as a WHERE clause on ``table`` (calls, ivr_visits or, with ``hours``,
+    ivr_hours / ivr_hour_times), optionally over [start, end) instead of the scope's period
+    (whole hours, as hour numbers, with ``hours``)."""
+    column = f"{table}.hour" if hours else f"{table}.started_epoch"
+    sql = f"{table}.config_version = ? AND {column} >= ? AND {column} < ?"
+    params: list = [scope.version, scope.start if start is None else start,
+                    scope.end if end is None else end]
+    if scope.dialled:
+        sql += f" AND {table}.dialled IN ({', '.join('?' * len(scope.dialled))})"
+        params += scope.dialled
+    if scope.week_hours is not None:
+        hours_in = ", ".join(str(int(h)) for h in sorted(scope.week_hours)) or "-1"
+        epoch = f"({column} * 3600)" if hours else column
+        sql += f" AND {week_hour_sql(epoch, scope.offset_s)} IN ({hours_in})"
+    return sql, params
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _pieces(scope: Scope) -> list[tuple[str, str, list]]:
+    """(source, WHERE, params) covering the period: its whole UTC hours from the hourly
+    sums, the pieces of an hour at either end from the visits themselves."""
+    first_h, last_h = math.ceil(scope.start / 3600), math.floor(scope.end / 3600)
+    if first_h >= last_h:
+        return [("visits", *_where(scope, "v"))]
+    out = [("hours", *_where(scope, "v", first_h, last_h, hours=True))]
+    for a, b in ((scope.start, first_h * 3600.0), (last_h * 3600.0, scope.end)):
+        if a < b:
+            out.append(("visits", *_where(scope, "v", a, b)))
+    return out
+
+
+_COUNTS = {
+    "hours": "SELECT node, kind, exit, next_node, sum(visits), sum(first), sum(timed_out), "
+             "sum(invalid) FROM ivr_hours v WHERE {} GROUP BY node, exit, next_node",
+    "visits": "SELECT node, kind, exit, next_node, count(*), sum(first), sum(no_input > 0), "
+              "sum(invalid > 0) FROM ivr_visits v WHERE {} GROUP BY node, exit, next_node",
+}
+_TIMES = {
+    "hours": "SELECT node, seconds, sum(visits) FROM ivr_hour_times v WHERE {} "
+             "GROUP BY node, seconds",
+    "visits": "SELECT node, CAST(seconds AS INTEGER), count(*) FROM ivr_visits v WHERE {} "
+              "GROUP BY 1, 2",
+}
+
+
+def _nearest_rank(histogram: dict[int, int], share: float) -> int:
+    """The ceil(share * n)-th smallest value of the histogram {value: count}."""
+    rank = math.ceil(share * sum(histogram.values()) - 1e-9)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    raise ValueError("empty histogram")
+
+
+def funnel(records: Records, scope: Scope) -> dict:
+    nodes: dict[str, dict] = {}
+    edges: dict[tuple[str, str], int] = {}
+    times: dict[str, dict[int, int]] = {}
+    for source, where, params in _pieces(scope):
+        for node, kind, exit_, target, visits, calls, timed_out, invalid in records.rows(
+                _COUNTS[source].format(where), params):
+            row = nodes.setdefault(node, {"node": node, "kind": kind, "entered": 0,
+                                          "calls": 0, "exits": {}, "timed_out": 0,
+                                          "invalid": 0})
+            row["entered"] += visits
+            row["calls"] += calls
+            row["timed_out"] += timed_out
+            row["invalid"] += invalid
+            row["exits"][exit_] = row["exits"].get(exit_, 0) + visits
+            if target:
+                edges[(node, target)] = edges.get((node, target), 0) + visits
+        for node, seconds, n in records.rows(_TIMES[source].format(where), params):
+            histogram = times.setdefault(node, {})
+            histogram[seconds] = histogram.get(seconds, 0) + n
+    for name, row in nodes.items():
+        row["exits"] = dict(sorted(row["exits"].items()))
+        row["hung_up"] = row["exits"].get("hung_up", 0)
+        row["escalated"] = row["exits"].get("escalated", 0)
+        row["hang_up_rate"] = _rate(row["hung_up"], row["entered"])
+        row["escalation_rate"] = _rate(row["escalated"], row["entered"])
+        row["median_s"] = _nearest_rank(times[name], 0.5)
+        row["p90_s"] = _nearest_rank(times[name], 0.9)
+    where, params = _where(scope, "c")
+    calls = records.rows(f"SELECT count(*) FROM calls c WHERE {where}", params)[0][0]
+    return {"version": scope.version, "start": scope.start, "end": scope.end, "calls": calls,
+            "nodes": sorted(nodes.values(), key=lambda r: (-r["calls"], r["node"])),
+            "edges": [{"source": s, "target": t, "visits": n}
+                      for (s, t), n in sorted(edges.items())]}
+
+
+def _later(scope: Scope, window_s: float) -> tuple[str, list]:
+    """Each call of the scope's lines and period with, from the same number within
+    ``window_s`` after it, whether it called again (``again``) and whether a call reached a
+    person (``person_later``); read in the table's order (caller, time): no sort."""
+    where, params = _where(scope, "c")
+    frame = (f"OVER (PARTITION BY caller ORDER BY started_epoch RANGE BETWEEN "
+             f"0.001 FOLLOWING AND {float(window_s)!r} FOLLOWING)")
+    sql = (f"SELECT c.*, caller != '' AND count(*) {frame} > 0 AS again, "
+           f"caller != '' AND coalesce(max(person) {frame}, 0) AS person_later "
+           f"FROM ivr_calls c WHERE started_epoch >= ? AND started_epoch < ?")
+    outer = where.replace("c.", "w.")
+    return (f"({sql}) w WHERE {outer}",
+            [scope.start, scope.end + window_s, *params])
+
+
+def containment(records: Records, scope: Scope, window_s: float) -> dict:
+    source, params = _later(scope, window_s)
+    day = f"date(started_epoch + {float(scope.offset_s)!r}, 'unixepoch')"
+    sql = (f"SELECT {{group}}, count(*), sum(served), sum(served AND NOT person_later) "
+           f"FROM {source} GROUP BY 1 ORDER BY 1")
+
+    def rows(group: str, name: str) -> list[dict]:
+        return [{name: key, "calls": n, "served": s, "contained": k,
+                 "containment": _rate(k, n)}
+                for key, n, s, k in records.rows(sql.format(group=group), params)]
+
+    by_path, by_day = rows("path", "path"), rows(day, "day")
+    total = sum(r["calls"] for r in by_path)
+    contained = sum(r["contained"] for r in by_path)
+    return {"window_s": window_s, "calls": total,
+            "served": sum(r["served"] for r in by_path), "contained": contained,
+            "containment": _rate(contained, total), "paths": by_path, "days": by_day}
+
+
+def person_reasons(records: Records, scope: Scope, top: int = 10) -> dict:
+    found: dict[tuple[str, str], int] = {}
+    for source, where, params in _pieces(scope):
+        table, count = (("ivr_hours", "sum(to_person)") if source == "hours"
+                        else ("ivr_visits", "count(*)"))
+        for node, exit_, n in records.rows(
+                f"SELECT node, exit, {count} FROM {table} v WHERE {where} AND to_person > 0 "
+                f"GROUP BY node, exit", params):
+            found[(node, exit_)] = found.get((node, exit_), 0) + n
+    total = sum(found.values())
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return {"calls": total, "reasons": [{"node": node, "exit": exit_, "calls": n,
+                                         "share": _rate(n, total)}
+                                        for (node, exit_), n in ranked]}
+
+
+def repeats(records: Records, scope: Scope, window_s: float) -> dict:
+    source, params = _later(scope, window_s)
+    paths = [{"path": path, "calls": n, "repeated": r, "repeat_rate": _rate(r, n)}
+             for path, n, r in records.rows(
+                 f"SELECT path, count(*), sum(again) FROM {source} GROUP BY 1 ORDER BY 1",
+                 params)]
+    total, repeated = sum(p["calls"] for p in paths), sum(p["repeated"] for p in paths)
+    return {"window_s": window_s, "calls": total, "repeated": repeated,
+            "repeat_rate": _rate(repeated, total), "paths": paths}
+
+
+def shared_week_hours(records: Records, before: Scope, after: Scope) -> tuple[int, ...]:
+    """The local hours of the week in which both scopes' versions took calls."""
+    def hours(scope: Scope) -> set[int]:
+        where, params = _where(replace(scope, week_hours=None), "c")
+        return {h for (h,) in records.rows(
+            f"SELECT DISTINCT {week_hour_sql('c.started_epoch', scope.offset_s)} "
+            f"FROM calls c WHERE {where}", params)}
+    return tuple(sorted(hours(before) & hours(after)))
+
+
+def compare(records: Records, before: Scope, after: Scope) -> dict:
+    """Per node, the rates of ``before`` and ``after`` over the hours of the week both had
+    calls in (so a change is not mistaken for the difference between mornings and nights)."""
+    hours = shared_week_hours(records, before, after)
+    sides = [funnel(records, replace(s, week_hours=hours)) for s in (before, after)]
+    names = sorted({n["node"] for side in sides for n in side["nodes"]})
+    rows = []
+    for name in names:
+        pair = [next((n for n in side["nodes"] if n["node"] == name), None) for side in sides]
+        rows.append({"node": name, **{
+            f"{key}_{label}": (None if n is None else n.get(key))
+            for label, n in zip(("before", "after"), pair, strict=True)
+            for key in ("calls", "entered", "hang_up_rate", "escalation_rate", "median_s",
+                        "p90_s")}})
+    return {"before": before.version, "after": after.version, "week_hours": list(hours),
+            "calls_before": sides[0]["calls"], "calls_after": sides[1]["calls"],
+            "nodes": rows}
+
+
+def local_offset(zone, epoch: float) -> float:
+    """The zone's UTC offset at ``epoch``, in seconds (China keeps one all year)."""
+    return dt.datetime.fromtimestamp(epoch, zone).utcoffset().total_seconds()
