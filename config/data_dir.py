@@ -15,6 +15,8 @@ Layout (docs/config-store.md keeps the same table for people)::
     reports/         simulate's CSV and HTML reports
     rosters/         the versioned shift rosters (firmware/planning/roster.py)
     plan-check/      the scratch data directory `plan check` simulates in (its own records)
+    fleet/centre.json  how this branch reaches the centre, its login (0600; firmware/fleet/)
+    fleet/ca.pem     the centre's certificate authority, for TLS
 
 Logs are not here: ``run`` writes them to stdout (journald under systemd).
 
@@ -100,3 +102,15 @@ class DataDir:
     @property
     def plan_check(self) -> Path:
         return self.root / "plan-check"
+
+    @property
+    def fleet(self) -> Path:
+        return self.root / "fleet"
+
+    @property
+    def fleet_settings(self) -> Path:
+        return self.fleet / "centre.json"
+
+    @property
+    def fleet_ca(self) -> Path:
+        return self.fleet / "ca.pem"

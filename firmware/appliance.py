@@ -73,6 +73,7 @@ from branchline.firmware.bankhost import BankHostSimulator
 from branchline.firmware.calls.callback import Dialer
 from branchline.firmware.calls.session import CallSession, ConfigInForce
 from branchline.firmware.calls.stations import Station, StationState
+from branchline.firmware.fleet import open_shipper
 from branchline.firmware.host_client import HostClient
 from branchline.firmware.media_loop import MediaLoop
 from branchline.firmware.prompts.store import PromptStore
@@ -148,6 +149,8 @@ class Appliance:
         self.writer = RecordWriter(self.data.records_db, on_committed=self._committed,
                                    on_refused=self._refused, on_trouble=self._trouble)
         self.retention = RetentionKeeper(self.data_dir)
+        # Records to the centre, when this branch has one (firmware/fleet/, docs/fleet.md).
+        self.shipper = open_shipper(self.data, wall=lambda: self.wall_epoch(self.clock.now()))
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-load")
         self._loading: Future | None = None
         self._unloadable: int | None = None  # a version that failed to load: not tried again
@@ -159,6 +162,8 @@ class Appliance:
         self.writer.start()
         self.recorder.start()
         self.retention.start()
+        if self.shipper is not None:
+            self.shipper.start()
 
     def _reconcile(self) -> None:
         """Before any call: records for the calls the last run lost, its queue entries and
@@ -200,6 +205,8 @@ class Appliance:
         recorded = self.recorder.stop(timeout)
         written = self.writer.close(timeout)
         self.retention.stop(timeout)
+        if self.shipper is not None:
+            self.shipper.stop(timeout)
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.host.close()
         return recorded and written

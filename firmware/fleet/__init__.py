@@ -2,8 +2,18 @@
 
 - ``outbox``: the rows of records.db past the centre's marks, as the JSON ``ship`` reads.
 - ``shipper``: the thread that ships them, retries, and measures the lag.
+- ``settings``: how this branch reaches the centre (``DATA/fleet/``), TLS and its login.
 """
 
+from branchline.firmware.fleet.settings import FleetSettings, FleetSettingsError
 from branchline.firmware.fleet.shipper import Shipper, ShipperStatus
 
-__all__ = ["Shipper", "ShipperStatus"]
+__all__ = ["FleetSettings", "FleetSettingsError", "Shipper", "ShipperStatus", "open_shipper"]
+
+
+def open_shipper(data, wall) -> Shipper | None:
+    """The shipper of a branch that has a centre (``DATA/fleet/centre.json``), else None."""
+    settings = FleetSettings.load(data)
+    if settings is None:
+        return None
+    return Shipper(data.records_db, settings.conninfo(), wall=wall)

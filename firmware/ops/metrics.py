@@ -43,6 +43,9 @@ Families (docs/operations.md explains each):
 ``branchline_board_resets_total{board}``   counter    board restarts seen (reset, watchdog)
 ``branchline_board_ports_out_of_service``  gauge      the board's ports out of service now
 ``{board}``
+``branchline_fleet_lag_seconds``           gauge      age of the oldest record not at the centre
+``branchline_fleet_unshipped_records``     gauge      records not at the centre yet
+``branchline_fleet_connected``, ``_shipped_records_total``, ``_failures_total``: the shipper
 =========================================  =========  ==========================================
 
 Board families have a sample for each board that keeps fault counters (``board.counters``
@@ -58,6 +61,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from branchline.acd import AgentState, IllegalEvent
+from branchline.firmware.fleet import ShipperStatus
 
 __all__ = [
     "TICK_BUCKETS_S",
@@ -144,6 +148,8 @@ class RuntimeSnapshot:
     draining: bool = False
     config_version: int = 0
     boards: tuple[BoardHealth, ...] = ()
+    # The records shipper's status (firmware/fleet/), None when the branch has no centre.
+    fleet: ShipperStatus | None = None
 
 
 def _escape(value: str) -> str:
@@ -212,7 +218,28 @@ def render_exposition(s: RuntimeSnapshot) -> str:
     w.family("branchline_config_version", "gauge", "Configuration version new calls take.")
     w.sample("branchline_config_version", s.config_version)
     _render_boards(w, s.boards)
+    if s.fleet is not None:
+        _render_fleet(w, s.fleet)
     return "\n".join(w.lines) + "\n"
+
+
+def _render_fleet(w: _Writer, f: ShipperStatus) -> None:
+    w.family("branchline_fleet_connected", "gauge", "1 while the shipper holds a connection "
+             "to the centre.")
+    w.sample("branchline_fleet_connected", f.connected)
+    if f.lag_s is not None:
+        w.family("branchline_fleet_lag_seconds", "gauge", "Age of the oldest record not yet "
+                 "at the centre (0 when all are there).")
+        w.sample("branchline_fleet_lag_seconds", f.lag_s)
+        w.family("branchline_fleet_unshipped_records", "gauge",
+                 "Records not yet at the centre.")
+        w.sample("branchline_fleet_unshipped_records", f.unshipped or 0)
+    w.family("branchline_fleet_shipped_records_total", "counter",
+             "Records this run shipped to the centre.")
+    w.sample("branchline_fleet_shipped_records_total", f.shipped_total)
+    w.family("branchline_fleet_failures_total", "counter",
+             "Times the centre could not be reached or refused.")
+    w.sample("branchline_fleet_failures_total", f.failures_total)
 
 
 def _render_boards(w: _Writer, boards: tuple[BoardHealth, ...]) -> None:
@@ -286,7 +313,8 @@ def snapshot_of(app, now: float, outcomes: Mapping[str, int]) -> RuntimeSnapshot
         tick_seconds_sum=seconds, active_calls=app.active_calls, waiting=waiting,
         agents=dict(agents), calls_by_outcome=dict(outcomes), errors=errors,
         records_pending=app.writer.pending, draining=app.draining,
-        config_version=app.config.version, boards=() if health is None else (health,))
+        config_version=app.config.version, boards=() if health is None else (health,),
+        fleet=None if getattr(app, "shipper", None) is None else app.shipper.status())
 
 
 class ApplianceMetrics:
