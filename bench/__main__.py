@@ -17,8 +17,8 @@ BENCHMARKS = Path("docs/BENCHMARKS.md")
 # Each section is preceded by this marker, so a partial run can replace just its own.
 MARKER = "<!-- bench:{} -->"
 # The order the sections appear in docs/BENCHMARKS.md.
-BENCHES = ["dtmf", "g711", "tones", "line", "resample", "ivr", "acd", "runtime", "board", "web",
-           "rtp", "funnel"]
+BENCHES = ["dtmf", "g711", "tones", "mix", "line", "resample", "ivr", "acd", "runtime", "board",
+           "web", "rtp", "funnel"]
 
 
 def machine():

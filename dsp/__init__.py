@@ -36,7 +36,7 @@ from branchline.dsp.dtmf_rx import DtmfRx as DtmfRx
 # -- Line echo canceller ---------------------------------------------------------------------
 from branchline.dsp.echo import EchoCanceller as EchoCanceller
 
-# -- G.711, tone generation, call-progress detection, media -------------------------------------
+# -- G.711, tone generation, call-progress detection, media, mixing --------------------------
 from branchline.dsp.g711 import ALAW_IDLE as ALAW_IDLE
 from branchline.dsp.g711 import ULAW_IDLE as ULAW_IDLE
 from branchline.dsp.g711 import alaw_decode as alaw_decode
@@ -48,6 +48,8 @@ from branchline.dsp.media import PromptPosition as PromptPosition
 from branchline.dsp.media import TxRenderer as TxRenderer
 from branchline.dsp.media import active_level_dbm0 as active_level_dbm0
 from branchline.dsp.media import transcode as transcode
+from branchline.dsp.mix import Mixer as Mixer
+from branchline.dsp.mix import MixPath as MixPath
 from branchline.dsp.progress import HANGUP_TONES as HANGUP_TONES
 from branchline.dsp.progress import CallProgressRx as CallProgressRx
 from branchline.dsp.progress import ToneEvent as ToneEvent

@@ -1,8 +1,8 @@
 """Transmit-block renderer kernel: every channel's next n samples in one call, without the GIL.
 
-Per channel one mode: SILENCE (zeros), PROMPT (a sequence of int16 buffers played in order from
-an offset, times a Q12 gain) or LISTEN (another channel's received samples times a Q12 gain).
-Gains saturate to int16. The caller keeps the prompt arrays alive (this object holds a
+Per channel one mode: SILENCE (zeros) or PROMPT (a sequence of int16 buffers played in order
+from an offset, times a Q12 gain). Gains saturate to int16. Audio between channels is the mix
+kernel's (dsp/_mix.pyx), added on top of this block. The caller keeps the prompt arrays alive (this object holds a
 reference to each) and must not resize them.
 """
 
@@ -12,11 +12,9 @@ from libc.stdlib cimport free, malloc
 cdef enum:
     SILENCE = 0
     PROMPT = 1
-    LISTEN = 2
 
 cdef struct Channel:
     int mode
-    int source
     int32_t gain_q12
     const int16_t** bufs
     int64_t* lens
@@ -75,12 +73,6 @@ cdef class RenderKernel:
     def silence(self, int c):
         self._release(c)
 
-    def listen(self, int c, int source, int32_t gain_q12):
-        self._release(c)
-        self.ch[c].mode = LISTEN
-        self.ch[c].source = source
-        self.ch[c].gain_q12 = gain_q12
-
     def play(self, int c, list prompts, int64_t offset, int32_t gain_q12):
         """Play the C-contiguous int16 arrays in `prompts` in order, from offset in the first."""
         cdef int k, n = len(prompts)
@@ -108,11 +100,10 @@ cdef class RenderKernel:
     def position(self, int c):
         return self.ch[c].index, self.ch[c].pos
 
-    def render(self, int16_t[:, ::1] out, const int16_t[:, ::1] received, uint8_t[::1] finished):
+    def render(self, int16_t[:, ::1] out, uint8_t[::1] finished):
         cdef int c
         cdef Py_ssize_t n = out.shape[1], i
         cdef Channel* ch
-        cdef const int16_t* src
         with nogil:
             for c in range(self.channels):
                 ch = &self.ch[c]
@@ -120,10 +111,6 @@ cdef class RenderKernel:
                 if ch.mode == PROMPT:
                     if not _play(ch, &out[c, 0], n):
                         finished[c] = 1
-                elif ch.mode == LISTEN and n:
-                    src = &received[ch.source, 0]
-                    for i in range(n):
-                        out[c, i] = _scale(src[i], ch.gain_q12)
                 else:
                     for i in range(n):
                         out[c, i] = 0

@@ -11,10 +11,10 @@ manner of ITU-T P.56 method B: 10 ms frames, 200 ms hangover, and the threshold 
 Samples beyond int16 after scaling saturate. Bad input raises ``MediaError`` (a ValueError).
 
 ``TxRenderer(channels)`` renders the transmit block ``int16[channels, n]`` in one kernel call:
-per channel, silence (zeros: the default and what ``stop`` returns to), a prompt sequence
+per channel, silence (zeros: the default and what ``stop`` returns to) or a prompt sequence
 (``play``: int16 arrays held by reference and played back to back, from ``offset`` in the
-first, with a gain), or another channel's received audio (``listen``; ``bridge`` is listen
-both ways). ``render(out, received)`` writes every row of ``out`` and returns the channels
+first, with a gain). Audio from one channel to another is the mix matrix's (dsp/mix.py), added
+on top afterwards. ``render(out)`` writes every row of ``out`` and returns the channels
 whose prompt sequence ended in that block (the rest of that row is silence and the channel is
 silent from then on). ``stop`` ends playback at once (barge-in) and is not reported as an end.
 ``position(channel)`` tells how far a sequence has got, so it can be resumed with
@@ -30,6 +30,7 @@ import soundfile
 import soxr
 
 from branchline.dsp import _render
+from branchline.dsp.mix import gain_q12
 from branchline.dsp.tones import DBM0_RMS
 
 __all__ = ["MediaError", "PromptPosition", "TxRenderer", "active_level_dbm0", "transcode"]
@@ -113,12 +114,6 @@ def transcode(data, *, target_dbm0=-20.0):
     return np.clip(np.rint(mono), -32768, 32767).astype(np.int16)
 
 
-def _gain_q12(where, gain_db):
-    if not -60.0 <= gain_db <= 24.0:
-        raise ValueError(f"{where}: gain_db={gain_db}; expected -60 to +24 dB")
-    return round(4096 * 10 ** (gain_db / 20))
-
-
 class TxRenderer:
     """Transmit-block renderer for `channels` channels (see the module docstring)."""
 
@@ -150,20 +145,7 @@ class TxRenderer:
         first = len(sequence[0]) if sequence else 0
         if not 0 <= offset <= first:
             raise ValueError(f"TxRenderer.play: offset {offset}; expected 0..{first}")
-        self._kernel.play(channel, sequence, offset, _gain_q12("TxRenderer.play", gain_db))
-
-    def listen(self, channel, source, *, gain_db=0.0):
-        """Send source's received audio to channel (one way)."""
-        self._check("listen", channel)
-        self._check("listen", source)
-        self._kernel.listen(channel, source, _gain_q12("TxRenderer.listen", gain_db))
-
-    def bridge(self, a, b, *, gain_db=0.0):
-        """Connect a and b: each hears the other's received audio."""
-        if a == b:
-            raise ValueError(f"TxRenderer.bridge: cannot bridge channel {a} to itself")
-        self.listen(a, b, gain_db=gain_db)
-        self.listen(b, a, gain_db=gain_db)
+        self._kernel.play(channel, sequence, offset, gain_q12("TxRenderer.play", gain_db))
 
     def stop(self, channel):
         """Put channel back to silence at once (ends a prompt or a listen)."""
@@ -182,19 +164,14 @@ class TxRenderer:
         index, sample = self._kernel.position(channel)
         return PromptPosition(index, sample)
 
-    def render(self, out, received):
+    def render(self, out):
         """Write every channel's next block into out; return channels whose prompts ended."""
-        for name, block in (("out", out), ("received", received)):
-            if not isinstance(block, np.ndarray) or block.dtype != np.int16 or block.ndim != 2:
-                raise TypeError(f"TxRenderer.render: {name} must be an int16 array [channels, n]")
-            if block.shape[0] != self.channels or not block.flags.c_contiguous:
-                raise ValueError(
-                    f"TxRenderer.render: {name} has shape {block.shape}; expected a "
-                    f"C-contiguous ({self.channels}, n) array"
-                )
-        if received.shape != out.shape:
+        if not isinstance(out, np.ndarray) or out.dtype != np.int16 or out.ndim != 2:
+            raise TypeError("TxRenderer.render: out must be an int16 array [channels, n]")
+        if out.shape[0] != self.channels or not out.flags.c_contiguous:
             raise ValueError(
-                f"TxRenderer.render: received has shape {received.shape}; expected {out.shape}"
+                f"TxRenderer.render: out has shape {out.shape}; expected a "
+                f"C-contiguous ({self.channels}, n) array"
             )
-        self._kernel.render(out, received, self._finished)
+        self._kernel.render(out, self._finished)
         return np.flatnonzero(self._finished).tolist()

@@ -2,16 +2,18 @@
 
 ``MediaLoop(board, handler, *, country="cn", echo_canceller=True, echo_tail_ms=64)`` owns the
 board's DSP state (``EchoCanceller``, ``DtmfRx``, ``CallProgressRx``, ``TxRenderer``,
-``ToneTx``), the transmit block and the ``TimerHeap``. ``tick(now, due=None)`` does, in this
-order::
+``ToneTx``, ``Mixer``), the transmit block and the ``TimerHeap``. ``tick(now, due=None)``
+does, in this order::
 
     events = board.tick(now); rx = board.read_block()
     rx = echo.process(rx, tx_of_last_tick, active=fxo_ports)     # analog lines' own echo out
     keys = dtmf.process(rx); tones = progress.process(rx)          # all channels at once
+    keys = board.dtmf_events(keys)             # boards that have it: + RFC 4733, per channel
     handler.on_input(now, events, keys, tones)                     # ports, keys, hang-up tones
     handler.on_timer(owner, name, now) for every timer due          # IVR, ACD, recordings
     handler.before_render(now)                                      # host replies, config
-    ended = renderer.render(tx, rx); tone_ended = tones.render(tx)  # prompts, bridges, beeps
+    ended = renderer.render(tx); tone_ended = tones.render(tx)      # prompts, beeps
+    mixed = mixer.apply(rx, tx)                  # + every path between ports (the mix matrix)
     board.write_block(tx)
     handler.after_render(now, ended, tone_ended, rx)                # playback finished, WAVs
 
@@ -21,7 +23,9 @@ the echo of the prompt being played (barge-in) and the prompt's echo makes no fa
 Its reference is the block written on the previous tick: what the line was playing while this
 rx was being received (a board returns the echo of block k in block k + 1, within the tail).
 ``echo_canceller=False`` leaves rx as the board gave it; a board without FXO ports has none.
-Nothing here iterates over channels: the handler sees only channels with something to say.
+``mixer.mixed`` keeps what each channel heard from the others this tick: recordings take
+their far side from it. Nothing here iterates over channels: the handler sees only channels
+with something to say.
 Tick statistics: ``stats.ticks``, ``stats.late`` (ticks that started more than 20 ms after
 they were due: ``due`` is the boundary the driver meant to run at) and a histogram of tick
 durations (``stats.percentile(p)``; bins of 50 µs up to 20 ms, then one overflow bin).
@@ -40,6 +44,7 @@ from branchline.dsp import (
     CallProgressRx,
     DtmfRx,
     EchoCanceller,
+    Mixer,
     ToneTx,
     TxRenderer,
 )
@@ -100,9 +105,12 @@ class MediaLoop:
         self.progress = CallProgressRx(channels, tones=CALL_PROGRESS_TONES[country])
         self.renderer = TxRenderer(channels)
         self.tones = ToneTx(channels)
+        self.mixer = Mixer(channels)
         self.timers = TimerHeap()
         self.stats = TickStats()
         self._tx = np.zeros((channels, BLOCK_SAMPLES), dtype=np.int16)
+        # A board that hears keys by signalling (SIP's RFC 4733) merges them with ours.
+        self._board_keys = getattr(board, "dtmf_events", None)
 
     def tick(self, now: float, due: float | None = None) -> None:
         started = time.perf_counter()
@@ -113,6 +121,8 @@ class MediaLoop:
             # self._tx still holds the block written on the last tick: the echo reference.
             rx = self.echo.process(np.ascontiguousarray(rx), self._tx, self._analog)
         keys = self.dtmf.process(rx)
+        if self._board_keys is not None:
+            keys = self._board_keys(keys)
         tones = self.progress.process(rx)
         if events or keys or tones:
             handler.on_input(now, events, keys, tones)
@@ -120,8 +130,9 @@ class MediaLoop:
             handler.on_timer(owner, name, now)
         handler.before_render(now)
         tx = self._tx
-        ended = self.renderer.render(tx, rx)
+        ended = self.renderer.render(tx)
         tone_ended = self.tones.render(tx)
+        self.mixer.apply(rx, tx)
         board.write_block(tx)
         handler.after_render(now, ended, tone_ended, rx)
         late = due is not None and now - due > BLOCK_SECONDS

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from branchline.acd import CallbackResult, CallEnded
-from branchline.dsp import CALL_PROGRESS_TONES, AnswerDetector, dtmf_samples
+from branchline.dsp import CALL_PROGRESS_TONES, AnswerDetector, MixPath, dtmf_samples
 from branchline.dsp.answer_detect import FAILURE_TONES
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record
@@ -228,9 +228,9 @@ class CallbackCall:
             self._agent_hears_line()
 
     def _agent_hears_line(self) -> None:
-        renderer, port = self.app.loop.renderer, self.station.port
-        if not renderer.playing(port):  # after the whisper
-            renderer.listen(port, self.leg.line)
+        loop, port = self.app.loop, self.station.port
+        if not loop.renderer.playing(port):  # after the whisper
+            loop.mixer.route(self, [MixPath(port, self.leg.line)])
 
     def timer(self, name: str, now: float) -> None:
         if name == "agent_ring":
@@ -248,9 +248,9 @@ class CallbackCall:
         self.dialer.detector.forget(line)
         self.phase = "talking"
         leg.answered = now
-        renderer = app.loop.renderer
-        renderer.stop(self.station.port)
-        renderer.bridge(line, self.station.port)
+        app.loop.renderer.stop(self.station.port)
+        app.loop.mixer.route(self, [MixPath(line, self.station.port),
+                                    MixPath(self.station.port, line)])
         line_config = self.config.document.line_for(app.board.ports[line].name)
         tones = line_config.hangup_tones if line_config is not None else ("busy", "congestion")
         known = CALL_PROGRESS_TONES[self.config.document.site.country]
@@ -275,7 +275,7 @@ class CallbackCall:
         handle, _ = self.leg.recording
         frame = np.empty((rx.shape[1], 2), dtype=np.int16)
         frame[:, 0] = rx[self.leg.line]
-        frame[:, 1] = rx[self.station.port]
+        frame[:, 1] = self.app.loop.mixer.mixed[self.leg.line]  # what the caller heard
         self.app.recorder.write(handle, frame)
 
     # --- ending ------------------------------------------------------------------------------
@@ -318,8 +318,9 @@ class CallbackCall:
         if leg.line is not None:
             self.dialer.detector.forget(leg.line)
             app.loop.renderer.stop(leg.line)
+            app.loop.mixer.drop(self)  # the agent listening to the line, or the bridge
             if self.station is not None and (answered or self.station.call is self):
-                app.loop.renderer.stop(self.station.port)  # the whisper, the line or the bridge
+                app.loop.renderer.stop(self.station.port)  # the whisper
             app.board.hang_up(leg.line)
             self.dialer.lines.pop(leg.line, None)
         if leg.recording is not None and not leg.recording_done:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft, LeaveReason
-from branchline.dsp import CALL_PROGRESS_TONES
+from branchline.dsp import CALL_PROGRESS_TONES, MixPath
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record
 from branchline.firmware.records.database import CallOpened
@@ -324,7 +324,7 @@ class CallSession:
         agent_id, station = q.agent_id, q.station
         app = self.app
         app.loop.renderer.stop(self.port)
-        app.loop.renderer.bridge(self.port, station)
+        app.loop.mixer.route(self, [MixPath(self.port, station), MixPath(station, self.port)])
         q.bridged = True
         self.s.play_id = None
         path = recording_path(self.call_id, app.clock.wall(self.s.answered_at))
@@ -471,8 +471,10 @@ class CallSession:
         rec = self.s.recording
         if rec is not None and not rec.ended:
             frame = np.empty((rx.shape[1], 2), dtype=np.int16)
+            # The far side is what the caller heard from people: the mix into the caller's
+            # port (the agent; with a barge or conference every voice in it).
             frame[:, 0] = rx[self.port]
-            frame[:, 1] = rx[self.s.queueing.station]
+            frame[:, 1] = self.app.loop.mixer.mixed[self.port]
             self.app.recorder.write(rec.rec, frame)
         message = self.s.message
         if message is not None and not message.ended:
@@ -502,12 +504,11 @@ class CallSession:
 
     def _unbridge(self) -> None:
         q = self.s.queueing
-        renderer = self.app.loop.renderer
-        renderer.stop(self.port)
-        # A station this call only rang (offer withdrawn, no answer) or already left may be
-        # bridged to another call by now: leave it alone.
-        if q is not None and q.bridged:
-            renderer.stop(q.station)
+        self.app.loop.renderer.stop(self.port)
+        # Only this call's own paths go: a station this call only rang (offer withdrawn, no
+        # answer) or already left may be bridged to another call by now.
+        self.app.loop.mixer.drop(self)
+        if q is not None:
             q.bridged = False
         rec = self.s.recording
         if rec is not None and not rec.ended:

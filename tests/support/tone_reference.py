@@ -176,14 +176,11 @@ class RendererModel:
         start = offset
         self.state[channel] = ("prompt", joined, start, gain_db)
 
-    def listen(self, channel, source, gain_db=0.0):
-        self.state[channel] = ("listen", source, gain_db)
-
     def stop(self, channel):
         self.state[channel] = ("silence",)
 
-    def render(self, received):
-        out = np.zeros_like(received)
+    def render(self, n):
+        out = np.zeros((len(self.state), n), dtype=np.int16)
         finished = []
         for c, state in enumerate(self.state):
             if state[0] == "prompt":
@@ -195,8 +192,6 @@ class RendererModel:
                     self.state[c] = ("silence",)
                 else:
                     self.state[c] = ("prompt", joined, pos + out.shape[1], gain)
-            elif state[0] == "listen":
-                out[c] = apply_gain(received[state[1]], state[2])
         return out, finished
 
 

@@ -8,8 +8,6 @@ from runtime_harness import (
     scenario_text,
 )
 
-LISTEN = 2  # TxRenderer mode of a channel that hears another (dsp/_render.pyx)
-
 
 def test_ending_a_call_that_only_rang_a_station_leaves_that_stations_bridge(
         tmp_path, prompts_dir, bank_url):  # noqa: F811
@@ -24,13 +22,13 @@ def test_ending_a_call_that_only_rang_a_station_leaves_that_stations_bridge(
                         for c in h.app.calls.values()), 300)
     talking = next(c for c in h.app.calls.values() if c.s.queueing.talk_started is not None)
     waiting = next(c for c in h.app.calls.values() if c.s.queueing.talk_started is None)
-    kernel = h.app.loop.renderer._kernel
-    assert kernel.mode(station) == kernel.mode(talking.port) == LISTEN
+    mixer = h.app.loop.mixer
+    assert mixer.heard_by(station) == [talking.port] and mixer.heard_by(talking.port) == [station]
 
     # What a withdrawn offer leaves behind: the station it rang, no bridge.
     waiting.s.queueing.station = station
     waiting.release(h.clock.now(), "test")
     h.step()
 
-    assert kernel.mode(station) == kernel.mode(talking.port) == LISTEN
+    assert mixer.heard_by(station) == [talking.port] and mixer.heard_by(talking.port) == [station]
     h.close()
