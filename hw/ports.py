@@ -21,6 +21,9 @@ Events (frozen dataclasses; `port` is the index, `time` the board time it happen
 - ``FarEndHangup``: a trunk's far end cleared, reported by the line itself (loop-current drop
   or polarity reversal) for lines that do so (``Port.clear_signal``). An ordinary Chinese PSTN
   line does not: there the runtime hears the exchange's busy tone with the DSP.
+- ``FarEndAnswered``: a call placed with ``dial`` (a board that dials by signalling, such as
+  SIP: the number goes in the INVITE) was answered; it ends with ``FarEndHangup``, which is
+  also how such a call that fails (busy, refused, no answer) is reported.
 - ``LineState``: a trunk's line measured by the board: ``present`` (battery on the line: False
   when the line is cut or unplugged), the loop current in mA (off hook) and the line voltage in
   V (its sign is the line's polarity).
@@ -41,7 +44,11 @@ CAS signalling) are 30 ``PortKind.E1`` ports, each with ``span`` (the span's num
 board) and ``timeslot`` set; analog ports leave both ``None``.
 
 Commands: ``answer`` (trunk off hook), ``hang_up`` (trunk on hook), ``ring`` (ring a station
-with a cadence, ``CN_STATION_RING`` by default) and ``stop_ring``.
+with a cadence, ``CN_STATION_RING`` by default) and ``stop_ring``. Optional, for boards that
+have them: ``dial(port, number) -> bool`` (place a call by signalling; False: this port dials
+in-band, seize it with ``answer``) and ``dtmf_events(detected) -> keys`` (the keys the media
+loop's DTMF receiver heard in the audio, filtered, plus those the board received by
+signalling: RFC 4733).
 
 Errors (all ``BoardError``): ``PortError`` (also a ``ValueError``) when a command names a port
 that does not exist or is of the wrong kind, ``BlockError`` (also a ``ValueError``) when a
@@ -73,6 +80,7 @@ __all__ = [
     "CallerId",
     "ClearSignal",
     "ClockError",
+    "FarEndAnswered",
     "FarEndHangup",
     "HookFlash",
     "LineState",
@@ -152,6 +160,7 @@ class ClearSignal(enum.Enum):
     NONE = "none"  # Chinese PSTN default: only the busy tone tells
     LOOP_CURRENT_DROP = "loop_current_drop"
     POLARITY_REVERSAL = "polarity_reversal"
+    SIGNALLING = "signalling"  # the call's signalling says so (a SIP BYE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +280,11 @@ class FarEndHangup(PortEvent):
     """A trunk's line signalled that the far end cleared (only lines that can do it)."""
 
     signal: ClearSignal
+
+
+@dataclass(frozen=True, slots=True)
+class FarEndAnswered(PortEvent):
+    """A call the appliance placed on a trunk by signalling (``dial``) was answered."""
 
 
 @dataclass(frozen=True, slots=True)

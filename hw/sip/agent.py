@@ -358,7 +358,12 @@ class UserAgent(OutgoingCalls, MidCall):
 
     def _incoming_invite(self, request, source, transport, now):
         account = None
-        if source[0] not in self.trusted:
+        # A phone on the trunk's address (all on one host, or behind one NAT) still proves
+        # its account: a call from a station must not pass as a caller's.
+        user = request.from_.uri.user
+        station = self.registrar is not None and user is not None and \
+            self.registrar.password_for(user) is not None
+        if source[0] not in self.trusted or station:
             account, refusal = self._authenticate(request, source, now)
             if refusal is not None:
                 return self._respond(request, refusal, now)

@@ -116,8 +116,9 @@ def test_a_malformed_request_gets_400_and_a_malformed_response_nothing():
 
 CORE = Path(__file__).resolve().parents[3] / "hw" / "sip"
 # The thin socket drivers: SIP (driver.py) and, by its owner's design, the RTP media engine
-# (rtp.py) that the media loop runs; everything else in hw/sip is sans-I/O.
-DRIVERS = {"driver.py", "rtp.py"}
+# (rtp.py) that the media loop runs, and the SIP board that owns both (board.py); everything
+# else in hw/sip is sans-I/O.
+DRIVERS = {"board.py", "driver.py", "rtp.py"}
 
 
 def test_the_core_is_sans_io_only_the_driver_touches_sockets_and_clocks():
