@@ -55,6 +55,9 @@ from branchline.config.web.api import (
     live as api_live,
 )
 from branchline.config.web.api import (
+    menus as api_menus,
+)
+from branchline.config.web.api import (
     prompts as api_prompts,
 )
 from branchline.config.web.api import (
@@ -126,7 +129,8 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
     install_error_handlers(app)
     app.add_exception_handler(AccountsUnavailable, _accounts_unavailable)
     for module in (api_session, api_users, api_config, api_versions, api_live,
-                   api_agents_live, api_reports, api_system, api_prompts, api_tryit):
+                   api_agents_live, api_reports, api_system, api_prompts, api_tryit,
+                   api_menus):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static",

@@ -1,6 +1,7 @@
 """The menus seen from the callers' side: SQL over the stored node visits (``ivr_visits``).
 
-Run in the worker process (``Reports`` hands these functions to it); each takes an open
+``MenuReports`` checks what the web service asks and runs the report in the worker process
+(``config.web.worker``); the functions below each take an open
 ``Records`` and a ``Scope`` (one configuration version, the flow's lines, a period, and
 optionally some hours of the week) and returns JSON-able dicts:
 
@@ -23,15 +24,25 @@ bank flow answers (``balance_said``, ``loss_said``, ``branch_info``); ``""`` for
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from branchline.config.web.link import Refused
+from branchline.config.web.worker import Worker
 from branchline.firmware.records.database import Records
 
-__all__ = ["Scope", "compare", "containment", "funnel", "person_reasons", "repeats",
-           "week_hour_sql"]
+__all__ = ["FUNNEL_COLUMNS", "MAX_RANGE_S", "MAX_WINDOW_S", "MenuReports", "Scope", "compare",
+           "compare_report", "containment", "funnel", "local_offset", "menus_csv",
+           "menus_report", "person_reasons", "repeats", "week_hour_sql"]
 
+MAX_RANGE_S = 366 * 86400.0  # a year and a day, as the KPI reports
+MAX_WINDOW_S = 7 * 86400.0   # the longest containment or repeat window
 # 1970-01-01 was a Thursday: 72 hours after the Monday that starts its week.
 _THURSDAY_H = 72
 
@@ -142,7 +153,7 @@ def funnel(records: Records, scope: Scope) -> dict:
         row["median_s"] = _nearest_rank(times[name], 0.5)
         row["p90_s"] = _nearest_rank(times[name], 0.9)
     where, params = _where(scope, "c")
-    calls = records.rows(f"SELECT count(*) FROM calls c WHERE {where}", params)[0][0]
+    calls = records.rows(f"SELECT count(*) FROM ivr_calls c WHERE {where}", params)[0][0]
     return {"version": scope.version, "start": scope.start, "end": scope.end, "calls": calls,
             "nodes": sorted(nodes.values(), key=lambda r: (-r["calls"], r["node"])),
             "edges": [{"source": s, "target": t, "visits": n}
@@ -167,20 +178,25 @@ def _later(scope: Scope, window_s: float) -> tuple[str, list]:
 def containment(records: Records, scope: Scope, window_s: float) -> dict:
     source, params = _later(scope, window_s)
     day = f"date(started_epoch + {float(scope.offset_s)!r}, 'unixepoch')"
-    sql = (f"SELECT {{group}}, count(*), sum(served), sum(served AND NOT person_later) "
-           f"FROM {source} GROUP BY 1 ORDER BY 1")
+    paths: dict[str, list[int]] = {}
+    days: dict[str, list[int]] = {}
+    for path, when, n, served, contained in records.rows(
+            f"SELECT path, {day}, count(*), sum(served), sum(served AND NOT person_later) "
+            f"FROM {source} GROUP BY 1, 2", params):
+        for key, table in ((path, paths), (when, days)):
+            row = table.setdefault(key, [0, 0, 0])
+            row[0] += n
+            row[1] += served
+            row[2] += contained
 
-    def rows(group: str, name: str) -> list[dict]:
+    def rows(table: dict[str, list[int]], name: str) -> list[dict]:
         return [{name: key, "calls": n, "served": s, "contained": k,
-                 "containment": _rate(k, n)}
-                for key, n, s, k in records.rows(sql.format(group=group), params)]
+                 "containment": _rate(k, n)} for key, (n, s, k) in sorted(table.items())]
 
-    by_path, by_day = rows("path", "path"), rows(day, "day")
-    total = sum(r["calls"] for r in by_path)
-    contained = sum(r["contained"] for r in by_path)
-    return {"window_s": window_s, "calls": total,
-            "served": sum(r["served"] for r in by_path), "contained": contained,
-            "containment": _rate(contained, total), "paths": by_path, "days": by_day}
+    total, served, contained = (sum(r[i] for r in paths.values()) for i in range(3))
+    return {"window_s": window_s, "calls": total, "served": served, "contained": contained,
+            "containment": _rate(contained, total), "paths": rows(paths, "path"),
+            "days": rows(days, "day")}
 
 
 def person_reasons(records: Records, scope: Scope, top: int = 10) -> dict:
@@ -216,7 +232,7 @@ def shared_week_hours(records: Records, before: Scope, after: Scope) -> tuple[in
         where, params = _where(replace(scope, week_hours=None), "c")
         return {h for (h,) in records.rows(
             f"SELECT DISTINCT {week_hour_sql('c.started_epoch', scope.offset_s)} "
-            f"FROM calls c WHERE {where}", params)}
+            f"FROM ivr_calls c WHERE {where}", params)}
     return tuple(sorted(hours(before) & hours(after)))
 
 
@@ -242,3 +258,78 @@ def compare(records: Records, before: Scope, after: Scope) -> dict:
 def local_offset(zone, epoch: float) -> float:
     """The zone's UTC offset at ``epoch``, in seconds (China keeps one all year)."""
     return dt.datetime.fromtimestamp(epoch, zone).utcoffset().total_seconds()
+
+
+class MenuReports:
+    """What the web service asks (through the link), checked here and run in the worker.
+
+    ``dialled`` are the flow's lines in that version (the web service reads them from the
+    stored document); periods are [start, end) in UTC epoch seconds, at most ``MAX_RANGE_S``.
+    """
+
+    def __init__(self, db_path: Path, zone: ZoneInfo, worker: Worker):
+        self.db_path = Path(db_path)
+        self.zone = zone
+        self.worker = worker
+
+    def scope(self, version: int, dialled: Sequence[str], start: float, end: float) -> Scope:
+        if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
+            raise Refused(f"report range {start}..{end}: give start < end in UTC epoch "
+                          "seconds", code="bad_range")
+        if end - start > MAX_RANGE_S:
+            raise Refused(f"report range: {(end - start) / 86400:.0f} days; at most "
+                          f"{MAX_RANGE_S / 86400:.0f} days per report, split the range",
+                          code="bad_range")
+        return Scope(int(version), tuple(dialled), start, end, local_offset(self.zone, start))
+
+    def menus(self, version: int, dialled: Sequence[str], start: float, end: float,
+              window_s: float, repeat_s: float) -> dict:
+        for name, value in (("window", window_s), ("repeat", repeat_s)):
+            if not (math.isfinite(value) and 0 < value <= MAX_WINDOW_S):
+                raise Refused(f"{name} {value!r} s: give seconds from 1 to {MAX_WINDOW_S:.0f} "
+                              "(a week)", code="bad_window")
+        return self.worker.run("menus report", menus_report, self.db_path,
+                               self.scope(version, dialled, start, end), window_s, repeat_s)
+
+    def menus_csv(self, version: int, dialled: Sequence[str], start: float,
+                  end: float) -> str:
+        return self.worker.run("menus export", menus_csv, self.db_path,
+                               self.scope(version, dialled, start, end))
+
+    def compare(self, before: tuple[int, Sequence[str]], after: tuple[int, Sequence[str]],
+                start: float, end: float) -> dict:
+        return self.worker.run("menus comparison", compare_report, self.db_path,
+                               self.scope(*before, start, end), self.scope(*after, start, end))
+
+
+# --- run by the worker process ----------------------------------------------------------------
+
+FUNNEL_COLUMNS = ("node", "kind", "entered", "calls", "timed_out", "invalid", "hung_up",
+                  "escalated", "hang_up_rate", "escalation_rate", "median_s", "p90_s", "exits")
+
+
+def menus_report(db_path, scope: Scope, window_s: float, repeat_s: float) -> dict:
+    """The funnel, containment, reasons for a person and repeat calls of one scope."""
+    with Records(db_path) as records:
+        return {"funnel": funnel(records, scope),
+                "containment": containment(records, scope, window_s),
+                "reasons": person_reasons(records, scope),
+                "repeats": repeats(records, scope, repeat_s)}
+
+
+def menus_csv(db_path, scope: Scope) -> str:
+    """The funnel as CSV: one row per node, its exits as ``exit=count`` pairs."""
+    with Records(db_path) as records:
+        nodes = funnel(records, scope)["nodes"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(FUNNEL_COLUMNS)
+    for n in nodes:
+        writer.writerow([*(("" if n[c] is None else n[c]) for c in FUNNEL_COLUMNS[:-1]),
+                         " ".join(f"{k}={v}" for k, v in n["exits"].items())])
+    return out.getvalue()
+
+
+def compare_report(db_path, before: Scope, after: Scope) -> dict:
+    with Records(db_path) as records:
+        return compare(records, before, after)

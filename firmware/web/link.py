@@ -43,6 +43,7 @@ from branchline.config.document.model import SIMULATOR
 from branchline.config.web.link import AGENT_ACTIONS, NotFound, Refused
 from branchline.config.web.worker import Worker
 from branchline.firmware.records.database import AuditEntry, Records
+from branchline.firmware.web.insight import MenuReports
 from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
 from branchline.firmware.web.prompts import WebPrompts
@@ -91,6 +92,7 @@ class RuntimeLink:
         zone = app.clock.wall(0.0).tzinfo
         self._reports = Reports(app.data.records_db, self._document, zone,
                                 self._now_epoch, self.worker)
+        self._menus = MenuReports(app.data.records_db, zone, self.worker)
         self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt,
                                    self.worker)
 
@@ -196,6 +198,15 @@ class RuntimeLink:
 
     def queue_log(self, start: float, end: float) -> str:
         return self._reports.queue_log(start, end)
+
+    def menus(self, version, dialled, start, end, window_s, repeat_s) -> dict:
+        return self._menus.menus(version, dialled, start, end, window_s, repeat_s)
+
+    def menus_csv(self, version, dialled, start, end) -> str:
+        return self._menus.menus_csv(version, dialled, start, end)
+
+    def compare_menus(self, before, after, start, end) -> dict:
+        return self._menus.compare(before, after, start, end)
 
     # --- system ---------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
   the phone.
 - ``config``: The caller's draft of the configuration document: read (viewer+), edit (admin).
 - ``live``: Live state: the appliance's latest snapshot, once or as a stream of server-sent events.
+- ``menus``: The menus seen from the callers' side: funnel per node, containment, reasons for a
+  person, repeat calls, two versions side by side (supervisor and above).
 - ``prompts``: Prompts: list them, play them in the browser, upload a recording, synthesise a
   placeholder.
 - ``reports``: Call-centre reports from the records database (supervisor and above).

@@ -1,0 +1,81 @@
+"""The menus' report over HTTP, from the records of an appliance that took real calls."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
+from web_harness import WebHarness
+
+from branchline.firmware.records.visits import visits
+from branchline.firmware.web.insight import FUNNEL_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory, prompts_dir, bank_url):  # noqa: F811
+    h = WebHarness(tmp_path_factory.mktemp("menus"), prompts_dir=prompts_dir,
+                   bank_url=bank_url)
+    supervisor, viewer = h.client("supervisor"), h.client("viewer")
+    started = h.link.snapshot()["time"]
+    h.run(150)
+    records = h.close()
+    assert records, "the scenario made no calls"
+    span = {"start": started - 3600, "end": started + 3600}
+    return h, supervisor, viewer, records, span
+
+
+def test_the_funnel_counts_every_visit_of_the_calls_taken(day):
+    h, supervisor, _, records, span = day
+    reply = supervisor.get("/api/reports/menus", params={**span, "flow": "bank"})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["funnel"]["version"] == h.store.current().info.number
+    assert body["funnel"]["calls"] == len(records)
+    entered = {}
+    for r in records:
+        for v in visits(r.ivr_path):
+            entered[v.node] = entered.get(v.node, 0) + 1
+    assert {n["node"]: n["entered"] for n in body["funnel"]["nodes"]} == entered
+    assert body["containment"]["calls"] == body["repeats"]["calls"] == len(records)
+    assert {"reasons", "calls"} <= body["reasons"].keys()
+
+
+def test_the_funnel_as_csv(day):
+    _, supervisor, _, records, span = day
+    reply = supervisor.get("/api/reports/menus.csv", params={**span, "flow": "bank"})
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    assert tuple(rows[0]) == FUNNEL_COLUMNS
+    start = next(r for r in rows if r["node"] == "vip_check")
+    assert int(start["entered"]) == len(records)
+
+
+def test_a_version_compared_with_itself_has_equal_sides(day):
+    h, supervisor, _, _, span = day
+    version = h.store.current().info.number
+    reply = supervisor.get("/api/reports/menus/compare",
+                           params={**span, "flow": "bank", "before": version, "after": version})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["calls_before"] == body["calls_after"] > 0
+    assert all(n["hang_up_rate_before"] == n["hang_up_rate_after"] for n in body["nodes"])
+
+
+def test_unknown_flows_and_versions_say_what_there_is(day):
+    _, supervisor, viewer, _, span = day
+    reply = supervisor.get("/api/reports/menus", params={**span, "flow": "nope"})
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == "no_flow"
+    assert "its flows: bank" in reply.json()["error"]["message"]
+    reply = supervisor.get("/api/reports/menus", params={**span, "flow": "bank",
+                                                         "version": 999})
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == "no_version"
+    backwards = supervisor.get("/api/reports/menus",
+                               params={"flow": "bank", "start": 200, "end": 100})
+    assert backwards.status_code == 422
+    assert backwards.json()["error"]["code"] == "bad_range"
+    assert viewer.get("/api/reports/menus", params={"flow": "bank"}).status_code == 403
