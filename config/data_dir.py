@@ -17,6 +17,7 @@ Layout (docs/config-store.md keeps the same table for people)::
     plan-check/      the scratch data directory `plan check` simulates in (its own records)
     fleet/centre.json  how this branch reaches the centre, its login (0600; firmware/fleet/)
     fleet/ca.pem     the centre's certificate authority, for TLS
+    sip/secrets.json  SIP passwords per trunk and phone account (0600; config/sip_secrets.py)
 
 Logs are not here: ``run`` writes them to stdout (journald under systemd).
 
@@ -114,3 +115,7 @@ class DataDir:
     @property
     def fleet_ca(self) -> Path:
         return self.fleet / "ca.pem"
+
+    @property
+    def sip_secrets(self) -> Path:
+        return self.root / "sip" / "secrets.json"

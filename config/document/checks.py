@@ -28,8 +28,9 @@ from typing import Any
 
 from branchline.config.document.issue_texts import KeyedValueError
 from branchline.config.document.issues import Issue, issue, keyed
-from branchline.config.document.model import TONES
+from branchline.config.document.model import TONES, PortSpec
 from branchline.config.document.numbers import normalise_number
+from branchline.config.document.sip import all_ports
 from branchline.ivr import PersonRoute, PromptCatalog, validate_flow
 
 __all__ = ["Findings", "cross_check"]
@@ -83,6 +84,7 @@ def cross_check(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> Findings
     found = Findings()
     _lines(sections, raw, found)
     _agents(sections, raw, found)
+    _sip(sections, found)
     _flows(sections, raw, found)
     _vip_numbers(sections, _country(sections, raw), found)
     _site(sections, found)
@@ -129,7 +131,7 @@ def _lines(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
         return
     flow_names = _names(raw, "flows")
     country = _country(sections, raw)
-    ports = {p.name: p for p in sections["board"].ports()} if _have(sections, "board") else None
+    ports = _ports(sections)
     for port, line in lines.items():
         path = f"lines.{port}"
         if ports is not None and port not in ports:
@@ -158,12 +160,29 @@ def _lines(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
                                         "doc.fix.line_per_trunk", ports=", ".join(idle)))
 
 
+def _ports(sections: Mapping[str, Any]) -> dict[str, PortSpec] | None:
+    """Every port by name (the board's and the SIP board's), None if the board is wrong."""
+    if not _have(sections, "board"):
+        return None
+    return {p.name: p for p in all_ports(sections["board"], sections.get("sip"))}
+
+
+def _sip(sections: Mapping[str, Any], found: Findings) -> None:
+    if not _have(sections, "board", "sip"):
+        return
+    board = {p.name for p in sections["board"].ports()}
+    for station in sections["sip"].phones:
+        if station in board:
+            found.errors.append(issue(f"sip.phones.{station}", "doc.sip_station_taken",
+                                      "doc.fix.sip_station_other_name", station=station))
+
+
 def _agents(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:
     if _have(sections, "acd"):
         agents = [(a.id, a.station) for a in sections["acd"].agents]
     else:
         agents = [(a.get("id"), a.get("station")) for a in _raw_items(raw, "acd", "agents")]
-    ports = {p.name: p for p in sections["board"].ports()} if _have(sections, "board") else None
+    ports = _ports(sections)
     for i, (agent_id, station) in enumerate(agents):
         path = f"acd.agents.{i}"
         if ports is not None and isinstance(station, str):

@@ -72,6 +72,14 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.reason_not_digit": "{digit!r} is not one digit",
     "doc.reason_name": "reason {digit}: {reason!r} must be lower-case letters, digits or '_'",
     "doc.codes_alike": "the {name} and {other} codes start alike ({prefix!r}, {other_prefix!r}), so one cannot be told from the other",
+    "doc.sip_address": "{value!r} is not an IP address and port",
+    "doc.sip_source": "{value!r} is not an IP address",
+    "doc.sip_register_needs": "a trunk that registers needs its registrar's address and the user it registers as",
+    "doc.sip_extension": "extension {value!r} is not 2 to 8 digits",
+    "doc.sip_extension_twice": "extension {extension!r} is given to {station!r} and to {other!r}",
+    "doc.sip_rtp_ports": "RTP ports {low}-{high} are not a range within 1024-65535",
+    "doc.sip_name": "{name!r} must be lower-case letters, digits, '.', '_' or '-'",
+    "doc.sip_station_taken": "station {station!r} is already a port of the board",
     # --- fixes
     "doc.fix.value_error": "{fix}",
     "doc.fix.add_field": "add {name} ({guide} lists the fields)",
@@ -135,6 +143,14 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.fix.reason_digit": "key each reason by a single digit 0-9",
     "doc.fix.reason_name": "name it like 'lunch'",
     "doc.fix.own_first_keys": "give each code its own first keys",
+    "doc.fix.sip_address": "write it like 10.1.2.3:5060 ([::1]:5060 for IPv6)",
+    "doc.fix.sip_source": "write the address calls come from, like 10.1.2.3",
+    "doc.fix.sip_register_needs": "give address and user, or set registers: false",
+    "doc.fix.sip_extension": "use the digits agents and phones dial, like 801",
+    "doc.fix.sip_extension_once": "give each phone its own extension",
+    "doc.fix.sip_rtp_ports": "give a low and a high port, like [20000, 20999]",
+    "doc.fix.sip_name": "name it like desk1 or carrier",
+    "doc.fix.sip_station_other_name": "name the phone's station differently from the board's ports",
 }
 
 

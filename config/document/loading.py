@@ -7,7 +7,7 @@
 Sections (docs/configuration.md explains each with the bundled default as the example):
 ``site``, ``board``, ``lines`` (per trunk port), ``flows`` (IVR flows, inline),
 ``prompts``, ``host``, ``acd`` (branchline.acd.AcdConfig), ``vip_numbers``,
-``agent_codes``, ``retention``, ``users``.
+``agent_codes``, ``retention``, ``sip`` (config/document/sip.py), ``users``.
 
 Checking runs in three steps and collects every issue instead of stopping at the first:
 YAML (a syntax error is one issue with its line and column), then each section on its own
@@ -53,6 +53,7 @@ from branchline.config.document.model import (
     Site,
 )
 from branchline.config.document.numbers import normalise_number
+from branchline.config.document.sip import Sip, all_ports
 from branchline.config.document.yaml_text import ParsedYaml, YamlProblem, parse_yaml
 from branchline.config.store.old_layout import adopt_old_nested_store
 from branchline.config.store.versioned import ConfigStore
@@ -88,12 +89,14 @@ class Document(BaseModel):
     vip_numbers: list[str] = Field(default_factory=list)
     agent_codes: AgentCodes = Field(default_factory=AgentCodes)
     retention: Retention = Field(default_factory=Retention)
+    sip: Sip | None = None
     users: dict[str, Any] = Field(default_factory=dict)
 
     # -- what the runtime asks ------------------------------------------------------------
 
     def ports(self) -> tuple[PortSpec, ...]:
-        return self.board.ports()
+        """The board's ports, then the SIP board's when there is a ``sip`` section."""
+        return all_ports(self.board, self.sip)
 
     def line_for(self, port: str) -> Line | None:
         """The line configured on trunk ``port`` ("fxo1"), or None (calls there go unanswered)."""
