@@ -82,6 +82,7 @@ from branchline.config.web.auth import CsrfMiddleware, Role, require, route_role
 from branchline.config.web.backup import MAX_ARCHIVE
 from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_error_handlers
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
+from branchline.config.web.pages import menus as pages_menus
 from branchline.config.web.pages import render as pages
 from branchline.config.web.worker import Worker
 
@@ -132,6 +133,7 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
                    api_agents_live, api_reports, api_system, api_prompts, api_tryit,
                    api_menus):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(pages_menus.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static",
                                      check_dir=False), name="static")

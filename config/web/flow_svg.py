@@ -41,6 +41,7 @@ from branchline.config.web.flow_layout import (
     Route,
     lay_out,
 )
+from branchline.config.web.flow_traffic import NodeMarks, Traffic
 
 __all__ = ["NODE_H", "NODE_W", "Diagram", "DiagramEdge", "Placed", "columns", "diagram_edges",
            "flow_svg", "label_size", "layout"]
@@ -290,8 +291,10 @@ def _clip(text: str, limit: int) -> str:
 
 def flow_svg(raw_flow: Mapping[str, Any], t: Callable[..., str], *, scope: str = "",
              issues: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-             link: str | None = None, current: str | None = None) -> Markup:
-    """The diagram of one scope of ``raw_flow`` as inline SVG markup."""
+             link: str | None = None, current: str | None = None,
+             traffic: Traffic | None = None) -> Markup:
+    """The diagram of one scope of ``raw_flow`` as inline SVG markup; ``traffic`` (the
+    menus' funnel, ``flow_traffic``) widens edges by visits and colours nodes by rates."""
     issues = issues or {}
     nodes = _nodes(raw_flow, scope)
     start = _start(raw_flow, scope)
@@ -327,7 +330,11 @@ def flow_svg(raw_flow: Mapping[str, Any], t: Callable[..., str], *, scope: str =
             cls.append("escalation")
         (x0, y0), *rest = route.points
         d = f"M{x0:.1f},{y0:.1f} C" + " ".join(f"{x:.1f},{y:.1f}" for x, y in rest)
-        parts.append(f'<path class="{" ".join(cls)}" d="{d}" marker-end="url(#arrow)"/>')
+        visits = ""
+        if traffic is not None:
+            cls.append(traffic.edge_class(edge.source, edge.target))
+            visits = f' data-visits="{traffic.visits(edge.source, edge.target)}"'
+        parts.append(f'<path class="{" ".join(cls)}" d="{d}" marker-end="url(#arrow)"{visits}/>')
         if edge.label and route.label is not None:
             labels.append((*route.label, edge.label, edge.escalation))
     for lx, ly, text, escalation in labels:
@@ -338,7 +345,8 @@ def flow_svg(raw_flow: Mapping[str, Any], t: Callable[..., str], *, scope: str =
                      f'y="{ly + 4:.1f}" text-anchor="middle">{escape(text)}</text></g>')
     for name, node in nodes.items():
         parts.append(_node_svg(name, node, placed[name], t, issues.get(name, ()), link,
-                               current, start, operator_key, loops.get(name, ())))
+                               current, start, operator_key, loops.get(name, ()),
+                               traffic.node(name) if traffic is not None else None))
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -354,7 +362,8 @@ def _unlaid(nodes: Mapping[str, Mapping[str, Any]], t: Callable[..., str], link:
 
 def _node_svg(name: str, node: Mapping[str, Any], p: Placed, t: Callable[..., str],
               found: Sequence[tuple[str, str]], link: str | None, current: str | None,
-              start: str | None, operator_key: object, loops: Sequence[str]) -> str:
+              start: str | None, operator_key: object, loops: Sequence[str],
+              marks: NodeMarks | None = None) -> str:
     kind = str(node.get("kind", "?"))
     short = name.split(":", 1)[-1]
     classes = ["node", f"kind-{kind}"]
@@ -370,11 +379,14 @@ def _node_svg(name: str, node: Mapping[str, Any], p: Placed, t: Callable[..., st
         classes.append("has-warning")
     if name == current:
         classes.append("current")
+    if marks is not None:
+        classes.extend(marks.classes)
     try:
         kind_label = t(f"kind.{kind}")
     except KeyError:
         kind_label = kind
-    tip = [f"{short} ({kind_label})"] + [f"⚠ {m}" for m in errors + warnings]
+    tip = [f"{short} ({kind_label})"] + [f"⚠ {m}" for m in errors + warnings] \
+        + list(marks.lines if marks is not None else ())
     body = [f'<title>{escape(chr(10).join(tip))}</title>',
             f'<rect class="box" x="{p.x:.0f}" y="{p.y:.0f}" width="{NODE_W}" '
             f'height="{NODE_H}" rx="8"/>',

@@ -4,6 +4,7 @@ telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys
 ``js.`` are handed to the page's scripts. Keep one line per key where it fits."""
 
 from branchline.config.web.i18n_issues import ISSUE_MESSAGES
+from branchline.config.web.i18n_menus import MENU_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("Branchline 网点语音导航", "Branchline"),
@@ -471,3 +472,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # The checker's problems and fixes (config/web/i18n_issues.py).
 MESSAGES.update(ISSUE_MESSAGES)
+MESSAGES.update(MENU_MESSAGES)

@@ -1,4 +1,5 @@
-"""The menus' report over HTTP, from the records of an appliance that took real calls."""
+"""The menus' report over HTTP and on its page, from the records of an appliance that took
+real calls."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 from web_harness import WebHarness
 
+from branchline.config.web.flow_traffic import Traffic
 from branchline.firmware.records.visits import visits
 from branchline.firmware.web.insight import FUNNEL_COLUMNS
 
@@ -79,3 +81,30 @@ def test_unknown_flows_and_versions_say_what_there_is(day):
     assert backwards.status_code == 422
     assert backwards.json()["error"]["code"] == "bad_range"
     assert viewer.get("/api/reports/menus", params={"flow": "bank"}).status_code == 403
+
+
+def test_the_page_draws_the_funnel_on_the_diagram_and_as_a_table(day):
+    _, supervisor, viewer, records, _ = day
+    reply = supervisor.get("/reports/menus", params={"flow": "bank"})
+    assert reply.status_code == 200, reply.text
+    page = reply.text
+    assert "traffic-w5" in page           # the busiest edge of the diagram
+    assert 'data-node="vip_check"' in page and 'id="funnel"' in page
+    assert f"<td>vip_check</td><td class=\"num\">{len(records)}</td>" in page
+    assert "/api/reports/menus.csv?flow=bank" in page
+    # A node where nobody went is drawn apart, and the table names no such node.
+    assert "no-traffic" in page
+    assert viewer.get("/reports/menus").status_code == 403
+
+
+def test_traffic_classes_grow_with_visits_and_rates():
+    funnel = {"edges": [{"source": "a", "target": "b", "visits": 100},
+                        {"source": "a", "target": "c", "visits": 4}],
+              "nodes": [{"node": "a", "entered": 104, "calls": 100, "hang_up_rate": 0.3,
+                         "escalation_rate": 0.12, "median_s": 4, "p90_s": 9}]}
+    traffic = Traffic(funnel, lambda key, **kw: key)
+    assert traffic.edge_class("a", "b") == "traffic-w5"
+    assert traffic.edge_class("a", "c") == "traffic-w1"
+    assert traffic.edge_class("b", "c") == "traffic-w0"
+    assert traffic.node("a").classes == ("traffic", "hangup-high", "escalation-mid")
+    assert traffic.node("zzz").classes == ("traffic", "no-traffic")

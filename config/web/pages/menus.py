@@ -1,0 +1,85 @@
+"""The menus report page (/reports/menus, supervisor): the funnel drawn on the flow diagram
+and as a table, containment, reasons for a person, repeat calls, and a second version side
+by side. It reads through the same link calls as ``/api/reports/menus``; docs/ivr-insight.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from branchline.config.document.yaml_text import parse_yaml
+from branchline.config.web.api.menus import DEFAULT_REPEAT_S, DEFAULT_WINDOW_S, flow_in_version
+from branchline.config.web.auth import Role, User
+from branchline.config.web.flow_svg import flow_svg
+from branchline.config.web.flow_traffic import Traffic
+from branchline.config.web.i18n import translator
+from branchline.config.web.link import LinkError
+from branchline.config.web.pages.render import _gate, _render, _site
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+def _day(text: str | None, fallback: dt.date) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else fallback
+    except ValueError:
+        return None
+
+
+@router.get("/reports/menus", response_class=HTMLResponse)
+def menus_page(request: Request, flow: str | None = None, version: int | None = None,
+               since: str | None = None, until: str | None = None,
+               compare: int | None = None) -> Response:
+    user = _gate(request, Role.supervisor)
+    if not isinstance(user, User):
+        return user
+    t = translator(user.language)
+    zone = ZoneInfo(_site(request)[1])
+    now = request.app.state.link.snapshot().get("time")
+    today = dt.datetime.fromtimestamp(now, zone).date() if now else dt.datetime.now(zone).date()
+    first, last = _day(since, today - dt.timedelta(days=6)), _day(until, today)
+    problems = [t("menus.bad_day", day=text) for text, day in ((since, first), (until, last))
+                if day is None]
+    first, last = first or today - dt.timedelta(days=6), last or today
+    start = dt.datetime.combine(first, dt.time(0), zone).timestamp()
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), zone).timestamp()
+    context = {"flows": [], "flow": flow, "version": version, "since": first.isoformat(),
+               "until": last.isoformat(), "compare": compare, "report": None, "svg": "",
+               "comparison": None, "csv": "", "window_min": int(DEFAULT_WINDOW_S // 60),
+               "repeat_min": int(DEFAULT_REPEAT_S // 60)}
+    try:
+        current = request.app.state.store.current()
+        if current is not None:
+            context["flows"] = sorted(_flow_names(request, current.info.number))
+            flow = flow or (context["flows"][0] if context["flows"] else None)
+            context["flow"] = flow
+        if flow is not None:
+            number, dialled, raw = flow_in_version(request, flow, version)
+            context["version"] = number
+            report = request.app.state.link.menus(number, dialled, start, end,
+                                                  DEFAULT_WINDOW_S, DEFAULT_REPEAT_S)
+            context["report"] = report
+            context["svg"] = flow_svg(raw, t, traffic=Traffic(report["funnel"], t))
+            context["csv"] = "/api/reports/menus.csv?" + urlencode(
+                {"flow": flow, "version": number, "start": start, "end": end})
+            if compare is not None:
+                other = flow_in_version(request, flow, compare)
+                context["comparison"] = request.app.state.link.compare_menus(
+                    other[:2], (number, dialled), start, end)
+    except LinkError as exc:
+        problems.append(str(exc))
+    return _render(request, "menus_report.html", user=user, page="reports",
+                   problems=problems, **context)
+
+
+def _flow_names(request: Request, number: int) -> list[str]:
+    data = parse_yaml(request.app.state.store.get(number).text).data
+    flows = data.get("flows")
+    return list(flows) if isinstance(flows, dict) else []
