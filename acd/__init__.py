@@ -74,6 +74,10 @@ from branchline.acd.events import (
     OfferNoAnswer,
     QueueStatus,
     Tick,
+    TransferAnswered,
+    TransferCancelled,
+    TransferCompleted,
+    TransferOffered,
     WrapUpEnded,
 )
 from branchline.acd.kpis import AgentKpis, KpiReport, QueueKpis, kpis_from_log
@@ -138,6 +142,10 @@ __all__ = [
     "Strategy",
     "Tick",
     "TimeWentBackwards",
+    "TransferAnswered",
+    "TransferCancelled",
+    "TransferCompleted",
+    "TransferOffered",
     "Trigger",
     "UnknownAgent",
     "UnknownCall",

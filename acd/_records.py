@@ -79,8 +79,8 @@ class AgentRecord:
 
 class CallRecord:
     __slots__ = ("agent", "announce_timer", "arrived", "attempts", "callback_at", "cb_timer",
-                 "id", "klass", "last_pos", "last_staffed", "last_wait", "line", "number",
-                 "offer_timer", "offered_at", "orig_position", "priority", "promote_at",
+                 "consult", "id", "klass", "last_pos", "last_staffed", "last_wait", "line",
+                 "number", "offer_timer", "offered_at", "orig_position", "priority", "promote_at",
                  "queue", "seq", "sl_due", "state", "talk_started", "token", "wait_timer")
 
     def __init__(self, call_id: str, queue: QueueRecord, klass: str, line: Line, seq: int,
@@ -98,6 +98,7 @@ class CallRecord:
         self.sl_due = now + pc.service_level_s
         self.state = WAITING
         self.agent: AgentRecord | None = None
+        self.consult: AgentRecord | None = None  # a colleague rung or talking for this call
         self.offered_at = 0.0
         self.talk_started = 0.0
         self.orig_position = 0

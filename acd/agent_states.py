@@ -48,6 +48,7 @@ class Trigger(StrEnum):
     CANCEL = "cancel"
     CALL_END = "call_end"
     WRAP_END = "wrap_end"
+    RELEASE = "release"  # a consultation with a colleague ended without a transfer
 
 
 class Outcome(StrEnum):
@@ -71,6 +72,8 @@ REASON_LOGGED_IN = "logged in"
 _OFFER_OUTCOMES = (T.ANSWER, T.DECLINE, T.NO_ANSWER, T.CANCEL)
 
 TABLE: dict[tuple[AgentState, Trigger], AgentState | Outcome] = {
+    # Only a consulted colleague is released; nobody else is talking without a call.
+    **{(state, T.RELEASE): ILLEGAL for state in AgentState if state is not S.TALKING},
     # Login lands in NOT_READY: the agent presses Ready when they are at the desk.
     (S.LOGGED_OUT, T.LOGIN): S.NOT_READY,
     (S.LOGGED_OUT, T.LOGOUT): IGNORE,
@@ -120,6 +123,7 @@ TABLE: dict[tuple[AgentState, Trigger], AgentState | Outcome] = {
     **{(S.TALKING, t): ILLEGAL for t in _OFFER_OUTCOMES},
     (S.TALKING, T.CALL_END): S.WRAP_UP,
     (S.TALKING, T.WRAP_END): IGNORE,
+    (S.TALKING, T.RELEASE): S.READY,  # or the pending logout / not-ready; no wrap-up
 
     (S.WRAP_UP, T.LOGIN): IGNORE,
     (S.WRAP_UP, T.LOGOUT): S.LOGGED_OUT,

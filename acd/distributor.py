@@ -53,6 +53,7 @@ from branchline.acd._records import (
     CallRecord,
     QueueRecord,
 )
+from branchline.acd._transfers import TransferMixin
 from branchline.acd.agent_states import (
     IGNORE,
     ILLEGAL,
@@ -95,6 +96,10 @@ from branchline.acd.events import (
     OfferNoAnswer,
     QueueStatus,
     Tick,
+    TransferAnswered,
+    TransferCancelled,
+    TransferCompleted,
+    TransferOffered,
     WrapUpEnded,
 )
 from branchline.acd.kpis import KpiAccumulator, KpiReport
@@ -105,7 +110,7 @@ from branchline.acd.strategies import agent_key
 _AHT_WEIGHT = 0.1
 
 
-class Distributor:
+class Distributor(TransferMixin):
     """The ACD for one appliance: every queue and agent of the configuration."""
 
     def __init__(
@@ -163,6 +168,8 @@ class Distributor:
                 self._callback_result(event, now, out)
             case QueueStatus():
                 self._queue(event.queue).open = event.open
+            case TransferOffered() | TransferAnswered() | TransferCancelled() | TransferCompleted():
+                self._transfer(event, now, out)
             case _:
                 raise TypeError(f"Distributor.handle: {event!r} is not an ACD event")
         return out
@@ -559,6 +566,8 @@ class Distributor:
     def _caller_left(self, call_id: str, t: float, out: list) -> None:
         call = self._call(call_id)
         if call.state == CONNECTED:
+            if self._caller_left_transfer(call, t, out):
+                return
             raise CallStateError(
                 f"CallerLeft {call_id!r}: the call is connected to agent {call.agent.id!r}; "
                 f"send CallEnded for a conversation that ends"
@@ -644,6 +653,7 @@ class Distributor:
             )
         agent = call.agent
         self._check(agent, Trigger.CALL_END, event)
+        self.release_colleague(call, t, out)
         del self._calls[call.id]
         talk = t - call.talk_started
         agent.call = None
@@ -655,7 +665,10 @@ class Distributor:
                                 wait_s=call.talk_started - call.arrived, talk_s=talk,
                                 orig_position=call.orig_position,
                                 detail="callback" if call.number else ""))
-        queue = call.queue
+        self._start_wrap(agent, call.queue, talk, t, out)
+
+    def _start_wrap(self, agent: AgentRecord, queue: QueueRecord, talk: float, t: float,
+                    out: list) -> None:
         agent.wrap_queue = queue.model.name
         agent.wrap_started = t
         self._set_state(agent, AgentState.WRAP_UP, "", t, out, queue.model.name)
@@ -720,6 +733,9 @@ class Distributor:
             return
         if agent.state is AgentState.WRAP_UP:
             self._end_wrap(agent, target, reason, t, out)
+            return
+        if agent.state is AgentState.RESERVED and agent.call.state == CONNECTED:
+            self._colleague_keyed(agent, target, reason, t, out)  # rung for a transfer
             return
         call = self._withdraw(agent, t, out) if agent.state is AgentState.RESERVED else None
         self._set_state(agent, target, reason, t, out)

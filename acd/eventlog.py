@@ -27,6 +27,9 @@ class QueueEventKind(StrEnum):
     CALLBACKDIAL = "CALLBACKDIAL"  # agent reserved, call back dialled; detail = number
     CALLBACKCONNECT = "CALLBACKCONNECT"  # call back answered; wait_s = since the request
     CALLBACKFAILED = "CALLBACKFAILED"  # one attempt unanswered; reason "retry" or "gave up"
+    # The agent handed the call over (agent_id, talk_s of that agent's leg; detail = where to:
+    # "agent:<id>", "queue:<name>" or the runtime's word); the call stays one call.
+    TRANSFER = "TRANSFER"
     AGENTSTATE = "AGENTSTATE"  # old_state -> new_state, reason; queue of the call if any
     # Written at the next start for a call the appliance lost in a crash; reason "waiting",
     # "talking" or "callback" (what the call was doing), wait_s / talk_s as far as known.

@@ -109,6 +109,47 @@ class QueueStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferOffered:
+    """The agent talking on `call_id` rings a colleague for it (to consult, or to hand the
+    call over): the colleague, who must be ready, is reserved so no call is offered to them."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferAnswered:
+    """The colleague rung by `TransferOffered` picked up: they are talking."""
+
+    call_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCancelled:
+    """The colleague is let go: their phone stopped ringing (`no_answer`: it rang out) or
+    the consultation is over without a transfer. A call whose own agent had already left (a
+    blind transfer) goes back to its queue, with its place and class."""
+
+    call_id: str
+    agent_id: str
+    no_answer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TransferCompleted:
+    """The call's agent hands it over: to the colleague rung for it (`to_agent`), to a queue
+    (`to_queue`: it waits there with its class), or out of the ACD (neither: a supervisor
+    took it over, or an outside number). The agent's wrap-up starts; the call stays one call
+    for the KPIs. `detail` says where it went, for the log."""
+
+    call_id: str
+    to_agent: str | None = None
+    to_queue: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Tick:
     """The deadline the engine reported through `next_deadline()` is due."""
 
@@ -116,5 +157,6 @@ class Tick:
 Event = (
     CallArrived | CallerLeft | AgentLogin | AgentLogout | AgentReady | AgentNotReady
     | OfferAnswered | OfferDeclined | OfferNoAnswer | CallEnded | WrapUpEnded
-    | CallbackRequested | CallbackResult | QueueStatus | Tick
+    | CallbackRequested | CallbackResult | QueueStatus | TransferOffered | TransferAnswered
+    | TransferCancelled | TransferCompleted | Tick
 )

@@ -176,6 +176,17 @@ class KpiAccumulator:
             agent.completed += 1
             agent.talk_s += e.talk_s
             return
+        if k is QueueEventKind.TRANSFER:
+            # The leg's talk time counts; the call completes once, with its last agent.
+            for q in self._q(e):
+                q.talk_s += e.talk_s
+            agent = self._agents.setdefault(e.agent_id, AgentKpis())
+            agent.completed += 1
+            agent.talk_s += e.talk_s
+            return
+        if k is QueueEventKind.CONNECT and e.reason == "transfer":
+            self._agents.setdefault(e.agent_id, AgentKpis()).answered += 1
+            return  # the queue counted the call when its first agent answered
         interval = self._entered.get(e.call_id)
         if interval is None:
             return  # ring and call-back attempts of calls that entered before the log began

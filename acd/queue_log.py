@@ -19,7 +19,9 @@ A line is `epoch|callid|queue|agent|EVENT|data1|data2|...`; missing call, queue 
 Asterisk has no line for a call refused because the queue is full or closed, for a call back, or
 for an entry closed at start after a crash (APPLIANCERESTART); those stay in Branchline's own log.
 A call back that connects is not written as CONNECT (the call already left with EXITWITHKEY,
-and reports would count it twice); neither are its COMPLETE lines.
+and reports would count it twice); neither are its COMPLETE lines. A transfer (TRANSFER, and
+the colleague's CONNECT with reason "transfer") has no line either: the call entered and was
+answered once, and its one COMPLETE line comes from its last agent.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,7 +58,7 @@ def _events(e: QueueEvent) -> list[tuple[str, tuple]]:
     match e.kind:
         case QueueEventKind.ENTERQUEUE:
             return [("ENTERQUEUE", ("", e.detail))]
-        case QueueEventKind.CONNECT:
+        case QueueEventKind.CONNECT if e.reason != "transfer":
             return [("CONNECT", (_s(e.wait_s), e.call_id, _s(e.ring_s)))]
         case QueueEventKind.COMPLETECALLER | QueueEventKind.COMPLETEAGENT if e.detail != "callback":
             return [(e.kind.value, (_s(e.wait_s), _s(e.talk_s), e.orig_position))]
