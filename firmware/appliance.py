@@ -83,9 +83,11 @@ from branchline.firmware.records.reconcile import reconcile
 from branchline.firmware.records.recorder import Recorder
 from branchline.firmware.records.retention import RetentionKeeper, policy_of
 from branchline.firmware.records.writer import RecordWriter
+from branchline.firmware.sip_board import bind_outbound, with_sip
 from branchline.hw import SimBoard
 from branchline.hw.ports import (
     CallerId,
+    FarEndAnswered,
     FarEndHangup,
     LineState,
     OffHook,
@@ -306,8 +308,8 @@ class Appliance:
                     self._port_back(port, now)
             case SpanAlarm():
                 self._span_alarm(event, now)
-            case PolarityReversal():
-                self.counters["polarity_reversals"] += 1
+            case PolarityReversal() | FarEndAnswered():
+                self.counters["polarity_reversals"] += isinstance(event, PolarityReversal)
                 attempt = self.dialer.lines.get(port)
                 if attempt is not None:  # answer supervision on lines that give it
                     attempt.guard(now, lambda: attempt.heard("answer_signal", now))
@@ -567,8 +569,10 @@ def open_sim(data_dir, make_clock, *, scenario=None, wait_for_host=False, progre
     prompts = build_prompts(data_dir, store, progress)
     host, bank = bank_host(document)
     clock = make_clock(ZoneInfo(document.site.timezone))
+    board = with_sip(board, data_dir, document)  # the document's SIP board beside it
     app = Appliance(data_dir, board, clock, prompts, host, wait_for_host=wait_for_host,
                     store=store)
+    bind_outbound(app)
     return app, bank
 
 

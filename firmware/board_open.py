@@ -10,7 +10,8 @@ emulator, the document's trunk and station counts and its scenario are the defau
 ``trunks``, ``stations`` and ``scenario``. Returns ``(appliance, bank)`` like ``open_sim``;
 close the board (``close_board``) after ``appliance.close``. A serial board (and the emulator's
 host driver) is connected before the appliance is built on its ports; one that does not
-answer within ``CONNECT_S`` raises ``BoardLinkError`` saying what to check.
+answer within ``CONNECT_S`` raises ``BoardLinkError`` saying what to check. With a ``sip``
+section the SIP board joins the board (firmware/sip_board.py), as in ``open_sim``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from branchline.firmware.appliance import (
     open_sim,
     scenario_file,
 )
+from branchline.firmware.sip_board import bind_outbound, with_sip
 from branchline.hw.boards import open_board
 from branchline.hw.ports import ClearSignal
 
@@ -64,7 +66,9 @@ def open_with_board(data_dir, make_clock, url: str | None = None, *, scenario=No
         connect = getattr(board, "connect", None)
         if connect is not None:  # a serial board learns its ports from its handshake
             connect(time.monotonic, timeout_s=CONNECT_S)
+        board = with_sip(board, data_dir, document)  # the document's SIP board beside it
         app = Appliance(data_dir, board, clock, prompts, host, store=store)
+        bind_outbound(app)
     except BaseException:
         close_board(board)
         host.close()

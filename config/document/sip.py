@@ -1,7 +1,7 @@
 """The ``sip`` section: the SIP board beside the configured board (hw/sip/board.py).
 
     sip:
-      listen: 127.0.0.1:5060        # where SIP is heard (UDP and TCP)
+      listen: 127.0.0.1:5060        # where SIP is heard (UDP and TCP; port 0: any free one)
       channels: 8                   # trunk channels sip1..sip8; lines.sipN gives each its
                                     # dialled number and flow, as for analog trunks
       rtp_ports: [20000, 20999]     # optional: RTP/RTCP port pairs from this range
@@ -44,19 +44,19 @@ _NUMBER = re.compile(r"^\+?[0-9]{3,15}$")  # E.164 §6.1: at most 15 digits
 SIP_CHANNELS = 1000
 
 
-def host_port(value: str) -> tuple[str, int]:
+def host_port(value: str, lowest: int = 1) -> tuple[str, int]:
     """("10.1.2.3", 5060) from "10.1.2.3:5060" ("[::1]:5060" for IPv6); ValueError if not."""
     host, sep, port = value.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
     ipaddress.ip_address(host)
-    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not sep or not port.isdigit() or not lowest <= int(port) <= 65535:
         raise ValueError(value)
     return host, int(port)
 
 
-def _address(value: str) -> str:
+def _address(value: str, lowest: int = 1) -> str:
     try:
-        host_port(value)
+        host_port(value, lowest)
     except ValueError:
         raise KeyedValueError("doc.sip_address", "doc.fix.sip_address", value=value) from None
     return value
@@ -115,7 +115,7 @@ class Sip(_Section):
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
-        return _address(value)
+        return _address(value, lowest=0)  # port 0: any free port
 
     @field_validator("rtp_ports")
     @classmethod

@@ -168,6 +168,10 @@ class CallbackCall:
         self.leg.line = line
         self.dialer.lines[line] = self
         app = self.app
+        dial = getattr(app.board, "dial", None)  # boards that dial by signalling have it
+        if dial is not None and dial(line, self.number):
+            self._dialled_by_signalling(line, now)
+            return
         app.board.answer(line)
         app.loop.dtmf.reset(line)
         app.loop.progress.reset(line)
@@ -176,6 +180,17 @@ class CallbackCall:
         self.phase = "dial_tone"
         self._trace(now, "seize", app.board.ports[line].name)
         app.loop.timers.schedule(now + DIAL_TONE_WAIT_S, self, "dial_tone")
+
+    def _dialled_by_signalling(self, line: int, now: float) -> None:
+        """A SIP channel: the number went in the INVITE; its answer comes as FarEndAnswered
+        and its failure as FarEndHangup, so no tone is listened for."""
+        self.phase = "answer"
+        self._trace(now, "dialled", self.app.board.ports[line].name)
+        self.app.loop.dtmf.reset(line)
+        self.app.loop.progress.reset(line)
+        self.app.loop.progress.set_detect(line, [])
+        self.app.loop.timers.schedule(now + NO_ANSWER_S, self, "no_answer")
+        self._agent_hears_line()
 
     def _whisper(self) -> None:
         if "callback.whisper" not in self.config.document.prompts:
@@ -263,7 +278,11 @@ class CallbackCall:
         self._report(now, answered=True)
 
     def caller_gone(self, now: float, how: str) -> None:
-        """A hang-up tone on the line, or the line's own clear signal, once connected."""
+        """A hang-up tone on the line, or the line's own clear signal, once connected; before
+        the answer, a call dialled by signalling that failed (busy, refused)."""
+        if self.phase == "answer" and how == "far_end_hangup":
+            self._fail(now, "callback_busy", heard=how)
+            return
         if self.phase != "talking":
             return
         self.leg.caller_hung_up = True
