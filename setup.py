@@ -53,7 +53,8 @@ setup(
     package_dir=package_dir,
     packages=packages,
     package_data={"branchline.config": ["defaults/*.yaml"],
-                  "branchline.config.web": ["static/*", "templates/*"]},
+                  "branchline.config.web": ["static/*", "templates/*"],
+                  "branchline.central.web": ["templates/*"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={

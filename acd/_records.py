@@ -35,6 +35,7 @@ class AgentRecord:
         "call",
         "calls",
         "epoch",
+        "home",
         "id",
         "last_offer",
         "last_talk",
@@ -57,6 +58,7 @@ class AgentRecord:
     def __init__(self, model: AgentModel, order: int):
         self.id = model.id
         self.station = model.station
+        self.home = model.station  # the configured station; `station` may differ while logged in
         self.skills = dict(model.skills)
         self.penalty = {m.queue: m.penalty for m in model.queues}
         self.order = order

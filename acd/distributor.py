@@ -225,7 +225,7 @@ class Distributor(TransferMixin):
                 continue
             if model is None:
                 problems.append(f"agent {agent_id!r} is logged in and would be removed")
-            elif (model.station != record.station or dict(model.skills) != record.skills
+            elif (model.station != record.home or dict(model.skills) != record.skills
                   or {m.queue: m.penalty for m in model.queues} != record.penalty):
                 problems.append(f"agent {agent_id!r} is logged in and would change")
         if problems:
@@ -243,7 +243,7 @@ class Distributor(TransferMixin):
                 record = self._agents[model.id] = AgentRecord(model, len(self._agents))
             elif record.state is AgentState.LOGGED_OUT:
                 self._forget_agent(record)
-                record.station = model.station
+                record.station = record.home = model.station
                 record.skills = dict(model.skills)
                 record.penalty = {m.queue: m.penalty for m in model.queues}
                 record.lines = []
@@ -264,6 +264,10 @@ class Distributor(TransferMixin):
 
     def agent_state(self, agent_id: str) -> AgentState:
         return self._agent(agent_id).state
+
+    def agent_station(self, agent_id: str) -> str:
+        """Where the agent's offers ring: the station chosen at login, else the configured."""
+        return self._agent(agent_id).station
 
     def waiting(self, queue: str) -> int:
         """Calls in the queue: waiting, ringing an agent, or held by a call-back placeholder."""
@@ -321,6 +325,8 @@ class Distributor(TransferMixin):
                 self._queues[name].logged_in += step
         agent.state = new
         agent.reason = reason
+        if new is AgentState.LOGGED_OUT:
+            agent.station = agent.home
         if new is not AgentState.READY:
             agent.epoch += 1  # its ready entries go stale
         out.append(AgentStateChanged(agent.id, old.value, new.value, reason))
@@ -731,6 +737,8 @@ class Distributor(TransferMixin):
         if outcome is PENDING:
             agent.pending = (trigger, reason)
             return
+        if trigger is Trigger.LOGIN:
+            agent.station = self._seat(agent, event.station or agent.home)
         if agent.state is AgentState.WRAP_UP:
             self._end_wrap(agent, target, reason, t, out)
             return
@@ -742,6 +750,16 @@ class Distributor(TransferMixin):
         if call is not None:
             self._requeue(call, t, out)
         self._after_state(agent, t, out)
+
+    def _seat(self, agent: AgentRecord, station: str) -> str:
+        for other in self._agents.values():
+            if (other is not agent and other.station == station
+                    and other.state is not AgentState.LOGGED_OUT):
+                raise AgentStateError(
+                    f"AgentLogin for agent {agent.id!r} at station {station!r}: agent "
+                    f"{other.id!r} is logged in there; choose another station or log "
+                    f"{other.id!r} out first")
+        return station
 
     # --- call back --------------------------------------------------------------------------
 

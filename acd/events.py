@@ -30,7 +30,12 @@ class CallerLeft:
 
 @dataclass(frozen=True, slots=True)
 class AgentLogin:
+    """`station` (a station port's name) is where the agent sits for this login, when it is
+    not the configured one (the agent desktop lets an agent choose); offers ring it until
+    logout. Refused while another logged-in agent sits there."""
+
     agent_id: str
+    station: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,11 +15,11 @@ Branches never touch the tables: each logs in as its own role (``branch_<id>``) 
 EXECUTE ``ship`` and ``ship_marks_of_mine``, which are SECURITY DEFINER and take the branch
 from ``session_user``: a branch can write only its own records.
 
-The KPI rollups (``interval_kpis`` per branch, queue and 15 minutes; ``daily_kpis`` per branch,
-queue, agent and day in the centre's time zone) are updated by ``ship`` from the calls it
-actually inserted, in the same statement, so they count each call exactly once too. Service
-level is judged against the default class thresholds (VIP 10 s, other classes 20 s); an
-abandon under 5 s is a short abandon (docs/kpis.md).
+The KPI rollups (``interval_kpis`` per branch, queue and 15 minutes; ``daily_kpis`` per
+branch, queue, agent and day in the centre's time zone; ``branch_days`` per branch and day)
+are updated by ``ship`` from the calls it actually inserted, in the same statement, so they
+count each call exactly once too. Service level is judged against the default class
+thresholds (VIP 10 s, other classes 20 s); an abandon under 5 s is a short abandon (docs/kpis.md).
 """
 
 _KPI_COLUMNS = """
@@ -188,6 +188,24 @@ _V1 = (
     )
     """,
     "CREATE INDEX daily_kpis_day ON daily_kpis (day)",
+    # The same per branch and day alone: what the fleet-wide period reports read.
+    f"""
+    CREATE TABLE branch_days (
+        branch  text NOT NULL REFERENCES branches,
+        day     date NOT NULL,{_KPI_COLUMNS},
+        PRIMARY KEY (day, branch)
+    )
+    """,
+    # Who changed what at the centre (its web users, branches added, credentials issued).
+    """
+    CREATE TABLE centre_audit (
+        seq   bigserial PRIMARY KEY,
+        at    timestamptz NOT NULL DEFAULT now(),
+        who   text NOT NULL,
+        what  text NOT NULL,
+        diff  text NOT NULL
+    )
+    """,
     # The caller's branch, from the role it logged in as; refuses a role that is no branch.
     """
     CREATE FUNCTION my_branch() RETURNS text
@@ -255,6 +273,12 @@ _V1 = (
                        coalesce(c.agent_id, ''),{_KPI_SUMS}
                   FROM c GROUP BY 2, 3, 4
                 ON CONFLICT (branch, day, queue, agent) DO UPDATE SET {_ADD_UP}
+                RETURNING 1
+            ), bd AS (
+                INSERT INTO branch_days AS t
+                SELECT b, (c.started_at AT TIME ZONE tz)::date,{_KPI_SUMS}
+                  FROM c GROUP BY 2
+                ON CONFLICT (day, branch) DO UPDATE SET {_ADD_UP}
                 RETURNING 1
             )
             -- PostgreSQL runs every data-modifying WITH to completion, read or not.

@@ -11,6 +11,7 @@ Layout (docs/config-store.md keeps the same table for people)::
     recordings/      call recordings, recordings/YYYY/MM/DD/<call>.wav
     records.db       CDRs, queue events, agent states, the audit log (SQLite, WAL)
     web/accounts.db  web users, sessions, lockouts (config/web/accounts.py)
+    web/integrations.db  CTI integrations: tokens' hashes, scopes, webhooks (integrations.py)
     web/tls/         the self-signed certificate and key for --tls
     reports/         simulate's CSV and HTML reports
     rosters/         the versioned shift rosters (firmware/planning/roster.py)
@@ -87,6 +88,10 @@ class DataDir:
     @property
     def accounts_db(self) -> Path:
         return self.web / "accounts.db"
+
+    @property
+    def integrations_db(self) -> Path:
+        return self.web / "integrations.db"
 
     @property
     def tls(self) -> Path:

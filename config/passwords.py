@@ -14,13 +14,15 @@ time grows with length, and a password that long is not weak for its tail.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zxcvbn import zxcvbn
 
-__all__ = ["MAX_LENGTH", "MIN_LENGTH", "MIN_SCORE", "WeakPassword", "weak_password"]
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "MIN_SCORE", "PIN_LENGTHS", "WeakPassword", "weak_password",
+           "weak_pin"]
 
 # Our choices, in the range OWASP ASVS v4 §2.1 asks for.
 MIN_LENGTH = 10
@@ -31,6 +33,15 @@ _PRODUCT = "branchline"
 _ACCEPTED_EN = ("use at least 10 characters that are not easy to guess, e.g. three or four "
                 "unrelated words")
 _ACCEPTED_ZH = "请使用至少 10 个不易猜到的字符，例如三四个互不相关的词"
+
+
+# An agent's desktop PIN (our choice): typed at a shared counter PC, guarded by the login
+# lockout (five tries per 15 minutes), so six digits is the least, as a bank card's PIN.
+PIN_LENGTHS = (6, 12)
+_PIN_ACCEPTED_EN = ("use 6 to 12 digits that are not one digit repeated, not a run such as "
+                    "123456 and not the agent id")
+_PIN_ACCEPTED_ZH = ("请使用 6 至 12 位数字，不要全是同一数字、不要顺序数字（如 123456），"
+                    "不要包含坐席工号")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,3 +99,21 @@ def _words(texts: Iterable[str]) -> list[str]:
         found.append(text.casefold())
         found += [w.casefold() for w in re.split(r"[\W_]+", text) if len(w) >= 3]
     return sorted(set(found))
+
+
+def weak_pin(pin: str, *, user: str = "") -> WeakPassword | None:
+    """None when ``pin`` (digits only) may be an agent's PIN, else why not."""
+    low, high = PIN_LENGTHS
+    if not (isinstance(pin, str) and pin.isascii() and pin.isdigit()
+            and low <= len(pin) <= high):
+        return WeakPassword(f"a PIN is digits only; {_PIN_ACCEPTED_EN}",
+                            f"PIN 只能是数字；{_PIN_ACCEPTED_ZH}")
+    steps = {(int(b) - int(a)) % 10 for a, b in itertools.pairwise(pin)}
+    if len(set(pin)) == 1 or steps in ({1}, {9}):
+        return WeakPassword(f"the PIN {'repeats one digit' if len(set(pin)) == 1 else 'is a run'}"
+                            f"; {_PIN_ACCEPTED_EN}",
+                            f"PIN 过于简单；{_PIN_ACCEPTED_ZH}")
+    if user and user in pin:
+        return WeakPassword(f"the PIN contains the agent id; {_PIN_ACCEPTED_EN}",
+                            f"PIN 包含坐席工号；{_PIN_ACCEPTED_ZH}")
+    return None

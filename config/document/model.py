@@ -226,6 +226,11 @@ class AgentCodes(_Section):
     logout: str = "*19#"
     reasons: dict[str, str] = Field(default_factory=lambda: {
         "1": "break", "2": "lunch", "3": "training", "4": "meeting", "9": "other"})
+    # The agent desktop's wrap-up codes: code -> what the agent reads (docs/agent-desktop.md).
+    dispositions: dict[str, str] = Field(default_factory=lambda: {
+        "resolved": "已解决 resolved", "follow_up": "需跟进 follow-up",
+        "complaint": "投诉 complaint", "card_service": "卡片业务 card service",
+        "other": "其他 other"})
 
     @field_validator("login", "ready", "not_ready", "end_wrapup", "logout")
     @classmethod
@@ -252,6 +257,15 @@ class AgentCodes(_Section):
                 raise KeyedValueError("doc.reason_name", "doc.fix.reason_name", digit=digit,
                                       reason=reason)
         return reasons
+
+    @field_validator("dispositions")
+    @classmethod
+    def _dispositions(cls, codes: dict[str, str]) -> dict[str, str]:
+        for code, label in codes.items():
+            if not _NAME.match(code) or len(code) > 32 or not 1 <= len(label) <= 60:
+                raise KeyedValueError("doc.disposition_code", "doc.fix.disposition_code",
+                                      code=code)
+        return codes
 
     @model_validator(mode="after")
     def _distinct(self) -> AgentCodes:

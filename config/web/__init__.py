@@ -13,7 +13,9 @@ What ``create_app`` sets up, and where each piece lives:
 - the first-run setup token when no user exists: announced with ``announce`` and logged;
 - the routers: ``api_session``, ``api_users``, ``api_config``, ``api_versions`` (this
   package's core), ``api_live``, ``api_agents_live``, ``api_reports``, ``api_system``,
-  ``api_prompts`` (live data through the link), ``api_tryit`` and ``pages``;
+  ``api_prompts`` (live data through the link), ``api_tryit``, ``api_agent_desk`` (the agent
+  desktop), ``api_integrations`` and ``api_cti`` (the CTI stream; ``app.state.integrations``
+  on ``web/integrations.db``) and ``pages``;
 - the guards, outermost first: the body size limit (413 before a body over ``body_limit``
   is read), CSRF (``auth.CsrfMiddleware``), and the error handlers (``errors``) that give every
   error one JSON shape and turn anything unexpected into a logged 500 with an error id.
@@ -46,10 +48,19 @@ from branchline.config.document.yaml_text import YamlProblem, parse_yaml
 from branchline.config.store.errors import ConfigStoreError
 from branchline.config.web.accounts import Accounts, AccountsUnavailable
 from branchline.config.web.api import (
+    agent_desk as api_agent_desk,
+)
+from branchline.config.web.api import (
     agents_live as api_agents_live,
 )
 from branchline.config.web.api import (
     config as api_config,
+)
+from branchline.config.web.api import (
+    cti as api_cti,
+)
+from branchline.config.web.api import (
+    integrations as api_integrations,
 )
 from branchline.config.web.api import (
     live as api_live,
@@ -81,6 +92,7 @@ from branchline.config.web.api import (
 from branchline.config.web.auth import CsrfMiddleware, Role, require, route_roles
 from branchline.config.web.backup import MAX_ARCHIVE
 from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_error_handlers
+from branchline.config.web.integrations import Integrations
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
 from branchline.config.web.pages import menus as pages_menus
 from branchline.config.web.pages import render as pages
@@ -127,11 +139,12 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
     app.state.accounts = Accounts(DataDir.of(data_dir).accounts_db, clock=clock)
     app.state.secure_cookies = secure_cookies
     app.state.accounts.site_words = lambda: _site_words(store)
+    app.state.integrations = Integrations(DataDir.of(data_dir).integrations_db, clock=clock)
     install_error_handlers(app)
     app.add_exception_handler(AccountsUnavailable, _accounts_unavailable)
     for module in (api_session, api_users, api_config, api_versions, api_live,
                    api_agents_live, api_reports, api_system, api_prompts, api_tryit,
-                   api_menus):
+                   api_agent_desk, api_integrations, api_cti, api_menus):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(pages_menus.router)
     app.include_router(pages.router)
@@ -143,6 +156,8 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
     app.add_middleware(CsrfMiddleware, secure=secure_cookies)
     app.add_middleware(BodyLimitMiddleware)
     _announce_setup(app.state.accounts, announce, base_url)
+    if app.state.integrations.webhooks():
+        api_integrations.sync_webhooks(app)
     return app
 
 

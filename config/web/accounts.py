@@ -13,7 +13,9 @@ or a deleted user.
 Security decisions (docs/web.md repeats them for admins):
 
 - passwords: argon2id (argon2-cffi ``PasswordHasher`` defaults); strong enough by
-  ``config.passwords`` (length, zxcvbn score, not built on the site's or user's names);
+  ``config.passwords`` (length, zxcvbn score, not built on the site's or user's names); an
+  ``agent`` user (named by the ACD agent id) may have a PIN instead, all digits, checked by
+  ``weak_pin`` (6 to 12 digits, no repeat or run, not the id) and hashed the same way;
   a hash made with older parameters is redone at login. At
   most ``HASHING_AT_ONCE`` hashes run at a time (each takes 64 MiB).
 - the server's secret (32 random bytes, made on first open, kept here and nowhere else):
@@ -62,7 +64,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from branchline.config.passwords import MAX_LENGTH as MAX_PASSWORD
 from branchline.config.passwords import MIN_LENGTH as MIN_PASSWORD
-from branchline.config.passwords import weak_password
+from branchline.config.passwords import weak_password, weak_pin
 from branchline.config.web.auth import Role, User
 
 __all__ = [
@@ -417,7 +419,7 @@ class Accounts:
         _check_name(name)
         role = _role(role)
         _check_language(language)
-        _check_password(name, password, self.site_words())
+        _check_password(name, password, self.site_words(), role)
         digest = self._hash(password)
         now = self.clock()
         with self._tx() as db:
@@ -437,7 +439,8 @@ class Accounts:
             _check_language(language)
         digest = None
         if password is not None:
-            _check_password(name, password, self.site_words())
+            _check_password(name, password, self.site_words(),
+                            new_role or self.user(name).role)
             digest = self._hash(password)
         with self._tx() as db:
             row = db.execute("SELECT role, language FROM users WHERE name = ?",
@@ -518,11 +521,16 @@ def _role(role: Role | str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise AccountInvalid(f"role {role!r} does not exist; use admin, supervisor or viewer",
+        raise AccountInvalid(f"role {role!r} does not exist; use admin, supervisor, viewer or "
+                             "agent",
                              "role") from None
 
 
-def _check_password(name: str, password: str, site_words: Iterable[str]) -> None:
-    problem = weak_password(password, user=name, site_words=site_words)
+def _check_password(name: str, password: str, site_words: Iterable[str],
+                    role: Role = Role.admin) -> None:
+    if role is Role.agent and password.isdigit():
+        problem = weak_pin(password, user=name)
+    else:
+        problem = weak_password(password, user=name, site_words=site_words)
     if problem is not None:
         raise AccountInvalid(str(problem), "password")

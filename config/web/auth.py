@@ -1,14 +1,15 @@
 """Who is asking, and may they: sessions, roles and CSRF for the web API.
 
-Roles are ordered ``admin > supervisor > viewer``: admin may do everything, supervisor works
-the floor (agents, wallboard, reports), viewer reads. An endpoint states its minimum role with
-a dependency, and that dependency is the only place the rule lives: ``route_roles(app)`` reads
-it back from the routes for the tests, ``roles_markdown(app)`` for docs/web.md::
+Roles are ordered ``admin > supervisor > viewer > agent``: admin may do everything, supervisor
+works the floor (agents, wallboard, reports), viewer reads, agent (an ACD agent's own login,
+the least role) uses the agent desktop and nothing else. An endpoint states its minimum role
+with a dependency, and that dependency is the only place the rule lives: ``route_roles(app)``
+reads it back from the routes for the tests, ``roles_markdown(app)`` for docs/web.md::
 
     @router.get("/api/users")
     def users(user: AdminUser): ...       # = Annotated[User, Depends(require(Role.admin))]
 
-    current_user(request)   -> User (any role), else 401 "not_logged_in"
+    current_user(request)   -> User (any role, agent included), else 401 "not_logged_in"
     optional_user(request)  -> User | None, for pages that redirect to /login
     require(role)           -> a dependency returning the User, 401 without a session,
                                403 "forbidden" below ``role``
@@ -54,10 +55,12 @@ __all__ = [
     "CSRF_HEADER",
     "SESSION_COOKIE",
     "AdminUser",
+    "AgentUser",
     "AnyUser",
     "CsrfMiddleware",
     "Role",
     "RouteRole",
+    "SessionUser",
     "SupervisorUser",
     "User",
     "csrf_token",
@@ -79,6 +82,7 @@ class Role(StrEnum):
     admin = "admin"
     supervisor = "supervisor"
     viewer = "viewer"
+    agent = "agent"
 
     @property
     def rank(self) -> int:
@@ -89,7 +93,7 @@ class Role(StrEnum):
         return self.rank >= needed.rank
 
 
-_RANK = {Role.viewer: 1, Role.supervisor: 2, Role.admin: 3}
+_RANK = {Role.agent: 0, Role.viewer: 1, Role.supervisor: 2, Role.admin: 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +120,7 @@ def current_user(request: Request) -> User:
     return user
 
 
-current_user.minimum_role = Role.viewer  # type: ignore[attr-defined]
+current_user.minimum_role = Role.agent  # type: ignore[attr-defined]
 
 
 def require(role: Role) -> Callable[[Request], User]:
@@ -135,8 +139,24 @@ def require(role: Role) -> Callable[[Request], User]:
     return dependency
 
 
+def agent_user(request: Request) -> User:
+    """The agent desktop's dependency: an agent's own session (the user name is the agent id);
+    other roles act for agents through ``/api/agents/{id}/state`` instead."""
+    user = current_user(request)
+    if user.role is not Role.agent:
+        raise api_error(403, "forbidden",
+                        f"{user.name} is a {user.role.value}; the agent desktop is for agents "
+                        "(log in with the agent id); supervisors set an agent's state on the "
+                        "Agents page")
+    return user
+
+
+agent_user.minimum_role = Role.agent  # type: ignore[attr-defined]
+
 # Endpoint parameter types: ``def f(user: AdminUser)`` is ``Depends(require(Role.admin))``.
-AnyUser = Annotated[User, Depends(current_user)]
+SessionUser = Annotated[User, Depends(current_user)]
+AgentUser = Annotated[User, Depends(agent_user)]
+AnyUser = Annotated[User, Depends(require(Role.viewer))]
 SupervisorUser = Annotated[User, Depends(require(Role.supervisor))]
 AdminUser = Annotated[User, Depends(require(Role.admin))]
 

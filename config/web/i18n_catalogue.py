@@ -3,6 +3,7 @@
 telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys under
 ``js.`` are handed to the page's scripts. Keep one line per key where it fits."""
 
+from branchline.config.web.i18n_agent import AGENT_MESSAGES
 from branchline.config.web.i18n_issues import ISSUE_MESSAGES
 from branchline.config.web.i18n_menus import MENU_MESSAGES
 
@@ -168,6 +169,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.confirm_options_prompt": ("确认选项提示", "Confirm-or-retry prompt"),
     "field.next": ("然后去往", "Then go to"),
     "field.on_ok": ("成功时去往", "When it works, go to"),
+    "field.on_refused": ("按拒绝原因去往", "By the refusal's reason, go to"),
     "field.on_error": ("被拒绝时去往", "When refused, go to"),
     "field.on_timeout": ("超时时去往", "When no answer, go to"),
     "field.default": ("否则去往", "Otherwise go to"),
@@ -473,3 +475,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # The checker's problems and fixes (config/web/i18n_issues.py).
 MESSAGES.update(ISSUE_MESSAGES)
 MESSAGES.update(MENU_MESSAGES)
+# The agent desktop and the integrations page (config/web/i18n_agent.py).
+MESSAGES.update(AGENT_MESSAGES)

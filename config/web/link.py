@@ -20,6 +20,16 @@ Shapes (JSON-able dicts; times are UTC epoch seconds, durations seconds):
      "agents": [{"id", "name", "station", "state", "reason", "since_s", "calls_today"}],
      "board": {"driver", "ports": [{"index", "name", "kind", "state"}]}}
 
+``agent_desk(agent_id)``, an agent's desktop (loop-published, current within a tick)::
+
+    {"agent", "name", "state", "reason", "since" (epoch), "station", "seq",
+     "call": null | {"call_id", "phase": offered|talking|wrap_up|done, "pop" (the CTI
+             ``offered`` data), "answered_at", "disposition": null | {"code", "notes"}},
+     "stations": [free station names], "reasons": [...], "dispositions": {code: label}}
+
+``cti_events(after)`` gives the CTI events (``config.web.cti_events``) after seq ``after`` as
+``{"stream", "last", "gap", "events": [(seq, type, agent, queue, json text)]}``.
+
 A call's ``state`` is one of ``ringing`` (not answered yet), ``ivr`` (in the flow, the
 survey after an agent included), ``queued``, ``offered`` (an agent's phone rings) or
 ``talking``; ``seq`` grows by one per snapshot.
@@ -95,6 +105,28 @@ class ApplianceLink(Protocol):
     def agent_command(self, agent_id: str, action: AgentAction, reason: str | None,
                       who: str) -> None:
         """Checked now (NotFound, Refused), applied by the loop at its next tick, audited."""
+
+    # --- the agent desktop and CTI (docs/agent-desktop.md, docs/cti.md) ----------------------
+    def agent_desk(self, agent_id: str) -> dict: ...
+
+    def agent_login(self, agent_id: str, station: str | None, who: str) -> None:
+        """Log the agent in at ``station`` (None: the configured one); checked now (NotFound,
+        Refused: unknown or taken station, already logged in elsewhere), applied at the next
+        tick, audited."""
+
+    def disposition(self, agent_id: str, call_id: str, code: str, notes: str,
+                    who: str) -> None:
+        """Store the call's wrap-up code and notes (committed before it returns), audited;
+        Refused for a call the agent did not answer, an unknown code, a card number."""
+
+    def cti_events(self, after: int) -> dict: ...
+
+    def cti_agent_queues(self) -> dict[str, list[str]]:
+        """Each configured agent's queues (what a queue scope covers)."""
+
+    def cti_webhooks(self, targets: list[dict]) -> None:
+        """Deliver to these webhooks from now on: ``{"name", "url", "secret": bytes,
+        "scopes": [...]}`` each."""
 
     # --- reports ----------------------------------------------------------------------------
     def kpis(self, start_epoch: float, end_epoch: float, interval_s: int | None) -> dict: ...

@@ -38,11 +38,13 @@ from pathlib import Path
 import numpy as np
 
 import branchline
+from branchline.central.cli import add_central_commands
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import open_config_store
 from branchline.config.store.errors import ConfigStoreError
 from branchline.firmware.cli.call import add_call_command
 from branchline.firmware.cli.config import add_config_commands
+from branchline.firmware.cli.fleet import add_fleet_commands
 from branchline.firmware.cli.plan import add_plan_commands
 
 
@@ -414,6 +416,8 @@ def build_parser():
     add_config_commands(commands)
     add_call_command(commands)
     add_plan_commands(commands)
+    add_fleet_commands(commands)
+    add_central_commands(commands)
     return parser
 
 

@@ -43,6 +43,7 @@ from branchline.firmware.records.errors import (
     SensitiveDataRefused,
     map_sqlite_error,
 )
+from branchline.firmware.records.dispositions import Disposition, disposition_row
 from branchline.firmware.records.rows import (
     CALL_COLUMNS,
     CLOSE_OPEN,
@@ -266,6 +267,19 @@ class Records:
     def add_audit(self, entry: AuditEntry):
         """Append one audit entry in its own transaction."""
         self._append_one(entry, AuditEntry)
+
+    def add_disposition(self, disposition: Disposition):
+        """Store (or replace) one call's disposition (dispositions.py), committed on return."""
+        sql, params = disposition_row(disposition)
+        db = self._conn()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(sql, params)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise map_sqlite_error(exc, self.path, "writing a disposition") from exc
 
     def _append_one(self, record, kind):
         if not isinstance(record, kind):

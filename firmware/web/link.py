@@ -8,6 +8,10 @@ store's files and manifest). Between them:
   which the run loop calls after every tick (as it calls ``ApplianceMetrics.sample``), applies
   them on the loop thread: the same ACD events as the keypad codes (``firmware/calls/stations.py``),
   without the beeps (the agent's phone hears nothing);
+* the agent desktop and the CTI (docs/agent-desktop.md, docs/cti.md): a ``CtiFeed`` follows
+  the ACD on the loop thread (events, each agent's desk, firmware/cti/feed.py) and hands every
+  event to the ``WebhookSender``'s threads; web threads read what it published; a
+  disposition is written to records.db by the web thread, its event emitted at the next pump;
 * ``pump`` also publishes a snapshot (``LiveBoard.snapshot``) at most once a second of loop
   time; ``snapshot()`` returns the latest one (one reference swap: no lock on either side;
   its ``seq`` tells a reader whether it is new).
@@ -27,6 +31,7 @@ an in-memory ring. Audit entries are written by the calling thread and committed
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import time
@@ -37,12 +42,25 @@ from typing import Any
 import numpy as np
 
 from branchline import __version__
-from branchline.acd import AgentLogin, AgentLogout, AgentNotReady, AgentReady, WrapUpEnded
+from branchline.acd import (
+    AgentLogin,
+    AgentLogout,
+    AgentNotReady,
+    AgentReady,
+    IllegalEvent,
+    WrapUpEnded,
+)
 from branchline.acd.agent_states import ILLEGAL, TABLE, AgentState, Trigger
 from branchline.config.document.model import SIMULATOR
+from branchline.config.web.integrations import covers
 from branchline.config.web.link import AGENT_ACTIONS, NotFound, Refused
 from branchline.config.web.worker import Worker
+from branchline.firmware.cti.feed import CtiFeed
+from branchline.firmware.cti.pop import CallerHistory
+from branchline.firmware.cti.webhooks import WebhookSender, WebhookTarget
 from branchline.firmware.records.database import AuditEntry, Records
+from branchline.firmware.records.dispositions import Disposition
+from branchline.firmware.records.errors import SensitiveDataRefused
 from branchline.firmware.web.insight import MenuReports
 from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
@@ -64,6 +82,15 @@ class AgentCommand:
     action: str
     reason: str
     who: str
+    station: str = ""  # login: where the agent sits (the desktop's choice); "": configured
+
+
+@dataclass(frozen=True, slots=True)
+class Disposed:
+    agent_id: str
+    call_id: str
+    code: str
+    notes: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +122,21 @@ class RuntimeLink:
         self._menus = MenuReports(app.data.records_db, zone, self.worker)
         self._prompts = WebPrompts(app.prompts, self._document, self._queue_prompt,
                                    self.worker)
+        self.cti = CtiFeed(app, CallerHistory(zone, self._calls_today(zone)))
+        self._agent_queues: tuple[object, dict[str, list[str]]] = (None, {})
+        self.webhooks = WebhookSender(
+            lambda scopes, e: covers(scopes, e.agent, e.queue, self.cti_agent_queues()))
+        self.cti.listeners.append(self.webhooks.offer)
 
     def close(self) -> None:
         self._logs.remove()
+        self.webhooks.close()
+
+    def _calls_today(self, zone) -> list:
+        midnight = dt.datetime.combine(self.app.clock.wall(self.app.clock.now()).date(),
+                                       dt.time(), zone).timestamp()
+        with Records(self.app.data.records_db) as records:
+            return list(records.iter_calls(midnight))
 
     def _document(self):
         return self.app.config.document  # one reference read; documents are immutable
@@ -114,6 +153,9 @@ class RuntimeLink:
             command = commands.get_nowait()
             if isinstance(command, AgentCommand):
                 self._apply_agent(command, now)
+            elif isinstance(command, Disposed):
+                self.cti.disposed(command.agent_id, command.call_id, command.code,
+                                  command.notes, now)
             else:
                 self._apply_prompt(command)
         if now >= self._next:
@@ -124,10 +166,11 @@ class RuntimeLink:
     def _apply_agent(self, command: AgentCommand, now: float) -> None:
         app = self.app
         agent_id = command.agent_id
-        station = next((s for s in app.stations.values()
-                        if s.name == _station_of(app, agent_id)), None)
+        seat = command.station or (_station_of(app, agent_id) if command.action == "login"
+                                   else _seat_of(app, agent_id))
+        station = next((s for s in app.stations.values() if s.name == seat), None)
         event = {
-            "login": lambda: AgentLogin(agent_id),
+            "login": lambda: AgentLogin(agent_id, command.station),
             "ready": lambda: AgentReady(agent_id),
             "not_ready": lambda: AgentNotReady(agent_id, command.reason),
             "end_wrapup": lambda: WrapUpEnded(agent_id),
@@ -183,10 +226,100 @@ class RuntimeLink:
         self._commands.put(AgentCommand(agent_id, action, reason or "", who))
 
     def _agent_state(self, agent_id: str) -> AgentState | None:
+        desk = self.cti.desk(agent_id)  # the loop's latest; the snapshot may be a second old
+        if desk is not None:
+            return AgentState(desk["state"])
         for row in self._snapshot["agents"]:
             if row["id"] == agent_id:
                 return AgentState(row["state"])
         return None
+
+    # --- the agent desktop and CTI ----------------------------------------------------------
+
+    def agent_desk(self, agent_id: str) -> dict:
+        document = self._document()
+        agent = self._agent(document, agent_id)
+        desk = self.cti.desk(agent_id)
+        if desk is None:  # configured since the start: the ACD takes it at the next start
+            row = next((r for r in self._snapshot["agents"] if r["id"] == agent_id), {})
+            desk = {"agent": agent_id, "state": row.get("state", "logged_out"), "reason": "",
+                    "since": self._now_epoch(), "station": agent.station, "seq": 0,
+                    "call": None}
+        taken = {s.name: s.agent_id for s in self.app.stations.values()}
+        return {**desk, "name": agent.name, "home_station": agent.station,
+                "stations": [name for name, who in taken.items() if who in (None, agent_id)],
+                "reasons": sorted(document.agent_codes.reasons.values()),
+                "dispositions": dict(document.agent_codes.dispositions)}
+
+    def agent_login(self, agent_id: str, station: str | None, who: str) -> None:
+        document = self._document()
+        agent = self._agent(document, agent_id)
+        seat = station or agent.station
+        stations = {s.name: s.agent_id for s in self.app.stations.values()}
+        if seat not in stations:
+            raise Refused(f"agent {agent_id}: station {seat!r} is not a station of this "
+                          f"board; choose one of {', '.join(stations) or '(none)'}",
+                          code="unknown_station")
+        if stations[seat] not in (None, agent_id):
+            raise Refused(f"agent {agent_id}: station {seat} is in use by agent "
+                          f"{stations[seat]}; choose another station", code="station_taken")
+        state = self._agent_state(agent_id)
+        if state is not None and state is not AgentState.LOGGED_OUT:
+            raise Refused(f"agent {agent_id} is logged in already ({state.value}, station "
+                          f"{_seat_of(self.app, agent_id)}); log out first to change station",
+                          code="illegal_action")
+        self.audit(who, f"agent {agent_id}: login at station {seat}", "")
+        self._commands.put(AgentCommand(agent_id, "login", "", who, seat))
+
+    def disposition(self, agent_id: str, call_id: str, code: str, notes: str,
+                    who: str) -> None:
+        document = self._document()
+        self._agent(document, agent_id)
+        codes = document.agent_codes.dispositions
+        if code not in codes:
+            raise Refused(f"wrap-up code {code!r} is not configured; use one of "
+                          f"{', '.join(codes)} (agent_codes.dispositions)", code="bad_code")
+        if self.cti.answered_by(call_id) != agent_id:
+            raise Refused(f"call {call_id!r} was not answered by agent {agent_id} since the "
+                          "appliance started; give the disposition of a call you answered",
+                          code="not_your_call")
+        try:
+            with Records(self.app.data.records_db) as records:
+                records.add_disposition(Disposition(self._now_epoch(), agent_id, call_id, code,
+                                                    notes))
+        except SensitiveDataRefused:
+            raise Refused("the notes hold what looks like a full card number; nothing was "
+                          "stored. Write at most the last four digits (e.g. card ending 1234)",
+                          code="card_number") from None
+        self.audit(who, f"call {call_id}: disposition {code} by agent {agent_id}",
+                   f"notes: {len(notes)} characters")
+        self._commands.put(Disposed(agent_id, call_id, code, notes))
+
+    def cti_events(self, after: int) -> dict:
+        events, gap = self.cti.since(after)
+        return {"stream": self.cti.stream, "last": self.cti.last_seq, "gap": gap,
+                "events": events}
+
+    def cti_agent_queues(self) -> dict[str, list[str]]:
+        document = self._document()
+        cached, queues = self._agent_queues
+        if cached is not document:
+            queues = {a.id: [m.queue for m in a.queues] for a in document.acd.agents}
+            self._agent_queues = (document, queues)
+        return queues
+
+    def cti_webhooks(self, targets: list[dict]) -> None:
+        self.webhooks.set_targets(WebhookTarget(t["name"], t["url"], t["secret"],
+                                                frozenset(t["scopes"])) for t in targets)
+
+    @staticmethod
+    def _agent(document, agent_id: str):
+        agent = document.agent(agent_id)
+        if agent is None:
+            known = ", ".join(a.id for a in document.acd.agents) or "(none)"
+            raise NotFound(f"agent {agent_id!r} is not configured; agents are: {known}",
+                           code="unknown_agent")
+        return agent
 
     # --- reports --------------------------------------------------------------------------
 
@@ -291,6 +424,13 @@ class RuntimeLink:
 def _station_of(app, agent_id: str) -> str | None:
     agent = app.config.document.agent(agent_id)
     return agent.station if agent is not None else None
+
+
+def _seat_of(app, agent_id: str) -> str | None:
+    try:
+        return app.acd.agent_station(agent_id)
+    except IllegalEvent:
+        return None
 
 
 def _hint(state: AgentState) -> str:

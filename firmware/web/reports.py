@@ -9,7 +9,8 @@ database itself and hands back the finished dict or text.
 * ``kpis(start, end, interval_s)``: ``branchline.acd.kpis_from_log`` over the ACD events stored
   in [start, end) (``call_cdr.queue_event`` turns rows back into queue events; times stay UTC
   epoch seconds, so intervals start at whole quarter hours of UTC, which are whole quarter
-  hours of every zone a branch is in). Per queue, per agent, and per interval when asked.
+  hours of every zone a branch is in). Per queue, per agent, and per interval when asked;
+  ``dispositions``: calls per wrap-up code given on the agent desktop in the range.
   Agent time counts from the first state change inside the range.
 * ``export_csv(kind, start, end)``: ``calls`` (one row per call record started in the range),
   ``intervals`` (``ops_report.queue_rows``: per queue and interval, then the whole range),
@@ -38,6 +39,7 @@ from branchline.config.web.worker import Worker
 from branchline.firmware.ops.report import AGENT_COLUMNS, QUEUE_COLUMNS, agent_rows, queue_rows
 from branchline.firmware.records.cdr import queue_event
 from branchline.firmware.records.database import Records
+from branchline.firmware.records.dispositions import disposition_counts
 
 __all__ = ["CALL_COLUMNS", "INTERVALS", "MAX_RANGE_S", "Reports", "export_csv", "kpis_report",
            "queue_log_text"]
@@ -144,6 +146,8 @@ def kpis_report(db_path: Path, queues, now_epoch: float, start: float, end: floa
         "agents": [{"id": agent, **_agent_figures(k)}
                    for agent, k in sorted(report.agents.items())],
     }
+    with Records(db_path) as records:
+        result["dispositions"] = disposition_counts(records, start, end)
     if interval_s is not None:
         result["intervals"] = [
             {"start": at, "queue": queue, **_queue_figures(k)}

@@ -14,13 +14,11 @@ docs/img/ as well.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
+from loopback_server import served
 from playwright.sync_api import Browser, Page, sync_playwright
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 
@@ -28,36 +26,6 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 DOC_IMAGES = ROOT / "docs" / "img"
-
-
-class _Server(uvicorn.Server):
-    """uvicorn that tells a waiting test when it listens (off the main thread uvicorn
-    installs no signal handlers by itself)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets=None) -> None:
-        await super().startup(sockets)
-        self.ready.set()
-
-
-@contextmanager
-def served(app) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            lifespan="off", timeout_graceful_shutdown=5)
-    server = _Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    assert server.ready.wait(30), "uvicorn did not start within 30 s"
-    assert server.started, "uvicorn failed to start (see the log above)"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,13 @@ from branchline.config.web.accounts import (
     LoginFailed,
     SetupRefused,
 )
-from branchline.config.web.auth import SESSION_COOKIE, AnyUser, User, csrf_token, session_csrf
+from branchline.config.web.auth import (
+    SESSION_COOKIE,
+    SessionUser,
+    User,
+    csrf_token,
+    session_csrf,
+)
 from branchline.config.web.errors import api_error
 
 __all__ = ["Login", "SessionOut", "Setup", "router", "set_session_cookie"]
@@ -120,7 +126,7 @@ def setup(body: Setup, request: Request, response: Response) -> SessionOut:
 
 
 @router.get("/api/session", summary="Who is logged in, and the CSRF token")
-def session(request: Request, user: AnyUser) -> SessionOut:
+def session(request: Request, user: SessionUser) -> SessionOut:
     return _out(request, user)
 
 
@@ -152,14 +158,14 @@ def logout(request: Request, response: Response) -> None:
 
 @router.put("/api/session/language", summary="The page language of the logged-in user")
 def set_language(body: LanguageIn, request: Request,
-                 user: AnyUser) -> SessionOut:
+                 user: SessionUser) -> SessionOut:
     updated = _accounts(request).update_user(user.name, language=body.language)
     return _out(request, updated)
 
 
 @router.put("/api/session/password", summary="Change your own password")
 def change_password(body: PasswordIn, request: Request, response: Response,
-                    user: AnyUser) -> SessionOut:
+                    user: SessionUser) -> SessionOut:
     accounts = _accounts(request)
     address = request.client.host if request.client else "unknown"
     try:

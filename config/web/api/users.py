@@ -7,7 +7,8 @@
     DELETE /api/users/{name}    204; never the last admin (409)
 
 Passwords: at least 10 characters and not the user name (``accounts``); refused with 422
-naming the field.
+naming the field. An ``agent`` user is named by a configured ACD agent id (the agent desktop
+acts for that agent) and may have a PIN (6 to 12 digits) instead of a password.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def list_users(request: Request, who: AdminUser) -> list[UserOut]:
 
 @router.post("/api/users", status_code=201, summary="Create a user")
 def create_user(body: NewUser, request: Request, who: AdminUser) -> UserOut:
+    if body.role is Role.agent:
+        _configured_agent(request, body.name)
     try:
         user = _accounts(request).create_user(body.name, body.role, body.language,
                                               body.password)
@@ -87,6 +90,8 @@ def change_user(name: str, body: UserChange, request: Request,
     accounts = _accounts(request)
     try:
         before = accounts.user(name)
+        if body.role is Role.agent and before.role is not Role.agent:
+            _configured_agent(request, name)
         user = accounts.update_user(name, role=body.role, language=body.language,
                                     password=body.password)
     except NoSuchUser as exc:
@@ -115,3 +120,12 @@ def delete_user(name: str, request: Request, who: AdminUser) -> None:
     except LastAdmin as exc:
         raise api_error(409, "last_admin", str(exc)) from None
     request.app.state.link.audit(who.name, f"deleted user {name!r}", "")
+
+
+def _configured_agent(request: Request, name: str) -> None:
+    agents = [a["id"] for a in request.app.state.link.snapshot()["agents"]]
+    if name not in agents:
+        raise invalid(AccountInvalid(
+            f"an agent user is named by its agent id, and {name!r} is not a configured agent; "
+            f"use one of: {', '.join(agents) or '(none configured: add agents first)'}",
+            "name"))

@@ -9,7 +9,8 @@ redirects to ``/login?next=...``.
 
 Pages: /login, /setup, / (overview), /flows, /flows/{flow} (diagram, node form, routes to a
 person, issues), /tryit, /versions, /queues, /agents, /wallboard, /reports, /prompts, /users,
-/system. The page modules ``page_flow``, ``page_queues`` and ``page_live`` work out what the
+/system, /integrations (CTI tokens), /agent (the agent desktop, role agent only). The page
+modules ``page_flow``, ``page_queues`` and ``page_live`` work out what the
 pages show.
 """
 
@@ -70,6 +71,7 @@ NAV: tuple[tuple[str, str, str, Role], ...] = (
     ("reports", "/reports", "nav.reports", Role.supervisor),
     ("prompts", "/prompts", "nav.prompts", Role.viewer),
     ("users", "/users", "nav.users", Role.admin),
+    ("integrations", "/integrations", "nav.integrations", Role.admin),
     ("system", "/system", "nav.system", Role.viewer),
 )
 # The node fields the form has a label for (others show their own name).
@@ -145,6 +147,8 @@ def _gate(request: Request, role: Role) -> User | Response:
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    if user.role is Role.agent and role is not Role.agent:
+        return RedirectResponse("/agent", status_code=303)  # an agent's one page
     if not user.role.allows(role):
         t = translator(user.language)
         return _render(request, "message.html", user=user, page="forbidden", status=403,
@@ -445,6 +449,31 @@ def users_page(request: Request) -> Response:
         return user
     return _render(request, "users.html", user=user, page="users",
                    users=request.app.state.accounts.users())
+
+
+@router.get("/integrations", response_class=HTMLResponse)
+def integrations_page(request: Request) -> Response:
+    user = _gate(request, Role.admin)
+    if not isinstance(user, User):
+        return user
+    return _render(request, "integrations.html", user=user, page="integrations",
+                   integrations=[i.public() for i in request.app.state.integrations.all()],
+                   zone=_site(request)[1])
+
+
+@router.get("/agent", response_class=HTMLResponse)
+def agent_page(request: Request) -> Response:
+    """The agent desktop (docs/agent-desktop.md): drawn by static/agent.js from the desk."""
+    user = _gate(request, Role.agent)
+    if not isinstance(user, User):
+        return user
+    if user.role is not Role.agent:
+        t = translator(user.language)
+        return _render(request, "message.html", user=user, page="forbidden", status=403,
+                       heading=t("forbidden.title"),
+                       text=t("forbidden.text", role=t("role.agent")))
+    return _render(request, "agent.html", user=user, page="agent",
+                   desk=request.app.state.link.agent_desk(user.name), zone=_site(request)[1])
 
 
 @router.get("/system", response_class=HTMLResponse)

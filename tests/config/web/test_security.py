@@ -21,18 +21,29 @@ from branchline.config.web import create_app
 from branchline.config.web.auth import CSRF_COOKIE, CSRF_HEADER, Role, roles_markdown, route_roles
 from branchline.config.web.tls import VALID_DAYS, ensure_certificate, fingerprint
 
-A, S, V, ANYONE = Role.admin, Role.supervisor, Role.viewer, None
+A, S, V, AG, ANYONE = Role.admin, Role.supervisor, Role.viewer, Role.agent, None
+# The agent desktop's own operations: for the agent role alone (an agent acts for itself).
+AGENT_ONLY = ("/api/agent/",)
 
 # The one table: every API operation and the least role that may call it (the contract's).
 ROLES = {
     ("GET", "/api/docs"): ANYONE,
     ("GET", "/api/setup"): ANYONE,
     ("POST", "/api/setup"): ANYONE,
-    ("GET", "/api/session"): V,
+    ("GET", "/api/session"): AG,
     ("POST", "/api/session"): ANYONE,
     ("DELETE", "/api/session"): ANYONE,
-    ("PUT", "/api/session/language"): V,
-    ("PUT", "/api/session/password"): V,
+    ("PUT", "/api/session/language"): AG,
+    ("PUT", "/api/session/password"): AG,
+    ("GET", "/api/agent/desk"): AG,
+    ("GET", "/api/agent/desk/stream"): AG,
+    ("POST", "/api/agent/login"): AG,
+    ("POST", "/api/agent/state"): AG,
+    ("POST", "/api/agent/disposition"): AG,
+    ("GET", "/api/integrations"): A,
+    ("POST", "/api/integrations"): A,
+    ("DELETE", "/api/integrations/{name}"): A,
+    ("GET", "/api/cti/v1/schema"): ANYONE,
     ("GET", "/api/users"): A,
     ("POST", "/api/users"): A,
     ("PATCH", "/api/users/{name}"): A,
@@ -92,10 +103,11 @@ def _app_routes():
 
 
 APP, ROUTES = _app_routes()
-CALLERS = ("anonymous", "viewer", "supervisor", "admin")
+AGENT_PIN = "582914"
+CALLERS = ("anonymous", "agent", "viewer", "supervisor", "admin")
 PARAMS = {"name": "nobody", "number": "1", "section": "site", "flow": "bank",
           "node": "main_menu", "agent_id": "1001", "language": "zh", "trial_id": "none"}
-QUERY = {"/api/live/stream": "?events=1"}
+QUERY = {"/api/live/stream": "?events=1", "/api/agent/desk/stream": "?events=1"}
 
 
 def test_the_app_enforces_exactly_the_table():
@@ -116,6 +128,9 @@ def site(tmp_path_factory, prompts_dir, bank_url):
     clients = {"admin": harness.client()}
     for role in ("viewer", "supervisor"):
         clients[role] = harness.client(role, name=role)
+    assert clients["admin"].post("/api/users", json={"name": "1001", "role": "agent",
+                                                     "password": AGENT_PIN}).status_code == 201
+    clients["agent"] = harness.login("1001", AGENT_PIN)
     clients["anonymous"] = harness.anonymous()
     yield harness, clients
     harness.close()
@@ -127,7 +142,8 @@ def test_every_endpoint_for_every_role(site, route, caller):
     harness, clients = site
     client = clients[caller]
     if caller != "anonymous" and client.get("/api/session").status_code == 401:
-        client = clients[caller] = harness.login(caller)  # a logout route ran before
+        client = clients[caller] = (harness.login("1001", AGENT_PIN) if caller == "agent"
+                                    else harness.login(caller))  # a logout route ran before
     path = re.sub(r"\{(\w+)\}", lambda m: PARAMS.get(m.group(1), "x"), route.path)
     reply = client.request(route.method, path + QUERY.get(route.path, ""))
     if route.role is None:
@@ -138,10 +154,16 @@ def test_every_endpoint_for_every_role(site, route, caller):
         assert reply.json()["error"]["code"] == "not_logged_in"
     else:
         allowed = Role(caller).allows(route.role)
-        if not allowed:
+        if route.path.startswith(AGENT_ONLY):
+            allowed = caller == "agent"
+            if not allowed:
+                assert reply.status_code == 403, reply.text
+                assert "the agent desktop is for agents" in reply.json()["error"]["message"]
+        elif not allowed:
             assert reply.status_code == 403, reply.text
+            name = "1001" if caller == "agent" else caller
             assert reply.json()["error"]["message"] == (
-                f"{caller} is a {caller}; this needs the {route.role.value} role or above "
+                f"{name} is a {caller}; this needs the {route.role.value} role or above "
                 "(ask an admin)")
     if allowed:
         assert reply.status_code not in (401, 403), reply.text

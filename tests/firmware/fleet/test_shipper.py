@@ -42,11 +42,13 @@ def test_the_rollups_count_each_call_once(postgres, central, tmp_path):
                                 "sum(survey_n) FROM interval_kpis").fetchone()
         daily = conn.execute("SELECT sum(calls), sum(answered), sum(abandoned), "
                              "sum(survey_n) FROM daily_kpis").fetchone()
+        by_day = conn.execute("SELECT sum(calls), sum(answered), sum(abandoned), "
+                              "sum(survey_n) FROM branch_days").fetchone()
         raw = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE outcome = 'answered'), "
             "count(*) FILTER (WHERE outcome = 'abandoned-in-queue' AND wait_seconds >= 5), "
             "count(survey_score) FROM calls").fetchone()
-    assert interval == daily == raw == (90, 30, 25, 30)
+    assert interval == daily == by_day == raw == (90, 30, 25, 30)
 
 
 def test_lag_is_the_age_of_the_oldest_record_not_at_the_centre(postgres, central, tmp_path):
