@@ -211,5 +211,43 @@ _V3 = (
 )
 
 
-MIGRATIONS = (_V1, _V2, _V3)
+def _with_autoincrement(table):
+    """The statements that rebuild a v1 log table with ``seq`` AUTOINCREMENT, indexes too."""
+    create = next(s for s in _V1 if f"CREATE TABLE {table} (" in s)
+    head, rest = create.split("INTEGER PRIMARY KEY", 1)
+    return (
+        head.replace(f"CREATE TABLE {table} (", f"CREATE TABLE {table}_v4 (")
+        + "INTEGER PRIMARY KEY AUTOINCREMENT" + rest,
+        f"INSERT INTO {table}_v4 SELECT * FROM {table}",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {table}_v4 RENAME TO {table}",
+        *(s for s in _V1 if s.startswith("CREATE INDEX") and f" ON {table} (" in s),
+    )
+
+
+# Version 4: positions for shipping records to the centre (firmware/fleet/). A log's seq must
+# never be given twice, even after retention deleted the newest rows, so the log tables get
+# AUTOINCREMENT; calls get their order of arrival in call_ship_order, kept by triggers.
+_V4 = (
+    *_with_autoincrement("acd_events"),
+    *_with_autoincrement("agent_states"),
+    *_with_autoincrement("audit"),
+    """
+    CREATE TABLE call_ship_order (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        call_id  TEXT NOT NULL UNIQUE
+    )
+    """,
+    "INSERT INTO call_ship_order (call_id) SELECT call_id FROM calls ORDER BY ended_epoch, call_id",
+    """
+    CREATE TRIGGER calls_ship_order AFTER INSERT ON calls
+    BEGIN INSERT INTO call_ship_order (call_id) VALUES (NEW.call_id); END
+    """,
+    """
+    CREATE TRIGGER calls_ship_order_gone AFTER DELETE ON calls
+    BEGIN DELETE FROM call_ship_order WHERE call_id = OLD.call_id; END
+    """,
+)
+
+MIGRATIONS = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
