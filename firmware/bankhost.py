@@ -6,9 +6,10 @@ cards, as JSON over POST:
     POST /ivr/balance    {"card_number": "...", "pin": "......"}
          -> 200 {"status": "ok", "data": {"balance": "1234.56", "currency": "CNY"}}
          -> 200 {"status": "error", "code": "bad_pin" | "no_card" | "locked" | "blocked"}
-    POST /ivr/card-loss  {"card_number": "...", "caller": "...", "caller_absent": ""}
-         (a caller without a number: "caller": "" and "caller_absent" "P" withheld,
-          "O" unavailable or "none" no caller ID at all)
+    POST /ivr/card-loss  {"card_number": "...", "caller": "..."}
+                      or {"card_number": "...", "caller_absent": "P" | "O" | "none"}
+         (a caller without a number: why there is none, withheld, unavailable or no caller
+          ID at all, instead of the number)
          -> 200 {"status": "ok", "data": {"reference": "20261124001"}}
          -> 200 {"status": "error", "code": "no_card" | "already_blocked"}
 
@@ -238,13 +239,12 @@ def _is_caller(value: str) -> bool:
 
 def _bad_caller(body: dict) -> str | None:
     """A card loss names the caller's number, or why there is none: never both, never
-    neither (a withheld number is normal, an unexplained empty one is not)."""
-    caller, absent = body.get("caller", ""), body.get("caller_absent", "")
-    if not isinstance(caller, str) or (caller and not _is_caller(caller)):
-        return "caller"
-    if caller:
-        return "caller_absent" if absent else None
-    return None if absent in CALLER_ABSENT else "caller_absent"
+    neither (a withheld number is normal, an empty or unexplained one is not)."""
+    if "caller" in body:
+        if not isinstance(body["caller"], str) or not _is_caller(body["caller"]):
+            return "caller"
+        return "caller_absent" if "caller_absent" in body else None
+    return None if body.get("caller_absent") in CALLER_ABSENT else "caller_absent"
 
 
 class _Server(ThreadingHTTPServer):

@@ -12,14 +12,16 @@ Requests run on an asyncio loop in one background thread (httpx.AsyncClient, at 
 waiting for a free slot included. The wire format is the simulator's (docs/bankhost.md):
 POST JSON ``body``; ``{"status": "ok", "data": {...}}`` or ``{"status": "error", "code": ...}``.
 
-Every outcome becomes one ``HostReplied``, mapped in one place (``_failure`` / ``_interpret``):
+Every outcome becomes one ``HostReplied``, mapped in one place (``_failure`` / ``_interpret``).
+Only the host's own refusal is ``error``; a host that could not be used is ``failed``, which
+the flow sends to a person rather than telling the caller their card or PIN was refused:
 
+    {"status": "error", "code": c}                 -> error, code c (the host said no)
     deadline passed, or httpx timeout              -> timeout
-    connection refused, reset, DNS                 -> error, code "unreachable"
-    HTTP status other than 2xx                     -> error, code "http_<status>"
-    not JSON, not the reply shape                  -> error, code "bad_reply"
-    {"status": "error", "code": c}                 -> error, code c
-    endpoint not configured                        -> error, code "unknown_endpoint"
+    connection refused, reset, DNS                 -> failed, code "unreachable"
+    HTTP status other than 2xx                     -> failed, code "http_<status>"
+    not JSON, not the reply shape                  -> failed, code "bad_reply"
+    endpoint not configured                        -> failed, code "unknown_endpoint"
 
 The client raises nothing at the media loop except ``HostClientClosed`` (submit after close,
 the runtime's mistake). Logs never hold the values of ``HostRequest.sensitive_fields``: the
@@ -91,7 +93,7 @@ class HostClient:
             log.error("host: endpoint %r of request %d (call %s) is not configured; have %s",
                       request.endpoint, request.request_id, call_id,
                       ", ".join(sorted(self._endpoints)) or "none")
-            self._finish(call_id, HostReplied(request.request_id, "error",
+            self._finish(call_id, HostReplied(request.request_id, "failed",
                                               {"code": "unknown_endpoint"}))
             return
         # the reply arrives through _finish; close() cancels what is still running
@@ -146,7 +148,7 @@ class HostClient:
             reply = _interpret(request.request_id, response)
         log.info("host: %s request %d (call %s): %s%s in %.0f ms", request.endpoint,
                  request.request_id, call_id, reply.status,
-                 f" {reply.data['code']}" if reply.status == "error" else "",
+                 f" {reply.data['code']}" if "code" in reply.data else "",
                  (self._loop.time() - started) * 1000)
         self._finish(call_id, reply)
 
@@ -177,20 +179,20 @@ def _failure(request_id: int, exc: Exception) -> HostReplied:
         log.error("host: request %d failed unexpectedly: %s", request_id,
                   type(exc).__name__, exc_info=exc)
         code = "client_error"
-    return HostReplied(request_id, "error", {"code": code})
+    return HostReplied(request_id, "failed", {"code": code})
 
 
 def _interpret(request_id: int, response: httpx.Response) -> HostReplied:
     """A reply the host sent: check its status and shape."""
     if not response.is_success:
-        return HostReplied(request_id, "error", {"code": f"http_{response.status_code}"})
+        return HostReplied(request_id, "failed", {"code": f"http_{response.status_code}"})
     try:
         document = response.json()
     except ValueError:
-        return HostReplied(request_id, "error", {"code": "bad_reply"})
+        return HostReplied(request_id, "failed", {"code": "bad_reply"})
     status = document.get("status") if isinstance(document, dict) else None
     if status == "ok" and isinstance(document.get("data"), dict):
         return HostReplied(request_id, "ok", dict(document["data"]))
     if status == "error" and isinstance(document.get("code"), str) and document["code"]:
         return HostReplied(request_id, "error", {"code": document["code"]})
-    return HostReplied(request_id, "error", {"code": "bad_reply"})
+    return HostReplied(request_id, "failed", {"code": "bad_reply"})

@@ -15,8 +15,9 @@ Runtime contract (docs/ivr.md has the full text):
   whole list has played, send ``PlaybackFinished(play_id)``; after ``StopPlayback`` do not.
 * ``StartTimer(name, at)`` replaces a timer of the same name; fire ``TimerFired(name)`` when
   the clock reaches ``at`` unless ``CancelTimer(name)`` came first.
-* ``HostRequest``: send ``HostReplied(request_id, status, data)``; the session also keeps its
-  own timer and treats a reply after ``timeout`` as late (ignored).
+* ``HostRequest``: send ``HostReplied(request_id, status, data)``, telling a refusal by the
+  host (``error``) apart from a host that could not be used (``failed``); the session also
+  keeps its own timer and treats a reply after ``timeout`` as late (ignored).
 * ``Enqueue`` hands the caller to the ACD; answer with ``QueueOutcome``; when an answered
   call's agent leg ends, ``AgentCallEnded``.
 * ``HangUp`` and ``Transfer`` are terminal: exactly one of them ends every session.
@@ -65,8 +66,13 @@ class TimerFired:
 
 @dataclass(frozen=True, slots=True)
 class HostReplied:
+    """``ok``: the host did it (``data`` holds the results). ``error``: the host refused
+    (``data["code"]`` is its reason, e.g. ``no_card``). ``failed``: the host could not be used
+    (unreachable, an HTTP error, a malformed reply; ``data["code"]`` says which).
+    ``timeout``: no answer in time."""
+
     request_id: int
-    status: Literal["ok", "error", "timeout"]
+    status: Literal["ok", "error", "failed", "timeout"]
     data: Mapping[str, object] = field(default_factory=dict)
 
 

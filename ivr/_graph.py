@@ -157,6 +157,8 @@ def build_graph(flow: Flow, catalog: PromptCatalog) -> Graph:
         elif node.kind == "host":
             results = frozenset(node.results)
             add(node.on_ok, f"{path}.on_ok", seconds=node.timeout, sets=results)
+            for code, target in node.on_refused.items():
+                add(target, f"{path}.on_refused.{code}", label=code, seconds=node.timeout)
             add(node.on_error, f"{path}.on_error", seconds=node.timeout)
             add(node.on_timeout, f"{path}.on_timeout", seconds=node.timeout)
         elif node.kind == "switch":

@@ -152,12 +152,18 @@ class PlayNode(_Model):
 
 
 class HostNode(_Model):
+    """A request to the bank's host. ``on_refused`` sends a refusal's code (``no_card``) to its
+    own node, any other refusal goes to ``on_error``; ``on_timeout`` is taken when the host
+    gave no usable answer: no answer in time, or a failure (unreachable, HTTP error, malformed
+    reply)."""
+
     kind: Literal["host"]
     endpoint: str
     body: dict[str, str] = Field(default_factory=dict)
     timeout: float = Field(5.0, gt=0, le=60)
     results: dict[str, str] = Field(default_factory=dict)
     on_ok: str
+    on_refused: dict[str, str] = Field(default_factory=dict)
     on_error: str
     on_timeout: str
 

@@ -123,7 +123,12 @@ class OutwardNodes:
         body: dict[str, str] = {}
         secret: set[str] = set()
         for field, var in node.body.items():
-            body[field] = self._value(var)
+            value = self._value(var)
+            if not value:
+                # an empty value is left out: a caller without a number sends caller_absent
+                # alone, never an empty caller the host would take for a broken request
+                continue
+            body[field] = value
             if var in self._sensitive_vars:
                 secret.add(field)
         self._request_id += 1
@@ -152,19 +157,27 @@ class OutwardNodes:
         self._pending = None
         self._cancel("host", acts)
         node = self._host_node()
-        status = event.status
+        status, code = event.status, str(event.data.get("code", ""))
         if status == "ok":
             missing = [f for f in node.results.values() if f not in event.data]
             if missing:
                 acts.append(Trace("host", self.node, f"reply lacks {', '.join(missing)}", now))
-                status = "error"
+                status, code = "failed", "bad_reply"
             else:
                 for var, field in node.results.items():
                     self._vars[var] = str(event.data[field])
-        if status not in ("ok", "error", "timeout"):
-            status = "error"
-        acts.append(Trace("host", self.node, f"{node.endpoint}: {status}", now))
-        target = {"ok": node.on_ok, "error": node.on_error, "timeout": node.on_timeout}[status]
+        if status not in ("ok", "error", "failed", "timeout"):
+            status, code = "failed", "bad_reply"
+        outcome = f"{node.endpoint}: {status}" + (f" {code}" if code and status != "ok" else "")
+        acts.append(Trace("host", self.node, outcome, now))
+        if status == "ok":
+            target = node.on_ok
+        elif status == "error":
+            target = node.on_refused.get(code, node.on_error)
+            self._host_problem = outcome
+        else:
+            target = node.on_timeout
+            self._host_problem = outcome
         self._go(self._target(target, now, acts), now, acts)
 
     # --- queue -----------------------------------------------------------------------------
@@ -175,6 +188,8 @@ class OutwardNodes:
         skills = tuple(node.skills) + ((self.language,) if node.language_skill else ())
         data = {"call_id": self.call.call_id, "caller": self.call.caller,
                 "language": self.language, "vip": self._value("caller.vip")}
+        if self._host_problem:
+            data["host_problem"] = self._host_problem  # why the bank's system did not serve
         for var in node.data:
             if var not in self._sensitive_vars:
                 data[var] = self._value(var)

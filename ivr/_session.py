@@ -146,6 +146,7 @@ class Session(OutwardNodes):
         self._play_barge = True
         self._request_id = 0
         self._pending: int | None = None
+        self._host_problem = ""  # the last host outcome that was not ok, for a person
         self._entry = ""
         self._confirming = False
         self._pending_value = ""
@@ -384,6 +385,7 @@ class Session(OutwardNodes):
             self._go(self._digit_timeout(now, acts), now, acts)
         elif event.name == "host" and self.phase is Phase.HOST:
             acts.append(Trace("host", self.node, f"request {self._pending} timed out", now))
+            self._host_problem = f"{self._host_node().endpoint}: timeout"
             self._pending = None
             self._go(self._target(self._host_node().on_timeout, now, acts), now, acts)
         else:

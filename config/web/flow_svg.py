@@ -121,6 +121,10 @@ def diagram_edges(raw_flow: Mapping[str, Any], scope: str, t: Callable[..., str]
             for i, case in enumerate(node["cases"]):
                 if isinstance(case, Mapping):
                     add(name, case.get("goto"), t("svg.case", n=i + 1))
+        refused = node.get("on_refused")
+        if kind == "host" and isinstance(refused, Mapping):
+            for code, target in refused.items():
+                add(name, target, str(code))  # the host's own word for why it said no
         for field in TARGET_FIELDS:
             if field == "next" and kind == "collect":
                 add(name, node.get(field), f"<{node.get('var', '')}>")

@@ -268,7 +268,7 @@ class CallSession:
     def host_replied(self, reply: HostReplied, endpoint: str, now: float) -> None:
         self.s.host_pending -= 1
         entry = {"status": reply.status}
-        if reply.status == "error" and "code" in reply.data:
+        if reply.status in ("error", "failed") and "code" in reply.data:
             entry["code"] = str(reply.data["code"])
         self.s.host[endpoint] = entry
         self.feed(reply, now)

@@ -101,6 +101,21 @@ def test_a_locked_card_can_still_be_reported_lost(host):
     assert loss(host, LOCKED.card_number).json()["status"] == "ok"
 
 
+@pytest.mark.parametrize(("who", "answer"), [
+    ({"caller_absent": "P"}, (200, "ok")),
+    ({"caller_absent": "O"}, (200, "ok")),
+    ({"caller_absent": "none"}, (200, "ok")),
+    ({"caller": ""}, (400, "caller")),                            # an empty number
+    ({}, (400, "caller_absent")),                                 # neither: why no number?
+    ({"caller": "13800138000", "caller_absent": "P"}, (400, "caller_absent")),  # both
+    ({"caller_absent": "X"}, (400, "caller_absent")),
+])
+def test_card_loss_names_the_caller_or_why_there_is_none(host, who, answer):
+    reply = host.post(ENDPOINTS["card_loss"], json={"card_number": ACTIVE.card_number, **who})
+    document = reply.json()
+    assert (reply.status_code, document.get("field", document["status"])) == answer
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"pin": "123456"}, "card_number"),
     ({"card_number": "6222021234567895", "pin": "123456"}, "card_number"),  # Luhn

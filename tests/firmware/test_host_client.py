@@ -87,13 +87,13 @@ def test_timeout_when_the_host_is_slower_than_the_request(client, sim):
 def test_injected_host_error_is_http_status(client, sim):
     sim.error_rate = 1.0
     client.submit(balance_request(), "call-6")
-    assert replies(client, 1) == [("call-6", HostReplied(1, "error", {"code": "http_503"}))]
+    assert replies(client, 1) == [("call-6", HostReplied(1, "failed", {"code": "http_503"}))]
 
 
 def test_malformed_reply_is_bad_reply(client, sim):
     sim.malformed_rate = 1.0
     client.submit(balance_request(), "call-7")
-    assert replies(client, 1) == [("call-7", HostReplied(1, "error", {"code": "bad_reply"}))]
+    assert replies(client, 1) == [("call-7", HostReplied(1, "failed", {"code": "bad_reply"}))]
 
 
 def test_reply_of_the_wrong_shape_is_bad_reply(sim):
@@ -102,7 +102,7 @@ def test_reply_of_the_wrong_shape_is_bad_reply(sim):
     with HostClient("http://host.test", ENDPOINTS,
                     transport=httpx.MockTransport(wrong_shape)) as client:
         client.submit(balance_request(), "call-8")
-        assert replies(client, 1)[0][1] == HostReplied(1, "error", {"code": "bad_reply"})
+        assert replies(client, 1)[0][1] == HostReplied(1, "failed", {"code": "bad_reply"})
 
 
 def test_host_down_is_unreachable():
@@ -112,18 +112,18 @@ def test_host_down_is_unreachable():
     with HostClient(f"http://127.0.0.1:{port}", ENDPOINTS) as client:
         client.submit(balance_request(), "call-9")
         assert replies(client, 1) == [("call-9",
-                                       HostReplied(1, "error", {"code": "unreachable"}))]
+                                       HostReplied(1, "failed", {"code": "unreachable"}))]
 
 
 def test_wrong_path_is_http_404(sim):
     with HostClient(sim.base_url, {"balance": "/api/nothing"}) as client:
         client.submit(balance_request(), "call-10")
-        assert replies(client, 1)[0][1] == HostReplied(1, "error", {"code": "http_404"})
+        assert replies(client, 1)[0][1] == HostReplied(1, "failed", {"code": "http_404"})
 
 
 def test_unconfigured_endpoint_answers_at_once(client):
     client.submit(HostRequest(3, "transfer", {}, 5.0), "call-11")
-    assert client.poll() == [("call-11", HostReplied(3, "error",
+    assert client.poll() == [("call-11", HostReplied(3, "failed",
                                                       {"code": "unknown_endpoint"}))]
 
 
@@ -194,18 +194,18 @@ def raising(exc):
 
 
 @pytest.mark.parametrize(("handler", "expected"), [
-    (raising(httpx.ReadError("connection reset")), HostReplied(1, "error",
+    (raising(httpx.ReadError("connection reset")), HostReplied(1, "failed",
                                                                {"code": "unreachable"})),
-    (raising(httpx.RemoteProtocolError("garbage")), HostReplied(1, "error",
+    (raising(httpx.RemoteProtocolError("garbage")), HostReplied(1, "failed",
                                                                 {"code": "bad_reply"})),
     (raising(httpx.ReadTimeout("slow")), HostReplied(1, "timeout", {})),
-    (lambda r: httpx.Response(200, json=["ok"]), HostReplied(1, "error", {"code": "bad_reply"})),
+    (lambda r: httpx.Response(200, json=["ok"]), HostReplied(1, "failed", {"code": "bad_reply"})),
     (lambda r: httpx.Response(200, json={"status": "error"}),
-     HostReplied(1, "error", {"code": "bad_reply"})),
+     HostReplied(1, "failed", {"code": "bad_reply"})),
     (lambda r: httpx.Response(200, json={"status": "maybe", "data": {}}),
-     HostReplied(1, "error", {"code": "bad_reply"})),
+     HostReplied(1, "failed", {"code": "bad_reply"})),
     (lambda r: httpx.Response(302, headers={"Location": "/elsewhere"}),
-     HostReplied(1, "error", {"code": "http_302"})),
+     HostReplied(1, "failed", {"code": "http_302"})),
 ])
 def test_every_outcome_maps_to_one_reply(handler, expected):
     with HostClient("http://host.test", ENDPOINTS,
@@ -214,12 +214,12 @@ def test_every_outcome_maps_to_one_reply(handler, expected):
         assert replies(client, 1) == [("call-20", expected)]
 
 
-def test_a_bug_in_the_exchange_is_an_error_reply_not_a_lost_call(caplog):
+def test_a_bug_in_the_exchange_is_a_failed_reply_not_a_lost_call(caplog):
     with HostClient("http://host.test", ENDPOINTS,
                     transport=httpx.MockTransport(raising(ZeroDivisionError()))) as client:
         client.submit(balance_request(), "call-21")
         assert replies(client, 1) == [("call-21",
-                                       HostReplied(1, "error", {"code": "client_error"}))]
+                                       HostReplied(1, "failed", {"code": "client_error"}))]
     assert "failed unexpectedly: ZeroDivisionError" in caplog.text
 
 

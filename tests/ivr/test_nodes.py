@@ -174,12 +174,16 @@ def test_host_request_reply_and_masked_body():
     ((0.5, "timeout", {}), ["ask", "agent"]),
     (None, ["ask", "agent"]),                               # no reply: our own timer
     ((9.0, "ok", {"balance": "1.00"}), ["ask", "agent"]),   # too late: the timer won
-    ((0.5, "ok", {"other": "x"}), ["ask", "bye"]),          # reply lacks a result field
+    ((0.5, "ok", {"other": "x"}), ["ask", "agent"]),        # reply lacks a result field
+    ((0.5, "failed", {"code": "http_503"}), ["ask", "agent"]),  # the host failed
+    ((0.5, "error", {"code": "no_card"}), ["ask", "gone"]),     # on_refused
 ])
 def test_host_outcomes(answer, path):
     nodes = {"ask": {"kind": "host", "endpoint": "balance", "timeout": 4,
-                     "results": {"balance": "balance"},
-                     "on_ok": "bye", "on_error": "bye", "on_timeout": "agent"}}
+                     "results": {"balance": "balance"}, "on_ok": "bye",
+                     "on_refused": {"no_card": "gone"}, "on_error": "bye",
+                     "on_timeout": "agent"},
+             "gone": {"kind": "hangup", "reason": "no_card"}}
     h = run(nodes, host=lambda request: answer)
     assert h.path() == path
 

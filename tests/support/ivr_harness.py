@@ -50,10 +50,11 @@ UNIT_SECONDS = 0.35
 
 
 def make_call(*, vip: bool = False, caller: str = "13800138000",
-              when: dt.datetime | None = None, call_id: str = "c1") -> CallStarted:
+              when: dt.datetime | None = None, call_id: str = "c1",
+              caller_absent: str = "") -> CallStarted:
     """A call on a Tuesday at 10:00 in Shanghai (the branch is open) unless told otherwise."""
     started = when or dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
-    return CallStarted(call_id, caller, "95588", "fxo0", vip, started)
+    return CallStarted(call_id, caller, "95588", "fxo0", vip, started, caller_absent)
 
 
 def default_host(request: HostRequest) -> tuple[float, str, dict]:

@@ -157,29 +157,30 @@ def _state(request: Request, entry: _Entry) -> dict[str, Any]:
 
 def _ask_host(base: str | None, path: str | None, body: dict[str, str]
               ) -> tuple[str, dict[str, Any]]:
+    # the runtime's HostClient mapping: only the host's own refusal is "error"
     if not base:
-        return "error", {"code": "no_host"}
+        return "failed", {"code": "no_host"}
     if path is None:
-        return "error", {"code": "unknown_endpoint"}
+        return "failed", {"code": "unknown_endpoint"}
     try:
         response = httpx.post(base.rstrip("/") + path, json=body, timeout=HOST_TIMEOUT_S)
     except httpx.TimeoutException:
         return "timeout", {}
     except httpx.HTTPError:
-        return "error", {"code": "unreachable"}
+        return "failed", {"code": "unreachable"}
     if not response.is_success:
-        return "error", {"code": f"http_{response.status_code}"}
+        return "failed", {"code": f"http_{response.status_code}"}
     try:
         reply = response.json()
     except ValueError:
-        return "error", {"code": "bad_reply"}
+        return "failed", {"code": "bad_reply"}
     if isinstance(reply, dict) and reply.get("status") == "ok" \
             and isinstance(reply.get("data"), dict):
         return "ok", reply["data"]
     if isinstance(reply, dict) and reply.get("status") == "error" \
             and isinstance(reply.get("code"), str):
         return "error", {"code": reply["code"]}
-    return "error", {"code": "bad_reply"}
+    return "failed", {"code": "bad_reply"}
 
 
 def _audio(link: Any) -> set[tuple[str, str]]:

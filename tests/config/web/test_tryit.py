@@ -154,9 +154,9 @@ def trial_with_id(trial_id: str) -> TryIt:
 def test_ask_host_against_the_simulator(bank_url):
     status, data = _ask_host(bank_url, "/ivr/balance", {"card_number": CARD, "pin": PIN})
     assert (status, data["balance"]) == ("ok", BALANCE)
-    assert _ask_host(bank_url, "/nowhere", {}) == ("error", {"code": "http_404"})
-    assert _ask_host(None, "/ivr/balance", {}) == ("error", {"code": "no_host"})
-    assert _ask_host("http://127.0.0.1:9", "/x", {}) == ("error", {"code": "unreachable"})
+    assert _ask_host(bank_url, "/nowhere", {}) == ("failed", {"code": "http_404"})
+    assert _ask_host(None, "/ivr/balance", {}) == ("failed", {"code": "no_host"})
+    assert _ask_host("http://127.0.0.1:9", "/x", {}) == ("failed", {"code": "unreachable"})
 
 
 # --- the API -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from branchline.config import default_document_text
 from branchline.dsp import CALL_PROGRESS_TONES, CallProgressRx, DtmfRx
 from branchline.firmware.cli.call import (
     BUSY_GIVE_UP_S,
@@ -182,6 +183,60 @@ def test_a_caller_without_a_number_can_report_a_lost_card(tmp_path, caller_id):
         (call,) = [c for c in records.calls(0.0, float("inf")) if "card_loss" in c.host_results]
     assert call.caller == ""
     assert call.host_results == {"card_loss": {"status": "ok"}}
+
+
+@pytest.fixture(params=["errors", "stopped"])
+def failing_bank(request, tmp_path):
+    """The bank host simulator as its own process, answering every request 503 (``errors``),
+    or started and stopped again so nothing listens at its address (``stopped``); yields the
+    reply code the appliance's host client must make of it."""
+    bank = subprocess.Popen(
+        [sys.executable, "-m", "branchline.firmware.bankhost", "--port", "0",
+         "--error-rate", "1"], stdout=subprocess.PIPE, text=True)
+    try:
+        ready = bank.stdout.readline()  # "bank host simulator at http://127.0.0.1:PORT (...)"
+        assert ready.startswith("bank host simulator at http://127.0.0.1:"), ready
+        url = ready.split()[4]
+        if request.param == "stopped":
+            bank.terminate()
+            bank.wait()
+        document = yaml.safe_load(default_document_text())
+        document["host"]["base_url"] = url
+        published = tmp_path / "failing-bank.yaml"
+        published.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        run = subprocess.run(
+            [str(Path(sys.executable).with_name("branchline")), "config", "publish",
+             str(published), "--note", "bank host at " + url, "--data", str(tmp_path)],
+            capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        yield {"errors": "http_503", "stopped": "unreachable"}[request.param]
+    finally:
+        bank.terminate()
+        bank.wait()
+        bank.stdout.close()
+
+
+def test_a_card_loss_the_bank_cannot_take_goes_to_a_person(tmp_path, failing_bank):
+    """Issue 18: when the bank's system fails on a card loss, the caller hears that the system
+    could not help (not that the card or PIN was refused) and is queued to an agent, and the
+    call's record says why."""
+    run = subprocess.run(
+        [sys.executable, "-c", CALL_COMMAND, "call", "--data", str(tmp_path),
+         "--caller-id", "private", "--script", "1,2,6222021234567894#,1",
+         "--at", "2026-11-23T10:00", "--no-sound"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    prompts = [line for line in run.stdout.splitlines() if line.startswith("prompt ")]
+    assert f"prompt [zh] {PROMPTS['host.failed']['zh']}" in prompts, prompts
+    assert not any(PROMPTS[name]["zh"] in line for line in prompts
+                   for name in ("host.refused", "loss.refused", "loss.reported"))
+    with Records(tmp_path / "records.db") as records:
+        (call,) = [c for c in records.calls(0.0, float("inf")) if "card_loss" in c.host_results]
+        entered = [e for e in records.call_events(call.call_id) if e.name == "ENTERQUEUE"]
+    assert call.host_results == {"card_loss": {"status": "failed", "code": failing_bank}}
+    assert f"card_loss: failed {failing_bank}" in [step.detail for step in call.ivr_path]
+    assert call.queue == "general"
+    assert [e.queue for e in entered] == ["general"]
 
 
 def test_a_bad_start_time_is_explained(tmp_path):
