@@ -18,7 +18,9 @@ reason). ``type`` is one of ``TYPES``; ``data`` per type:
   event before it leaves.
 * ``answered``: station. ``ended``: phase (``offer``: rang and was not answered; ``talk``),
   by (caller, agent, system or the offer's reason), talk_s.
-* ``held`` / ``retrieved`` / ``transferred``: reserved for call control (not emitted yet).
+* ``transferred``: to_agent, to_queue, detail (the ACD's hand-over; the colleague rung for
+  it gets an ``offered`` of their own first). ``held`` / ``retrieved``: reserved for call
+  control's hold (not emitted yet).
 * ``state_changed``: old, new, reason, station. ``disposition``: code, notes.
 
 Webhook signature: ``X-Branchline-Signature: t=<unix seconds>,v1=<hex>`` where hex is

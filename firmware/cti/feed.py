@@ -5,6 +5,8 @@ event the ACD takes, on the loop thread, it turns the decisions into the events 
 ``config.web.cti_events`` and keeps them in memory::
 
     Offer / Callback                 -> offered (the screen pop, firmware/cti/pop.py)
+    TransferOffered (accepted)       -> offered, to the colleague rung for the call
+    TransferCompleted (accepted)     -> transferred (to_agent, to_queue, detail)
     AgentStateChanged                -> state_changed, then
         reserved -> talking          -> answered
         reserved -> anything else    -> ended (phase offer: not answered, withdrawn)
@@ -33,7 +35,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from branchline.acd import AgentStateChanged, Callback, CallEnded, IllegalEvent, Offer
+from branchline.acd import (
+    AgentStateChanged,
+    Callback,
+    CallEnded,
+    IllegalEvent,
+    Offer,
+    TransferCompleted,
+    TransferOffered,
+)
 from branchline.config.web.cti_events import VERSION
 from branchline.firmware.cti.pop import CallerHistory, screen_pop
 from branchline.firmware.records.errors import SensitiveDataRefused
@@ -126,6 +136,21 @@ class CtiFeed:
     # --- the loop's side ------------------------------------------------------------------
 
     def _follow(self, event, decisions, now: float) -> None:
+        match event:
+            case TransferOffered():
+                call = self.app.by_id.get(event.call_id)
+                station = self._station(event.agent_id)
+                pop = (screen_pop(call, station, now, self.history) if call is not None
+                       else _bare_pop(station))
+                self._offer(event.agent_id, event.call_id, pop, now)
+            case TransferCompleted():
+                holder = next((a for a, c in self._calls.items()
+                               if c.call_id == event.call_id and c.phase == "talking"), None)
+                queue = self._calls[holder].queue if holder is not None else None
+                self.emit("transferred", now, call_id=event.call_id, agent=holder,
+                          queue=queue or None, data={"to_agent": event.to_agent,
+                                                     "to_queue": event.to_queue,
+                                                     "detail": event.detail})
         for d in decisions:
             match d:
                 case Offer():

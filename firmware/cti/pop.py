@@ -57,7 +57,7 @@ def ivr_steps(traces) -> list[dict]:
             last4, hidden = _LAST4.match(t.detail), _HIDDEN.match(t.detail)
             if last4:
                 did, value = "typed", last4.group(2)
-            elif hidden or "*" in t.detail:
+            elif hidden:
                 did, value = "typed", ""
             elif _MENU_KEY.match(t.detail):
                 did, value = "pressed", t.detail

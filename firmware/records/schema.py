@@ -14,6 +14,7 @@ events exactly as they were written, even when two share a timestamp.
 
 import json
 
+from branchline.firmware.records.dispositions import DISPOSITIONS_SCHEMA
 from branchline.firmware.records.visits import (
     ADD_HOUR,
     ADD_HOUR_TIME,
@@ -249,5 +250,8 @@ _V4 = (
     """,
 )
 
-MIGRATIONS = (_V1, _V2, _V3, _V4)
+# Version 5: the agent desktop's dispositions (wrap-up code and notes per call).
+_V5 = DISPOSITIONS_SCHEMA
+
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)

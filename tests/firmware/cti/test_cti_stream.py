@@ -15,6 +15,7 @@ from web_harness import WebHarness
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from branchline.acd import TransferAnswered, TransferCompleted, TransferOffered
 from branchline.config.web.cti_events import JSON_SCHEMA
 from branchline.firmware.records.database import Records
 
@@ -145,3 +146,27 @@ def test_tokens_and_scopes_are_enforced_revocation_closes_and_all_is_audited(h):
                for who, what in audit)
     assert ("integration:crm", "CTI stream queue:vip closed: token revoked") in audit
     assert all(token not in what for _, what in audit)
+
+
+def test_a_transfer_pops_the_call_for_the_colleague_and_says_where_it_went(h):
+    def talking(agent):
+        return (h.link.cti.desk(agent)["call"] or {}).get("phase") == "talking"
+
+    h.run_until(lambda: talking("1001") and h.link.cti.desk("1002")["state"] == "ready",
+                limit=300)
+    call_id = h.link.cti.desk("1001")["call"]["call_id"]
+    after = h.link.cti.last_seq
+    now = h.runtime.clock.now()
+    # What call control (firmware/calls/control.py) hands the ACD for a consult + transfer.
+    assert h.app.acd_event(TransferOffered(call_id, "1002"), now)
+    assert h.app.acd_event(TransferAnswered(call_id, "1002"), now)
+    assert h.app.acd_event(TransferCompleted(call_id, to_agent="1002", detail="to 1002"), now)
+    events = [json.loads(e.text) for e in h.link.cti.since(after)[0]]
+    calls = [(e["type"], e["agent"]) for e in events if e["type"] != "state_changed"]
+    assert calls == [("offered", "1002"), ("answered", "1002"), ("transferred", "1001"),
+                     ("ended", "1001")]
+    offered = next(e for e in events if e["type"] == "offered")
+    assert offered["call_id"] == call_id and offered["data"]["station"] == "fxs2"
+    moved = next(e for e in events if e["type"] == "transferred")
+    assert moved["data"] == {"to_agent": "1002", "to_queue": None, "detail": "to 1002"}
+    assert h.link.cti.desk("1002")["call"]["call_id"] == call_id
