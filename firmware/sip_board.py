@@ -32,7 +32,7 @@ from branchline.config.document.sip import host_port
 from branchline.config.sip_secrets import SipSecrets
 from branchline.hw.composite import CompositeBoard
 
-__all__ = ["OutboundRule", "bind_outbound", "sip_of", "with_sip"]
+__all__ = ["OutboundRule", "bind_outbound", "console_lines", "sip_of", "with_sip"]
 
 log = logging.getLogger("branchline.sip")
 
@@ -114,3 +114,17 @@ def bind_outbound(app) -> None:
     sip = sip_of(app.board)
     if sip is not None:
         sip.policy.allow.app = app
+
+
+def console_lines(board) -> list[str]:
+    """What ``branchline run`` prints about SIP: where it listens, and a baresip command on
+    this machine that calls it (-n 127.0.0.1 keeps baresip's Via and SDP on loopback)."""
+    sip = sip_of(board)
+    if sip is None:
+        return []
+    host, port = sip.address
+    number = next(iter(sip.numbers.values()), "100")
+    return [f"SIP: {host}:{port} (UDP and TCP)",
+            "call it by SIP: mkdir -p /tmp/caller && echo '<sip:13800138000@127.0.0.1>;"
+            "regint=0' > /tmp/caller/accounts && baresip -n 127.0.0.1 -f /tmp/caller "
+            f"-e '/dial sip:{number}@{host}:{port}'"]

@@ -394,8 +394,7 @@ class CallSession:
                     self.s.traces.append(action)
                 case Play():
                     self.s.language = action.language
-                    audio = app.prompts.render_items(action.items, action.language,
-                                                     action.speed)
+                    audio = app.prompts.render_items(action.items, action.language)
                     app.loop.renderer.play(self.port, audio)
                     self.s.play_id = action.play_id
                 case StopPlayback():

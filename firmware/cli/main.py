@@ -78,6 +78,7 @@ def _run(args):
     from branchline.firmware.ops.logs import configure_logging
     from branchline.firmware.ops.metrics import ApplianceMetrics, parse_listen
     from branchline.firmware.ops.systemd import SystemdNotifier, WatchdogFeeder
+    from branchline.firmware.sip_board import console_lines
     from branchline.hw.ports import BLOCK_SECONDS
 
     configure_logging(args.log_format, args.log_level, stream=sys.stdout)
@@ -117,7 +118,7 @@ def _run(args):
     with Drain(bound_s=args.drain_s, on_drain=notifier.stopping).installed() as drain:
         # Ready only once SIGTERM drains: a stop asked for from here on is never lost.
         print(f"branchline running: {status}; Ctrl-C drains and stops", flush=True)
-        for line in _where_to_look(args, web, setup_links):
+        for line in _where_to_look(args, web, setup_links) + console_lines(app.board):
             print(f"  {line}", flush=True)
         notifier.ready(status)
         due = app.clock.now()

@@ -140,7 +140,7 @@ class SipBoard:
         self._ports = tuple(ports)
         self._channels = channels
         self._station_of = {p.user: channels + i for i, p in enumerate(phones)}
-        self._numbers = dict(numbers or {})
+        self.numbers = dict(numbers or {})
         self._clock = clock
         self.counters: dict[str, int] = {}
         self.guard = ScannerGuard()
@@ -370,8 +370,8 @@ class SipBoard:
         self._events.append(_caller_id(port, now, event.caller))
 
     def _free_channel(self, callee):
-        numbered = [c for c, n in self._numbers.items() if n == callee]
-        candidates = numbered or [c for c in range(self._channels) if c not in self._numbers]
+        numbered = [c for c, n in self.numbers.items() if n == callee]
+        candidates = numbered or [c for c in range(self._channels) if c not in self.numbers]
         if not candidates:
             return None, 404
         free = [c for c in candidates if self._lines[c].state == "idle"]

@@ -49,6 +49,7 @@ class SipEndpoint:
                  clock=time.monotonic, tcp_idle=900.0):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._family = family
+        self._connections = {}  # peer (host, port) -> _Connection
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self._listener = None
         try:
@@ -68,7 +69,6 @@ class SipEndpoint:
         self.agent.tcp = tcp
         self._clock = clock
         self.tcp_idle = tcp_idle
-        self._connections = {}  # peer (host, port) -> _Connection
         self.errors = 0
         self.datagrams_in = 0
         self.stream_messages_in = 0
