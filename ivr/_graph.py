@@ -72,13 +72,19 @@ def prompt_seconds(prompt: Iterable[str | Say] | None, catalog: PromptCatalog,
     return total
 
 
-def build_graph(flow: Flow, catalog: PromptCatalog) -> Graph:
+def build_graph(flow: Flow, catalog: PromptCatalog, *, older: bool = False) -> Graph:
+    """The flow's graph; ``older``: as a caller in the older callers' mode goes through it
+    (prompts at their speed, longer timeouts, more repeats, the person key heard first)."""
     graph = Graph(flow)
     langs = flow.languages
     defaults = flow.defaults
+    mode = flow.older_callers if older else None
+    slow = 1.0 / mode.speed if mode else 1.0
+    wait = mode.timeout_factor if mode else 1.0
+    extra = mode.extra_repeats if mode else 0
 
     def secs(prompt: Prompt | None) -> float:
-        return prompt_seconds(prompt, catalog, langs)
+        return prompt_seconds(prompt, catalog, langs) * slow
 
     # Call sites of each subflow: where its "return" goes (None: the site names no node).
     sites: dict[str, list[tuple[str, str]]] = {}
@@ -120,19 +126,22 @@ def build_graph(flow: Flow, catalog: PromptCatalog) -> Graph:
         if isinstance(node, MenuNode | CollectNode) or node.kind == "survey":
             budgets = node.budgets or defaults.budgets
             first = getattr(node, "first_digit_timeout", None) or getattr(node, "timeout", None)
-            timeout = first or defaults.first_digit_timeout
-            inter = getattr(node, "inter_digit_timeout", None) or defaults.inter_digit_timeout
-            long = secs(node.prompt)
-            short = secs(getattr(node, "short_prompt", None) or node.prompt)
+            timeout = (first or defaults.first_digit_timeout) * wait
+            inter = (getattr(node, "inter_digit_timeout", None)
+                     or defaults.inter_digit_timeout) * wait
+            person = secs(mode.person_prompt) if mode and isinstance(node, MenuNode) else 0.0
+            long = person + secs(node.prompt)
+            short = person + secs(getattr(node, "short_prompt", None) or node.prompt)
             notice = secs(getattr(node, "no_input_prompt", None) or defaults.no_input_prompt)
-            silence = long + timeout + budgets.no_input * (notice + short + timeout)
+            silence = long + timeout + (budgets.no_input + extra) * (notice + short + timeout)
         if isinstance(node, MenuNode):
             for key, target in node.options.items():
                 wait = inter if any(k != key and k.startswith(key) for k in node.options) else 0
                 add(target, f"{path}.options.{key}", label=key, seconds=long + wait)
             if flow.keys.operator:
-                add(flow.operator, "operator", label=flow.keys.operator, seconds=long,
-                    in_scope="")
+                # In the older callers' mode the person key is said first: press it then.
+                add(flow.operator, "operator", label=flow.keys.operator,
+                    seconds=person if mode and mode.person_prompt else long, in_scope="")
             add(node.escalate_to, f"{path}.escalate_to", label="(silence)", seconds=silence,
                 escalation=True)
             if node.escalate_to is None:

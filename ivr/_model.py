@@ -360,6 +360,27 @@ class Defaults(_Model):
     yao_for_one: bool = True
 
 
+class OlderCallers(_Model):
+    """The mode for older callers (docs/ivr-insight.md): who gets it and what changes.
+
+    A caller gets it when their number is on ``numbers``, when a host node sets the variable
+    ``host_var`` to true (``"true"``, ``"1"`` or ``"yes"``), or when they press ``key`` in the
+    first menu before choosing anything. Then prompts play at ``speed`` (0.8: a quarter
+    longer, same pitch), digit timeouts are ``timeout_factor`` times as long, every menu
+    forgives ``extra_repeats`` more silences and wrong keys, ``person_prompt`` (how to reach a
+    person) plays first in every menu, and queues take the caller at ``queue_priority`` (a
+    priority class of its own in the queue: give the queue a class with that priority)."""
+
+    numbers: list[str] = Field(default_factory=list)
+    host_var: NodeName | None = None
+    key: str | None = Field(None, pattern=r"^[0-9*#ABCD]$")
+    speed: float = Field(0.8, ge=0.5, le=1.0)
+    timeout_factor: float = Field(1.5, ge=1.0, le=4.0)
+    extra_repeats: int = Field(1, ge=0, le=3)
+    person_prompt: Prompt | None = None
+    queue_priority: int = Field(5, ge=0, le=100)
+
+
 class Subflow(_Model):
     start: NodeName
     nodes: dict[NodeName, Node]
@@ -376,6 +397,7 @@ class Flow(_Model):
     keys: GlobalKeys = Field(default_factory=GlobalKeys)
     limits: Limits = Field(default_factory=Limits)
     defaults: Defaults = Field(default_factory=Defaults)
+    older_callers: OlderCallers | None = None
     nodes: dict[NodeName, Node]
     subflows: dict[NodeName, Subflow] = Field(default_factory=dict)
 

@@ -146,7 +146,7 @@ class OutwardNodes:
 
     def _attributes(self) -> dict[str, object]:
         return {"caller.vip": self.call.is_vip, "caller.number": self.call.caller,
-                "caller.number_absent": self.call.caller_absent,
+                "caller.number_absent": self.call.caller_absent, "caller.older": self.older,
                 "caller.dialled": self.call.dialled, "caller.port": self.call.port,
                 "caller.language": self.language, "caller.errors": self._errors}
 
@@ -166,6 +166,10 @@ class OutwardNodes:
             else:
                 for var, field in node.results.items():
                     self._vars[var] = str(event.data[field])
+                older = self.flow.older_callers
+                if older and older.host_var and self._vars.get(older.host_var, "").lower() \
+                        in ("true", "1", "yes"):
+                    self._become_older("the bank host says so", now, acts)
         if status not in ("ok", "error", "failed", "timeout"):
             status, code = "failed", "bad_reply"
         outcome = f"{node.endpoint}: {status}" + (f" {code}" if code and status != "ok" else "")
@@ -193,7 +197,10 @@ class OutwardNodes:
         for var in node.data:
             if var not in self._sensitive_vars:
                 data[var] = self._value(var)
-        acts.append(Enqueue(node.queue, node.priority, skills, data))
+        priority = node.priority
+        if self.older:
+            priority = max(priority, self.flow.older_callers.queue_priority)
+        acts.append(Enqueue(node.queue, priority, skills, data))
         self.phase = Phase.QUEUED
         return None
 

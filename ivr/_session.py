@@ -164,6 +164,9 @@ class Session(OutwardNodes):
         self._call_escalated = False
         self._menu_stack: list[str] = []
         self._returns: list[str] = []
+        older = flow.older_callers
+        self.older = older is not None and bool(call.caller) and call.caller in older.numbers
+        self._chose = False  # a selection was made: the older callers' key no longer counts
         self._agent_id: str | None = None
         self._started = False
 
@@ -191,6 +194,8 @@ class Session(OutwardNodes):
         self._started = True
         acts.append(Trace("start", "", f"call {self.call.call_id} from {self.call.caller} "
                           f"to {self.call.dialled} on port {self.call.port}", now))
+        if self.older:
+            acts.append(Trace("mode", "", "older caller: number on the list", now))
         self._resume_ivr_clock(now, acts)
         self._go(self.flow.resolve("", self.flow.start), now, acts)
         return acts
@@ -286,11 +291,21 @@ class Session(OutwardNodes):
               tail: Prompt | None = None) -> None:
         items, secret = self._items(prompt, now, acts)
         after, secret_after = self._items(tail or [], now, acts)
+        older = self.flow.older_callers
+        if self.older and older.person_prompt and self.flow.keys.operator \
+                and isinstance(self.flow.node(self.node), MenuNode):
+            items = self._items(older.person_prompt, now, acts)[0] + items
         self._play_id += 1
         self._playing = self._play_id
         self._play_barge = barge_in
         acts.append(Play(self._play_id, items + extra + after, barge_in, self.language,
-                         sensitive or secret or secret_after))
+                         sensitive or secret or secret_after,
+                         older.speed if self.older else 1.0))
+
+    def _become_older(self, why: str, now: float, acts: list) -> None:
+        if not self.older:
+            self.older = True
+            acts.append(Trace("mode", self.node, f"older caller: {why}", now))
 
     def _items(self, prompt: Prompt, now: float, acts: list) -> tuple[tuple[str, ...], bool]:
         out: list[str] = []
@@ -427,6 +442,18 @@ class Session(OutwardNodes):
         return _STAY
 
     def _on_input_digit(self, event: Digit, now: float, acts: list) -> None:
+        older = self.flow.older_callers
+        if older and event.key == older.key and not self.older and not self._chose \
+                and not self._entry and isinstance(self.flow.node(self.node), MenuNode):
+            # The older callers' key in the first menu: the menu again, slower.
+            if self._playing is not None:
+                acts.append(StopPlayback(self._playing))
+                self._playing = None
+            self._cancel("digit", acts)
+            self._become_older("chose it by key", now, acts)
+            self._play(self.flow.node(self.node).prompt, True, now, acts)
+            self.phase = Phase.PROMPTING
+            return
         if self.phase is Phase.PROMPTING:
             if not self._play_barge:
                 self._hold(event.key, now, acts)
@@ -529,6 +556,7 @@ class Session(OutwardNodes):
         if kind == "complete":
             return self._complete(node, value, now, acts)
         # A selection in a menu, survey or confirm step.
+        self._chose = True
         self._invalid[self.node] = 0
         self._entry = ""
         if isinstance(node, MenuNode):
@@ -625,6 +653,8 @@ class Session(OutwardNodes):
         self._entry = ""
         self._cancel("digit", acts)
         budget = getattr(self._budgets(node), kind)
+        if self.older:
+            budget += self.flow.older_callers.extra_repeats
         if isinstance(node, SurveyNode):
             # Survey failures never count against the call: the caller was already served.
             if counter[self.node] > budget:
@@ -657,11 +687,14 @@ class Session(OutwardNodes):
     def _first_digit_timeout(self) -> float:
         node = self.flow.node(self.node)
         own = getattr(node, "first_digit_timeout", None) or getattr(node, "timeout", None)
-        return own or self.flow.defaults.first_digit_timeout
+        return (own or self.flow.defaults.first_digit_timeout) * self._slower()
 
     def _inter_digit_timeout(self) -> float:
         own = getattr(self.flow.node(self.node), "inter_digit_timeout", None)
-        return own or self.flow.defaults.inter_digit_timeout
+        return (own or self.flow.defaults.inter_digit_timeout) * self._slower()
+
+    def _slower(self) -> float:
+        return self.flow.older_callers.timeout_factor if self.older else 1.0
 
 
 def describe_table() -> str:

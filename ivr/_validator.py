@@ -74,11 +74,13 @@ class PersonRoute:
     keys: tuple[str, ...]
     seconds: float
     nodes: tuple[str, ...]
+    mode: str = "standard"  # or "older": the older callers' mode (docs/ivr-insight.md)
 
     def describe(self) -> str:
         keys = ", ".join(self.keys) if self.keys else "no keys"
         where = f"via {self.menu}" if self.menu else "from the start"
-        return (f"{where}: {keys}; at worst {self.seconds:.1f} s "
+        older = "older callers, " if self.mode == "older" else ""
+        return (f"{older}{where}: {keys}; at worst {self.seconds:.1f} s "
                 f"({' -> '.join(self.nodes)})")
 
 
@@ -158,6 +160,10 @@ def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
     errors += _variable_checks(flow, graph, start, reachable)
     warnings += _menu_rules(flow, graph, start, reachable, prompts)
     routes = _routes(flow, graph, start, reachable)
+    if flow.older_callers is not None:
+        older = build_graph(flow, prompts, older=True)
+        routes += tuple(dataclasses.replace(r, mode="older")
+                        for r in _routes(flow, older, start, reachable))
     return ValidationReport(tuple(errors), tuple(warnings), routes)
 
 
