@@ -4,7 +4,8 @@ A leaf is ``{var: NAME, OP: VALUE}`` with OP one of eq, ne, in, gt, ge, lt, le, 
 is_set; ``{all: [...]}``, ``{any: [...]}`` and ``{not: {...}}`` combine. NAME is a flow
 variable (set by a collect or host node) or a caller attribute: ``caller.vip``,
 ``caller.number``, ``caller.number_absent`` (P, O or none when there is no number),
-``caller.dialled``, ``caller.port``, ``caller.language``,
+``caller.dialled``, ``caller.port``, ``caller.language``, ``caller.older`` (the older
+callers' mode is on, docs/ivr-insight.md),
 ``caller.errors`` (failures so far in this call). An unset variable makes every comparison
 false except ``is_set: false``. Numeric comparisons on a value that is not a number are false.
 """
@@ -16,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 
 from branchline.ivr._model import Condition
 
-CALLER_ATTRIBUTES = frozenset({"caller.vip", "caller.number", "caller.number_absent",
+CALLER_ATTRIBUTES = frozenset({"caller.vip", "caller.older", "caller.number",
+                               "caller.number_absent",
                                "caller.dialled", "caller.port",
                                "caller.language", "caller.errors"})
 

@@ -112,11 +112,13 @@ class Play:
     barge_in: bool
     language: str
     sensitive: bool = False
+    speed: float = 1.0  # below 1: play slower at the same pitch (the older callers' mode)
 
     def __repr__(self) -> str:
         items = ("<masked>",) if self.sensitive else self.items
         return (f"Play(play_id={self.play_id}, items={items!r}, barge_in={self.barge_in}, "
-                f"language={self.language!r}, sensitive={self.sensitive})")
+                f"language={self.language!r}, sensitive={self.sensitive}, "
+                f"speed={self.speed})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -394,7 +394,8 @@ class CallSession:
                     self.s.traces.append(action)
                 case Play():
                     self.s.language = action.language
-                    audio = app.prompts.render_items(action.items, action.language)
+                    audio = app.prompts.render_items(action.items, action.language,
+                                                     action.speed)
                     app.loop.renderer.play(self.port, audio)
                     self.s.play_id = action.play_id
                 case StopPlayback():

@@ -42,6 +42,7 @@ import soundfile
 
 from branchline.config.data_dir import DataDir
 from branchline.dsp import MediaError, transcode
+from branchline.dsp.timescale import stretch
 from branchline.firmware.prompts.errors import (
     PromptError,
     PromptMissing,
@@ -157,6 +158,7 @@ class PromptStore:
                 check_name(name)
         self._manifest = self._read_manifest()
         self._audio: dict[Key, np.ndarray] = {}
+        self._slow: dict[tuple[str, str, float], np.ndarray] = {}
         self._preloaded = False
 
     # -- paths -------------------------------------------------------------------------
@@ -370,9 +372,20 @@ class PromptStore:
                                 "the prompt store again")
         return np.ascontiguousarray(samples)
 
-    def render_items(self, items: Iterable[str], lang: str) -> list[np.ndarray]:
-        """The audio of a Play action's items (prompt names and units), in order."""
-        return [self.audio(item, lang) for item in items]
+    def render_items(self, items: Iterable[str], lang: str, speed: float = 1.0
+                     ) -> list[np.ndarray]:
+        """The audio of a Play action's items (prompt names and units), in order; below
+        ``speed`` 1 each item is time-stretched (WSOLA, same pitch) once and then kept."""
+        if speed == 1.0:
+            return [self.audio(item, lang) for item in items]
+        out = []
+        for item in items:
+            key = (item, self._lang(lang), speed)
+            found = self._slow.get(key)
+            if found is None:
+                found = self._slow[key] = stretch(self.audio(item, lang), 1.0 / speed)
+            out.append(found)
+        return out
 
     def seconds(self, name: str, lang: str) -> float:
         entry = self._entries().get((check_name(name), self._lang(lang)))

@@ -12,7 +12,7 @@ hanging up overrides everything except an agent having answered:
 | ``operator``, ``back`` | the flow's global key (``repeat`` stays in the node) |
 | ``entered`` | a collect stored its entry |
 | ``score``, ``no_score`` | a survey was answered, or gave up |
-| ``ok``, ``error``, ``timeout`` | the bank host's answer |
+| ``ok``, ``error``, ``failed``, ``timeout`` | the bank host's answer |
 | ``case:N``, ``default`` | a switch's case (N from 1, as the diagram numbers them) |
 | ``open``, ``closed``, ``holiday`` | a schedule |
 | ``answered``, ``overflow``, ``callback``, ``closed`` | a queue's outcome |
@@ -102,8 +102,8 @@ def _decision(kind: str, what: str, detail: str) -> str | None:
     if what == "host":
         if detail.endswith("timed out"):
             return "timeout"
-        status = detail.rpartition(": ")[2]
-        return status if status in ("ok", "error", "timeout") else None
+        status = detail.partition(": ")[2].split(" ", 1)[0]
+        return status if status in ("ok", "error", "failed", "timeout") else None
     if what == "switch":
         if detail.startswith("case "):
             return f"case:{int(detail.split()[1]) + 1}"
