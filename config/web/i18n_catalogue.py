@@ -3,7 +3,7 @@
 telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys under
 ``js.`` are handed to the page's scripts. Keep one line per key where it fits."""
 
-from branchline.config.web.i18n_agent import AGENT_MESSAGES
+from branchline.config.web.agent_desk_i18n import AGENT_MESSAGES
 from branchline.config.web.i18n_issues import ISSUE_MESSAGES
 from branchline.config.web.i18n_menus import MENU_MESSAGES
 
@@ -475,5 +475,5 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # The checker's problems and fixes (config/web/i18n_issues.py).
 MESSAGES.update(ISSUE_MESSAGES)
 MESSAGES.update(MENU_MESSAGES)
-# The agent desktop and the integrations page (config/web/i18n_agent.py).
+# The agent desktop and the integrations page (config/web/agent_desk_i18n.py).
 MESSAGES.update(AGENT_MESSAGES)
