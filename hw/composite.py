@@ -8,7 +8,8 @@ to the board that owns the port, with the port renumbered back. Ports keep their
 must differ across boards (the document names lines and stations by them).
 
 Optional board methods pass through where a board has them: ``dial`` (False for ports of a
-board without it: they dial in-band), ``dtmf_events`` (each board gets the receiver's keys of
+board without it: they dial in-band), ``can_dial`` (True for ports of a board without it: an
+analog line can dial any number), ``dtmf_events`` (each board gets the receiver's keys of
 its own channels), ``close``. Per tick this is a loop over boards, never over channels.
 """
 
@@ -87,6 +88,11 @@ class CompositeBoard:
         board, local = self._at(port)
         dial = getattr(board, "dial", None)
         return dial is not None and dial(local, number)
+
+    def can_dial(self, port: int, number: str) -> bool:
+        board, local = self._at(port)
+        can_dial = getattr(board, "can_dial", None)
+        return can_dial is None or can_dial(local, number)
 
     def _dtmf_events(self, detected: list) -> list:
         keys = []

@@ -1,4 +1,4 @@
-"""Calling back: the ACD's ``Callback`` decision dialled out on an analog line.
+"""Calling back: the ACD's ``Callback`` decision dialled out on an analog or SIP line.
 
 ``Dialer(app)`` carries out every ``Callback(call_id, agent_id, number)``; each attempt is a
 ``CallbackCall``. The agent is reserved by the ACD when the decision comes; the attempt goes
@@ -9,9 +9,12 @@
    prompt, while the line is prepared.
 2. The line: the highest-numbered idle trunk (the exchange hunts inbound calls from the lowest,
    so dialling from the top keeps glare rare) that has no call, is not ringing, not being
-   dialled on and in service. ``board.answer(port)`` seizes it; the ``AnswerDetector`` waits
-   for dial tone (0.4 s of it), or dials blind after ``DIAL_TONE_WAIT_S`` (3 s: lines without
-   dial tone exist).
+   dialled on, in service, and can reach the number: a board with ``can_dial`` (SIP) says
+   whether it can (a trunk to send the INVITE to, the outbound rule allowing the number), an
+   analog line always can. A SIP channel dials by signalling: the number goes in the INVITE,
+   its 200 is the answer (step 4), its failure a busy line. An analog line is seized with
+   ``board.answer(port)``; the ``AnswerDetector`` waits for dial tone (0.4 s of it), or dials
+   blind after ``DIAL_TONE_WAIT_S`` (3 s: lines without dial tone exist).
 3. Dialling: the number as DTMF through the renderer, 100 ms tone / 100 ms pause per digit
    (ITU-T Q.24 asks for at least 40 ms of each), row tone -8 dBm0 and the column tone 2 dB
    above it, as telephone sets send (well inside Q.24's 0 to -25 dBm per tone and twist).
@@ -161,7 +164,7 @@ class CallbackCall:
         self.app.loop.timers.cancel(self, "agent_ring")
         self._trace(now, "agent_answered", self.agent_id)
         self._whisper()
-        line = self.dialer.free_line()
+        line = self.dialer.free_line(self.number)
         if line is None:
             self._fail(now, "callback_no_line")
             return
@@ -418,11 +421,13 @@ class Dialer:
     def owns(self, call_id: str) -> bool:
         return call_id in self.by_call
 
-    def free_line(self) -> int | None:
+    def free_line(self, number: str) -> int | None:
         app = self.app
+        can_dial = getattr(app.board, "can_dial", None)
         for port in self.trunks:
             if (port not in app.calls and port not in self.lines
-                    and port not in app.out_of_service):
+                    and port not in app.out_of_service
+                    and (can_dial is None or can_dial(port, number))):
                 return port
         return None
 

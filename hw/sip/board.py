@@ -17,10 +17,12 @@ unavailable). ``answer(port)`` opens the channel's RTP as the offer asks and sen
 SDP; the caller's BYE or CANCEL raises ``FarEndHangup(signal=SIGNALLING)``; ``hang_up(port)``
 ends the call whatever its state (reject, CANCEL or BYE).
 
-A call out (callbacks): ``dial(port, number)`` places an INVITE on the port's trunk (the first
-trunk with an address) only if the ``OutboundPolicy`` allows the number; its 200 raises
-``FarEndAnswered``, a failure or the far end's BYE ``FarEndHangup``. A refused number is
-counted (``counters["dial_refused"]``) and fails like a busy line.
+A call out (callbacks): ``dial(port, number)`` places an INVITE on the outbound trunk (the
+first with an address that, if it registers, is registered now) only if the
+``OutboundPolicy`` allows the number; its 200 raises ``FarEndAnswered``, a failure or the far
+end's BYE ``FarEndHangup``. A refused number is counted (``counters["dial_refused"]``) and
+fails like a busy line. ``can_dial(port, number)`` says beforehand whether it would be placed,
+so a dialler can take an analog line instead.
 
 Stations. A phone registers its account with digest at the board's registrar; until it has
 a live binding its station is out of service (``PortOutOfService(reason="unregistered")`` on
@@ -82,6 +84,7 @@ __all__ = ["DTMF_MODES", "SipBoard", "SipPhone", "SipTrunk"]
 DTMF_MODES = ("rfc4733", "inband", "auto")
 _WITHHELD = {"anonymous", "restricted", "unavailable", "unknown", "private"}
 _OUR_OFFER = (PCMA, 101, 20)  # sdp.offer's first codec, event type and ptime
+_REGISTERED = ("registered", "refreshing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +246,7 @@ class SipBoard:
         line = self._trunk_line(port, "dial")
         if line.state != "idle":
             raise PortError(f"SipBoard.dial({port}): {self._ports[port].name} is in use")
-        trunk = next((t for t in self.trunks if t.address is not None), None)
+        trunk = self._outbound_trunk()
         if trunk is None or not self.policy.permits(number, "call"):
             self._count("dial_refused")
             self._events.append(FarEndHangup(port, self._now or 0.0, ClearSignal.SIGNALLING))
@@ -255,6 +258,13 @@ class SipBoard:
         self._bind(port, call_id, "dialling", trunk)
         self._send(out)
         return True
+
+    def can_dial(self, port: int, number: str) -> bool:
+        """Whether ``dial(port, number)`` would place the call: the channel is idle, a trunk
+        can carry it out and the outbound rule allows the number."""
+        return (self._trunk_line(port, "can_dial").state == "idle"
+                and self._outbound_trunk() is not None
+                and self.policy.permits(number, "call"))
 
     def ring(self, port: int, cadence=CN_STATION_RING) -> None:
         user = self._station_user(port, "ring")
@@ -342,6 +352,17 @@ class SipBoard:
                     self._events.append(PortOutOfService(port, now, "unregistered"))
             case RegistrationChanged():
                 self._count(f"trunk_{event.status.state}")
+
+    def _outbound_trunk(self):
+        """The first trunk with an address to send INVITEs to; one that registers only while
+        its registration is live (the carrier refuses calls from an unregistered account)."""
+        for trunk in self.trunks:
+            if trunk.address is None:
+                continue
+            if not trunk.register or \
+                    self.agent.registrations[trunk.name].state in _REGISTERED:
+                return trunk
+        return None
 
     def _incoming(self, event, now):
         clock = self._clock()

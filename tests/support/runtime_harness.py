@@ -3,6 +3,7 @@
     h = RuntimeHarness(tmp_path, scenario_text, prompts_dir=..., bank_url=...)
     h.run(120)                          # 120 virtual seconds, one 20 ms block at a time
     h.run_until(lambda: ..., limit=300) # until a condition holds (AssertionError at the limit)
+    RuntimeHarness(..., sip=True)       # the document's SIP board beside the sim board
     records = h.close()                 # drain, write everything; a list of CallRecords
 
 Everything is real: the sim board's virtual callers and agents (DTMF as audio), the DSP, the
@@ -21,13 +22,14 @@ import pytest
 import yaml
 
 from branchline.config.data_dir import DataDir
-from branchline.config.document.loading import check_document, open_config_store
+from branchline.config.document.loading import check_document, load_document, open_config_store
 from branchline.firmware.appliance import Appliance, build_prompts
 from branchline.firmware.bankhost import ENDPOINTS, BankHostSimulator
 from branchline.firmware.cli.simulate import day_start, publish_fitted
 from branchline.firmware.clock import VirtualClock
 from branchline.firmware.host_client import HostClient
 from branchline.firmware.records.database import Records
+from branchline.firmware.sip_board import bind_outbound, with_sip
 from branchline.hw import SimBoard, parse_scenario
 from branchline.hw.ports import BLOCK_SECONDS
 from branchline.hw.sim.caller import CallOutcome
@@ -100,7 +102,7 @@ class VirtualRun:
 
 class RuntimeHarness(VirtualRun):
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
-                 seed: int | None = None, edit_document=None):
+                 seed: int | None = None, edit_document=None, sip: bool = False):
         self.data_dir = Path(data_dir)
         self.scenario = parse_scenario(scenario)
         self.board = SimBoard(scenario=self.scenario, seed=seed)
@@ -112,8 +114,12 @@ class RuntimeHarness(VirtualRun):
         zone = ZoneInfo(check_document(self.store.current().text)[0].site.timezone)
         self.clock = VirtualClock(day_start(self.scenario, zone))
         self.host = HostClient(bank_url, ENDPOINTS)
-        self.app = Appliance(self.data_dir, self.board, self.clock, self.prompts, self.host,
+        board = self.board
+        if sip:  # the document's SIP board beside the sim board, as `branchline run` has it
+            board = with_sip(board, self.data_dir, load_document(self.store.current().text))
+        self.app = Appliance(self.data_dir, board, self.clock, self.prompts, self.host,
                              wait_for_host=True, store=self.store)
+        bind_outbound(self.app)
         self.app.start()
         self.app.tick(0.0)
         self.closed = False
@@ -137,6 +143,8 @@ class RuntimeHarness(VirtualRun):
         if not self.closed:
             self.drain(drain_limit)
             assert self.app.close(self.clock.now())
+            if self.app.board is not self.board:
+                self.app.board.close()  # the SIP board's sockets
             self.closed = True
         with Records(DataDir(self.data_dir).records_db) as records:
             return records.calls(0.0, float("inf"))
