@@ -350,6 +350,14 @@ class RuntimeLink:
                      active_calls=len(snapshot["calls"]), firmware=__version__)
         return board
 
+    def fleet_status(self) -> dict | None:
+        shipper = self.app.shipper
+        if shipper is None:
+            return None
+        s = shipper.status()  # a frozen value the shipper thread swaps whole
+        return {"connected": s.connected, "lag_s": s.lag_s, "unshipped": s.unshipped,
+                "last_error": s.last_error}
+
     def selftest(self) -> dict:
         """Every port's receive chain (DTMF and busy tone), as ``branchline selftest`` runs it:
         on DSP objects of its own, so the live loop is not disturbed."""

@@ -493,5 +493,6 @@ def system_page(request: Request) -> Response:
              for p in board.get("ports", [])]
     return _render(request, "system.html", user=user, page="system",
                    firmware=link.firmware_version(), board=board, ports=ports,
+                   fleet=link.fleet_status(),
                    version=request.app.state.store.current_number(),
                    is_admin=user.role is Role.admin, port_states=PORT_STATES)

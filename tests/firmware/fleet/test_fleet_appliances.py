@@ -58,3 +58,20 @@ def test_three_branches_ship_their_records_as_they_run(postgres, central, tmp_pa
         "north": sum(len(branch_rows(DataDir(branches[n].data_dir).records_db)["calls"])
                      for n in ("north-1", "north-2")),
         "south": len(branch_rows(DataDir(branches["south-1"].data_dir).records_db)["calls"])}
+
+
+def test_the_system_page_shows_how_far_the_records_are(postgres, central, tmp_path, prompts_dir,
+                                                       bank_url):
+    from web_harness import WebHarness
+
+    data = tmp_path / "data"
+    data.mkdir()
+    join(data, add_test_branch(postgres, central, "b1"))
+    h = WebHarness(tmp_path, prompts_dir=prompts_dir, bank_url=bank_url)
+    try:
+        wait_for(lambda: h.app.shipper.status().lag_s is not None, "the shipper measured")
+        page = h.client("viewer").get("/system")
+        assert page.status_code == 200
+        assert "Records to the centre" in page.text and "s behind" in page.text
+    finally:
+        h.close()
