@@ -16,6 +16,9 @@
    morning team logged in, ``SEATS_WARM_S`` untimed to fill the lines, then ``SEATS_S`` timed.
    A whole 300-seat day takes too long for a bench (see the section's figure); the peak is the
    hardest slice of it.
+3. The event mode (``simulate --media events``: the same appliance, engines and records, keys,
+   prompts and hang-ups as events, no DSP, only the blocks where something is due): the
+   whole branch day and the whole 300-seat day, prompt building excluded.
 """
 
 from __future__ import annotations
@@ -174,6 +177,15 @@ def seats300(work: Path) -> tuple[float, float, int, int, float]:
     return SEATS_S, wall, offered, up, p99
 
 
+def event_day(work: Path, name: str) -> tuple[float, float, int, int]:
+    """A shipped scenario's whole day in event mode: (virtual s, wall s, calls, ticks)."""
+    shipped = resources.files("branchline.config") / "defaults" / name
+    data = work / f"events-{name}"
+    build_prompts(data, open_config_store(data))  # the build is not timed
+    result = simulate(Path(str(shipped)), data, media="events")
+    return result.virtual_s, result.wall_s, result.calls, result.ticks
+
+
 def run() -> str:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, BankHostSimulator() as bank:
@@ -192,14 +204,20 @@ def run() -> str:
                 sustained[kind] = n
         speeds = []
         virtual, wall, calls, p99 = speed(work, 0.5)
-        speeds.append(f"| branch day (8 trunks, 6 agents), from 09:00 | {virtual / 3600:.2f} h "
-                      f"| {wall:.1f} s | {virtual / wall:.0f}x | {calls} recorded | "
-                      f"{p99 * 1e3:.2f} ms |")
+        speeds.append(f"| branch day (8 trunks, 6 agents), from 09:00 | audio | "
+                      f"{virtual / 3600:.2f} h | {wall:.1f} s | {virtual / wall:.0f}x | "
+                      f"{calls} recorded | {p99 * 1e3:.2f} ms |")
         virtual, wall, offered, up, p99 = seats300(work)
         seats_speed = virtual / wall
-        speeds.append(f"| 300 seats (200 trunks, 300 agents), peak from 12:01 | "
+        speeds.append(f"| 300 seats (200 trunks, 300 agents), peak from 12:01 | audio | "
                       f"{virtual / 60:.0f} min | {wall:.1f} s | {seats_speed:.1f}x | "
                       f"{offered} offered, {up} up at the end | {p99 * 1e3:.2f} ms |")
+        for label, name in (("branch day, whole day", "scenario_day.yaml"),
+                            ("300 seats, whole day", "scenario_300.yaml")):
+            virtual, wall, calls, ticks = event_day(work, name)
+            speeds.append(f"| {label} | events | {virtual / 3600:.2f} h | {wall:.1f} s | "
+                          f"{virtual / wall:.0f}x | {calls} recorded | {ticks:,} ticks of "
+                          f"{virtual / BLOCK_SECONDS:,.0f} blocks |")
     return "\n".join([
         "## Runtime",
         "",
@@ -223,8 +241,8 @@ def run() -> str:
         "**`branchline simulate` speed** (virtual time / wall time, prompt building excluded; "
         "records written to SQLite as in production; the bank host simulator on loopback):",
         "",
-        "| scenario | virtual | wall | speed | calls | p99 tick |",
-        "|---|---|---|---|---|---|",
+        "| scenario | media | virtual | wall | speed | calls | p99 tick (events: ticks run) |",
+        "|---|---|---|---|---|---|---|",
         *speeds,
         "",
         "Method: bench/runtime.py. The 300-seat row is the lunchtime peak of "
@@ -234,6 +252,8 @@ def run() -> str:
         "call-progress and echo cancelling; IVR, ACD, records, recordings) and the sim "
         "board's virtual people. At that speed the whole 8-hour day "
         f"(`branchline simulate config/defaults/scenario_300.yaml`) takes about "
-        f"{8 * 60 / seats_speed:.0f} minutes: the peak is its slowest part. The ACD section "
-        "has the engine alone through a 300-seat day.",
+        f"{8 * 60 / seats_speed:.0f} minutes in audio mode: the peak is its slowest part. "
+        "The event mode (`simulate --media events`, firmware/event_loop.py) runs the same "
+        "appliance without audio and only on the blocks where something is due: the whole "
+        "day, drain included. The ACD section has the engine alone through a 300-seat day.",
     ])

@@ -14,6 +14,8 @@ Layout (docs/config-store.md keeps the same table for people)::
     web/integrations.db  CTI integrations: tokens' hashes, scopes, webhooks (integrations.py)
     web/tls/         the self-signed certificate and key for --tls
     reports/         simulate's CSV and HTML reports
+    run/<boot>.lock  each running appliance's life lock (flock); run/reconcile.guard
+                     serialises reconciliations (firmware/records/runs.py)
     rosters/         the versioned shift rosters (firmware/planning/roster.py)
     plan-check/      the scratch data directory `plan check` simulates in (its own records)
     fleet/centre.json  how this branch reaches the centre, its login (0600; firmware/fleet/)
@@ -100,6 +102,17 @@ class DataDir:
     @property
     def reports(self) -> Path:
         return self.root / "reports"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "run"
+
+    def run_lock(self, boot: str) -> Path:
+        return self.runs / f"{boot}.lock"
+
+    @property
+    def reconcile_lock(self) -> Path:
+        return self.runs / "reconcile.guard"
 
     @property
     def rosters(self) -> Path:

@@ -73,15 +73,22 @@ from branchline.firmware.bankhost import BankHostSimulator
 from branchline.firmware.calls.callback import Dialer
 from branchline.firmware.calls.session import CallSession, ConfigInForce
 from branchline.firmware.calls.stations import Station, StationState
+from branchline.firmware.event_loop import EventLoop
 from branchline.firmware.fleet import open_shipper
 from branchline.firmware.host_client import HostClient
 from branchline.firmware.media_loop import MediaLoop
 from branchline.firmware.prompts.store import PromptStore
 from branchline.firmware.records.cdr import acd_row
-from branchline.firmware.records.database import AgentStateChange, CallRecord, Records
+from branchline.firmware.records.database import (
+    AgentStateChange,
+    CallOpened,
+    CallRecord,
+    Records,
+)
 from branchline.firmware.records.reconcile import reconcile
 from branchline.firmware.records.recorder import Recorder
 from branchline.firmware.records.retention import RetentionKeeper, policy_of
+from branchline.firmware.records.runs import RunLock
 from branchline.firmware.records.writer import RecordWriter
 from branchline.firmware.sip_board import bind_outbound, with_sip
 from branchline.hw import SimBoard
@@ -92,6 +99,7 @@ from branchline.hw.ports import (
     LineState,
     OffHook,
     OnHook,
+from branchline.hw.sim.event_board import EventSimBoard
     PolarityReversal,
     PortInService,
     PortOutOfService,
@@ -129,7 +137,9 @@ class Appliance:
         document = self.config.document
         self._acd_section = document.acd
         self.acd = Distributor(document.acd.queues, document.acd.agents)
-        self.loop = MediaLoop(board, self, country=document.site.country)
+        # An event-mode board (simulate --media events) carries no audio: the event loop.
+        loop = EventLoop if isinstance(board, EventSimBoard) else MediaLoop
+        self.loop = loop(board, self, country=document.site.country)
         self.beep, self.error_beep = CONFIRM_BEEP, ERROR_BEEP
         self.busy_tone = CALL_PROGRESS_TONES[document.site.country]["busy"]
         self.epoch0 = clock.wall(0.0).timestamp()
@@ -137,13 +147,15 @@ class Appliance:
         self.draining = False
         self.calls: dict[int, CallSession] = {}  # by trunk port, while the line is in use
         self.by_id: dict[str, CallSession] = {}  # every call until its record is written
+        self._host_outstanding = 0  # requests submitted and not yet answered
         self.stations = {p.index: Station(self, p.index, p.name)
                          for p in board.ports if p.is_station}
         self._station_by_name = {s.name: s for s in self.stations.values()}
         self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
         self.dialer = Dialer(self)
         self._host_endpoint: dict[tuple[str, int], str] = {}
-        self._boot = secrets.token_hex(3)
+        self._boot = secrets.token_hex(3)  # start() makes it the run's locked identity
+        self._run: RunLock | None = None
         self._serial = 0
         self._ticks = 0
         self._acd_deadline: float | None = None
@@ -160,6 +172,9 @@ class Appliance:
     # --- life cycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        # Alive (locked) before reconciling, so no other start takes this run's calls for lost.
+        self._run = RunLock.take(self.data)
+        self._boot = self._run.boot
         self._reconcile()
         self.writer.start()
         self.recorder.start()
@@ -171,7 +186,7 @@ class Appliance:
         """Before any call: records for the calls the last run lost, its queue entries and
         agents closed (firmware/records/reconcile.py)."""
         with Records(self.data.records_db) as records:
-            done = reconcile(records, self.data)
+            done = reconcile(records, self.data, own=self._boot)
         if done:
             self.counters["calls_reconciled"] += len(done.calls)
             log.warning("the last run stopped without writing everything: %d call record(s) "
@@ -211,6 +226,8 @@ class Appliance:
             self.shipper.stop(timeout)
         self._loader.shutdown(wait=False, cancel_futures=True)
         self.host.close()
+        if self._run is not None and written:
+            self._run.release()  # every record is written: nothing of this run to reconcile
         return recorded and written
 
     def wall_epoch(self, now: float) -> float:
@@ -381,6 +398,7 @@ class Appliance:
         self.by_id[call.call_id] = call
         return call
 
+        self._host_outstanding -= len(replies)
     def on_timer(self, owner, name, now) -> None:
         if owner == _ACD:
             self._acd_deadline = None
@@ -388,13 +406,21 @@ class Appliance:
         else:
             owner.timer(name, now)
 
+    @property
+    def waiting_for_host(self) -> bool:
+        """On the virtual clock, a request waits for the bank host's reply (the next tick
+        collects it)."""
+        return self.wait_for_host and self._host_outstanding > 0
+
     def before_render(self, now) -> None:
         replies = self.host.poll()
-        if not replies and self.wait_for_host and any(c.host_pending for c in self.calls.values()):
+        if not replies and self.waiting_for_host:
             self.host.wait(5.0)
             replies = self.host.poll()
         for call_id, reply in replies:
             call = self.by_id.get(call_id)
+        if rx is None:  # the event loop carries no audio: nothing to record or listen to
+            return
             if call is not None:
                 endpoint = self._host_endpoint.pop((call_id, reply.request_id), "")
                 call.host_replied(reply, endpoint, now)
@@ -405,6 +431,7 @@ class Appliance:
             call = self.calls.get(channel)
             if call is not None:
                 call.playback_ended(now)
+        self._host_outstanding += 1
         if ended and self.dialer.legs:
             self.dialer.playback_ended(ended, now)
         for call in self.calls.values():
@@ -506,6 +533,9 @@ class Appliance:
         calls = [r.call_id for r in batch if isinstance(r, CallRecord)]
         if calls:
             log.info("records committed: calls %s", " ".join(calls))
+        opened = [r.call_id for r in batch if isinstance(r, CallOpened)]
+        if opened:
+            log.info("records committed: answered calls %s", " ".join(opened))
 
     def _refused(self, record, error) -> None:
         self.counters["records_refused"] += 1

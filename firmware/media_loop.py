@@ -137,3 +137,8 @@ class MediaLoop:
         handler.after_render(now, ended, tone_ended, rx)
         late = due is not None and now - due > BLOCK_SECONDS
         self.stats.add(time.perf_counter() - started, late)
+
+    def next_tick(self, now: float) -> float:
+        """When the next tick is due: every block carries audio (firmware/event_loop.py's
+        loop skips the blocks where nothing happens)."""
+        return now + BLOCK_SECONDS

@@ -10,9 +10,10 @@
   within the bound, records are flushed, exit 0. ``--listen HOST:PORT`` serves the web page and
   API (firmware/web/serve.py; ``--tls`` for HTTPS with a self-signed certificate), /metrics and
   /healthz.
-* ``simulate SCENARIO [--hours H] [--data DIR] [--seed N] [--report DIR]``: the same
-  appliance on a virtual clock as fast as the machine allows; a progress bar on stderr, then
-  the KPI report from the records, also written as CSV and HTML under the report directory.
+* ``simulate SCENARIO [--hours H] [--data DIR] [--seed N] [--report DIR] [--media M]``: the
+  same appliance on a virtual clock as fast as the machine allows; a progress bar on stderr,
+  then the KPI report from the records, also written as CSV and HTML under the report
+  directory. ``--media events``: keys, prompts and hang-ups as events, no DSP.
 * ``selftest [--board URL]``: without a board, every port of the configured board through the
   DSP chain (DTMF and a busy tone); with one, every port of that board looped back at the
   codec, DTMF and a 300-3400 Hz tone sweep with levels in dBm0 (hw/selftest.py). A table per
@@ -187,8 +188,12 @@ def _simulate(args):
                          f"{done / 3600:5.2f}/{total / 3600:.2f} h  {rate:6.0f}x real time")
         sys.stderr.flush()
 
-    result = simulate(scenario, _data_dir(args), hours=args.hours, seed=args.seed,
-                      progress=None if args.quiet else bar)
+    try:
+        result = simulate(scenario, _data_dir(args), hours=args.hours, seed=args.seed,
+                          progress=None if args.quiet else bar, media=args.media)
+    except ScenarioError as exc:  # what the event mode cannot play
+        print(f"branchline simulate: {exc}", file=sys.stderr)
+        return 2
     if not args.quiet:
         sys.stderr.write("\n")
     print(f"simulated {result.virtual_s / 3600:.2f} h in {result.wall_s:.1f} s "
@@ -393,6 +398,9 @@ def build_parser():
     sim.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
     sim.add_argument("--seed", type=int, help="override the scenario's seed")
     sim.add_argument("--report", help="directory for the CSV and HTML report")
+    sim.add_argument("--media", choices=["audio", "events"], default="audio",
+                     help="audio: every block through the DSP; events: keys, prompts and "
+                          "hang-ups as events, much faster (docs/runtime.md)")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.add_argument("--log-level", default="WARNING")
     sim.set_defaults(func=_simulate)

@@ -12,7 +12,11 @@ says who they were:
   it (answered and completed, abandoned, timed out, given up) nor hands it to a call back;
 * ``recordings/``: a conversation recording whose call has no record.
 
-``reconcile(records, data_dir)`` writes, in one transaction:
+Only the traces of runs that are gone: an appliance may share the data directory with one
+that is running (``branchline call`` beside ``branchline run``), whose calls are up, not lost.
+A call id is ``<boot>-<serial>``; the run ``<boot>`` is gone when no process holds its lock
+(runs.py). ``reconcile(records, data_dir, own=boot)`` works under the data directory's
+reconcile lock and writes, in one transaction:
 
 * a ``CallRecord`` for each such call: outcome ``answered`` if an agent had answered it
   (CONNECT in the log), else ``appliance-restarted``; hang-up side ``system``, reason
@@ -21,7 +25,11 @@ says who they were:
   ``talking`` or ``callback``), so the log and the KPIs computed from it agree with the
   records;
 * an agent state change to ``logged_out`` (and its ``AGENTSTATE`` event) for every agent the
-  log leaves logged in: the new run starts with everyone logged out.
+  log leaves logged in: the new run starts with everyone logged out. Agent states do not name
+  their run, so this waits for a start when no other run is alive (a live one's agents are
+  logged in for real).
+
+Then the lock files of the dead runs are removed: their traces are reconciled.
 
 Times: a lost call ends at the last moment its run is known to have been alive (the latest
 time the records hold for call ids of that run, ``<boot>-<serial>``), never earlier than its
@@ -48,6 +56,7 @@ from branchline.firmware.records.database import (
     Records,
     TraceStep,
 )
+from branchline.firmware.records.runs import Runs
 
 __all__ = ["REASON", "Reconciled", "reconcile"]
 
@@ -71,12 +80,25 @@ class Reconciled:
         return bool(self.calls or self.entries_closed or self.agents_logged_out)
 
 
-def reconcile(records: Records, data_dir: Path | DataDir) -> Reconciled:
-    """See the module docstring; returns what was written (nothing: a falsy ``Reconciled``)."""
-    opened = {o.call_id: o for o in records.open_calls()}
-    from_log = records.unfinished_event_calls(str(k) for k in _FINISHED)
-    data_dir = DataDir.of(data_dir).root
-    recordings = _recordings(data_dir)
+def reconcile(records: Records, data_dir: Path | DataDir, own: str | None = None
+              ) -> Reconciled:
+    """See the module docstring; ``own`` is the calling run's boot id. Returns what was
+    written (nothing: a falsy ``Reconciled``)."""
+    with Runs(data_dir, own=own) as runs:
+        done = _reconcile(records, DataDir.of(data_dir).root, runs)
+        runs.forget_dead()
+    return done
+
+
+def _boot(call_id: str) -> str:
+    return call_id.split("-", 1)[0]  # a call back's leg is "<boot>-<serial>-cb<n>"
+
+
+def _reconcile(records: Records, data_dir: Path, runs: Runs) -> Reconciled:
+    opened = {o.call_id: o for o in records.open_calls() if runs.dead(_boot(o.call_id))}
+    from_log = [c for c in records.unfinished_event_calls(str(k) for k in _FINISHED)
+                if runs.dead(_boot(c))]
+    recordings = {c: path for c, path in _recordings(data_dir).items() if runs.dead(_boot(c))}
     candidates = list(dict.fromkeys([*opened, *from_log]))
     with_record = records.recorded([*candidates, *recordings])
     lost_recordings = [c for c in recordings if c not in with_record and c not in opened
@@ -86,7 +108,7 @@ def reconcile(records: Records, data_dir: Path | DataDir) -> Reconciled:
     calls, closed = [], 0
     for call_id in candidates:
         events = records.call_events(call_id)
-        boot = call_id.rsplit("-", 1)[0] + "-"
+        boot = _boot(call_id) + "-"
         if boot not in last_alive:
             last_alive[boot] = records.last_moment(boot)
         end = max([last_alive[boot] or 0.0, *(e.at for e in events),
@@ -104,7 +126,7 @@ def reconcile(records: Records, data_dir: Path | DataDir) -> Reconciled:
         moment = (data_dir / path).stat().st_mtime
         out.append(_record(call_id, None, [], moment, path))
         calls.append(call_id)
-    agents = _log_out_agents(records, out)
+    agents = () if runs.others_alive else _log_out_agents(records, out)
     records.append_many(out)
     return Reconciled(tuple(calls), closed, agents)
 

@@ -24,6 +24,12 @@ about two bursts of it. If the
 ring stopped because the caller gave up, the ACD already made the agent ready again and the
 extra ready code is accepted and ignored. The ready code is keyed only if the agent is still
 logged in and off break when its session comes round.
+
+Event mode (``keys_to``, a list the board owns): codes are appended there as (released,
+pressed, key, port, agent) instead of sent as DTMF audio, with the same timing; the board
+tells the agent when its phone starts playing a tone (``tone_started``) instead of playing
+it, and a busy tone makes the agent hang up when the third burst would have been heard to
+end.
 """
 
 import heapq
@@ -31,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from branchline.hw.ports import OffHook, OnHook
-from branchline.hw.sim.audio import Voice, key_audio, next_block
+from branchline.hw.ports import BLOCK_SECONDS, OffHook, OnHook
+from branchline.hw.sim.audio import Voice, key_audio, key_presses, key_timings, next_block
 
 __all__ = ["AgentRecord", "VirtualAgent"]
 
@@ -84,7 +90,8 @@ def _shift_sessions(spec, codes, day_start):
 class VirtualAgent:
     """One agent and its phone; see the module docstring."""
 
-    def __init__(self, spec, scenario, rng, port, voice_signal, day_start_time):
+    def __init__(self, spec, scenario, rng, port, voice_signal, day_start_time, *,
+                 keys_to=None):
         self.spec = spec
         self.scenario = scenario
         self.rng = rng
@@ -106,6 +113,7 @@ class VirtualAgent:
         self._busy_bursts = 0  # busy tone bursts heard in a row
         self._hang_up_timer = None
         self._out = np.zeros(0, dtype=np.int16)
+        self._keys_to = keys_to  # event mode: where keys go instead of audio
         self._timers = []
         self._seq = 0
         self._live = set()
@@ -205,6 +213,17 @@ class VirtualAgent:
             self._live.discard(self._hang_up_timer)
             self._on_hang_up(now, events)
 
+    def tone_started(self, now, on_s, off_s):
+        """Event mode: the phone started playing a tone of `on_s` bursts and `off_s` pauses
+        (0 for a steady tone). A busy tone heard while talking makes the agent hang up where
+        ``hear`` would: one block after the end of the BUSY_BURSTS-th burst."""
+        bursts = BUSY_BURST[0] * BLOCK_SECONDS <= on_s <= BUSY_BURST[1] * BLOCK_SECONDS
+        if self.talking and off_s and bursts:
+            self._live.discard(self._hang_up_timer)
+            self._hang_up_timer = self._schedule(
+                now + BUSY_BURSTS * on_s + (BUSY_BURSTS - 1) * off_s + BLOCK_SECONDS,
+                "hang_up")
+
     def _on_hang_up(self, now, events):
         self.off_hook = self.talking = False
         self.calls_ended += 1
@@ -239,10 +258,15 @@ class VirtualAgent:
         code, rest = codes[0], codes[1:]
         self.codes.append((now, code))
         self._apply(code)
-        audio = key_audio(self.rng, code, AGENT_KEY_DBM0, AGENT_TWIST_DB,
-                          self.scenario.keypad)
-        self._out = np.concatenate([self._out, audio])
-        done = now + audio.size / 8000
+        if self._keys_to is not None:
+            presses, done = key_presses(now, code, key_timings(self.rng, code,
+                                                               self.scenario.keypad))
+            self._keys_to += [(up, down, key, self.port, self) for down, up, key in presses]
+        else:
+            audio = key_audio(self.rng, code, AGENT_KEY_DBM0, AGENT_TWIST_DB,
+                              self.scenario.keypad)
+            self._out = np.concatenate([self._out, audio])
+            done = now + audio.size / 8000
         if rest:
             self._schedule(done + self.rng.uniform(0.8, 1.5), "key", rest)
         else:

@@ -10,7 +10,9 @@ it does not imitate DTMF.
 ``Voice`` reads such a signal in 160-sample rows from its own offset, looping.
 ``block_levels(block)`` is each row's RMS in dBm0, the figure virtual callers hear with.
 ``key_audio(rng, keys, keypad)`` renders a key string as real DTMF (``dtmf_samples``) with
-the human timing the scenario's keypad draws (tone length, inter-digit gap, level, twist).
+the human timing the scenario's keypad draws (tone length, inter-digit gap, level, twist);
+``key_timings`` is that timing alone and ``key_presses`` the keys' times from it, for the
+board's event mode (keys without audio).
 """
 
 import math
@@ -20,7 +22,10 @@ import numpy as np
 from branchline.dsp import DBM0_RMS, dtmf_samples
 from branchline.hw.ports import BLOCK_SAMPLES
 
-__all__ = ["LONGEST_PAUSE_S", "Voice", "block_levels", "db_gain", "key_audio", "speech_like"]
+__all__ = [
+    "LONGEST_PAUSE_S", "Voice", "block_levels", "db_gain", "key_audio", "key_presses",
+    "key_timings", "speech_like",
+]
 
 RATE = 8000
 LONGEST_PAUSE_S = 1.2
@@ -85,15 +90,27 @@ def block_levels(block):
     return np.maximum(levels, _FLOOR_DBM0)
 
 
+def key_timings(rng, keys, keypad):
+    """How long a person holds each of `keys` and pauses after it: [(on_ms, off_ms)]."""
+    return [(max(keypad.key_ms.sample(rng), 1.0), max(keypad.gap_ms.sample(rng), 0.0))
+            for _ in keys]
+
+
+def key_presses(start, keys, timings):
+    """Each of `keys` as (pressed, released, key) in seconds when pressed from `start` with
+    `timings` (``key_timings``), and when the pause after the last one ends."""
+    presses, t = [], start
+    for key, (on_ms, off_ms) in zip(keys, timings, strict=True):
+        presses.append((t, t + on_ms / 1000, key))
+        t += (on_ms + off_ms) / 1000
+    return presses, t
+
+
 def key_audio(rng, keys, level_dbm0, twist_db, keypad):
     """DTMF audio (int16) for `keys` pressed by a person: each key held and released."""
-    parts = []
-    for key in keys:
-        on_ms = keypad.key_ms.sample(rng)
-        off_ms = keypad.gap_ms.sample(rng)
-        parts.append(dtmf_samples(key, level_dbm0=level_dbm0, twist_db=twist_db,
-                                  on_ms=max(on_ms, 1.0), off_ms=max(off_ms, 0.0)))
-    return np.concatenate(parts)
+    return np.concatenate([
+        dtmf_samples(key, level_dbm0=level_dbm0, twist_db=twist_db, on_ms=on_ms, off_ms=off_ms)
+        for key, (on_ms, off_ms) in zip(keys, key_timings(rng, keys, keypad), strict=True)])
 
 
 def next_block(voice, pending):

@@ -184,6 +184,7 @@ class SimBoard:
         self._on_phone: set[int] = set()  # stations whose agent is talking
         self._sounding: set[int] = set()  # stations whose phone sends audio
         self._agents_due = float("inf")  # the earliest timer of any agent
+        self._keys_to = None  # event mode (EventSimBoard): where people's keys go, not audio
         t = np.arange(BLOCK_SAMPLES) / 8000
         self._busy_probe = np.stack([np.cos(2 * np.pi * BUSY_HZ * t),
                                      np.sin(2 * np.pi * BUSY_HZ * t)], axis=1)
@@ -223,10 +224,7 @@ class SimBoard:
         while self._next_arrival is not None and self._next_arrival <= now:
             self._arrive(self._next_arrival)
             self._next_arrival = self._arrival_after(self._next_arrival)
-        for port, caller in enumerate(self._on_trunk):
-            if caller is not None:
-                events += caller.advance(now)
-                self._after_caller_moved(port, caller, events)
+        self._advance_callers(now, events)
         if self._outgoing:
             self._exchange(now)
         if self._agents_due <= now:  # most ticks nobody at a phone has anything due
@@ -407,7 +405,7 @@ class SimBoard:
             port = self.trunks + spec.station
             self._agents[port] = VirtualAgent(
                 spec, self.scenario, np.random.default_rng([self.seed, 3, i]), port,
-                self._voice, now,
+                self._voice, now, keys_to=self._keys_to,
             )
         self._agents_due = now
         first = self.scenario.arrivals.first_s
@@ -436,8 +434,8 @@ class SimBoard:
 
     def _arrive(self, time):
         ident = len(self._callers) + 1
-        caller = VirtualCaller(ident, self.scenario,
-                               np.random.default_rng([self.seed, 4, ident]), self._voice, time)
+        caller = VirtualCaller(ident, self.scenario, np.random.default_rng([self.seed, 4, ident]),
+                               self._voice, time, keys_to=self._keys_to)
         self._callers.append(caller)
         for port in range(self.trunks):
             if self._on_trunk[port] is None and not self._off_hook[port] and \
@@ -446,6 +444,12 @@ class SimBoard:
                 caller.start_ringing(port)
                 return
         caller.blocked()
+
+    def _advance_callers(self, now, events):
+        for port, caller in enumerate(self._on_trunk):
+            if caller is not None:
+                events += caller.advance(now)
+                self._after_caller_moved(port, caller, events)
 
     def _after_caller_moved(self, port, caller, events):
         if not caller.off_line:

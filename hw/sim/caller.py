@@ -29,6 +29,14 @@ then its goal's steps) by ear:
 The caller owns its timers (a small heap) and its outgoing audio; the board calls
 ``advance(now)`` every tick, ``render()`` for every block it reads and ``hear()`` for every
 block the appliance writes. Everything random comes from the caller's own generator.
+
+Event mode (``keys_to``, a list the board's ``EventSimBoard`` owns): the caller presses the
+same keys at the same times, drawn the same way, but appends them there as (released,
+pressed, key, port, caller) instead of sending DTMF audio; ``render`` is not used, and keys
+released after the caller left the line were never heard (the board drops them). The board
+then calls ``hear()`` only on the blocks that can change what the caller does: where what it hears
+changes, and the quiet block ``next_hearing_check(now)`` names (a turn, the agent gone, the
+silence after which it hangs up).
 """
 
 import enum
@@ -41,11 +49,19 @@ import numpy as np
 from branchline.hw.ports import (
     ABSENT_PRIVATE,
     ABSENT_UNAVAILABLE,
+    BLOCK_SECONDS,
     CallerId,
     Ring,
     RingOff,
 )
-from branchline.hw.sim.audio import LONGEST_PAUSE_S, Voice, key_audio, next_block
+from branchline.hw.sim.audio import (
+    LONGEST_PAUSE_S,
+    Voice,
+    key_audio,
+    key_presses,
+    key_timings,
+    next_block,
+)
 
 __all__ = [
     "AGENT_GONE_S", "AGENT_VOICE_BLOCKS", "CallOutcome", "CallerRecord", "KeyPress",
@@ -148,7 +164,7 @@ def _cid_seconds(number):
 class VirtualCaller:
     """One caller; see the module docstring. `rng` is its own numpy Generator."""
 
-    def __init__(self, ident, scenario, rng, voice_signal, arrived):
+    def __init__(self, ident, scenario, rng, voice_signal, arrived, *, keys_to=None):
         self.id = ident
         self.scenario = scenario
         self.rng = rng
@@ -209,6 +225,10 @@ class VirtualCaller:
         self._attempts = 0
         self._pending = False  # a press is scheduled
         self._out = np.zeros(0, dtype=np.int16)  # key audio still to send
+        # Event mode: where keys go instead of audio, and when the last one's pause ends
+        # (the keys are still "sounding" until then).
+        self._keys_to = keys_to
+        self._keys_end = -1e9
         self._in_prompt = False
         self._last_sound = -1e9
         self._last_onset = -1e9
@@ -252,6 +272,11 @@ class VirtualCaller:
     @property
     def ringing(self):
         return self.state is _State.RINGING
+
+    @property
+    def due(self):
+        """The time of the caller's next timer (inf when none)."""
+        return self._timers[0][0] if self._timers else float("inf")
 
     @property
     def wants_agent(self):
@@ -371,11 +396,30 @@ class VirtualCaller:
                     self._last_onset = now - 0.04
         quiet = now - self._last_sound >= self.scenario.listening.done_silence_s
         if self.state in (_State.AFTER, _State.ASKED) and quiet and not (
-                self._in_prompt or self._pending or self._out.size):
+                self._in_prompt or self._pending or self._sending(now)):
             if self.state is _State.ASKED:
                 self._await_callback(now)
             else:
                 self._finish(now, CallOutcome.HUNG_UP_DONE)
+
+    def next_hearing_check(self, now):
+        """The first block after `now` at which a quiet block could change what the caller
+        does (a turn, the agent gone, hanging up when done); None if none can."""
+        if self.state in (_State.RINGING, _State.GONE, _State.AWAITING, _State.GREETING):
+            return None
+        listening = self.scenario.listening
+        times = []
+        if self._in_prompt:
+            times.append(self._last_sound + listening.turn_silence_s)
+        if self.state is _State.TALKING:
+            times.append(self._last_agent + AGENT_GONE_S + BLOCK_SECONDS)  # strictly more
+        if self.state in (_State.AFTER, _State.ASKED) and not self._pending:
+            times.append(max(self._last_sound + listening.done_silence_s, self._keys_end))
+        later = [t for t in times if t > now]
+        return min(later) if later else None
+
+    def _sending(self, now):
+        return self._out.size > 0 or now < self._keys_end
 
     def _agent_voice(self, now, agent_port):
         """One block of an agent's voice while waiting: a run of them means a person is on."""
@@ -470,7 +514,7 @@ class VirtualCaller:
         self.outcome = CallOutcome.CALLBACK_PENDING
         self._timers.clear()
         self._generation.clear()
-        self._out = np.zeros(0, dtype=np.int16)
+        self._stop_keys()
         self._pending = False
 
     def _on_greeted(self, now, events):
@@ -484,6 +528,13 @@ class VirtualCaller:
             self._at(now + self.rng.uniform(0.5, 2.0), "hang_up", CallOutcome.GAVE_UP)
 
     def _send_keys(self, now, keys):
+        if self._keys_to is not None:
+            presses, self._keys_end = key_presses(
+                max(now, self._keys_end), keys, key_timings(self.rng, keys, self.scenario.keypad))
+            self._keys_to += [(up, down, key, self.port, self) for down, up, key in presses]
+            self._pending = False
+            self._acted_at = presses[-1][1]
+            return
         audio = key_audio(self.rng, keys, self.level_dbm0, self.twist_db,
                           self.scenario.keypad)
         self._out = np.concatenate([self._out, audio])
@@ -561,4 +612,9 @@ class VirtualCaller:
         self.outcome = outcome
         self._timers.clear()
         self._generation.clear()
+        self._stop_keys()
+
+    def _stop_keys(self):
+        """Off the line: keys not yet sent are never heard."""
         self._out = np.zeros(0, dtype=np.int16)
+        self._keys_end = -1e9
