@@ -99,13 +99,13 @@ from branchline.hw.ports import (
     LineState,
     OffHook,
     OnHook,
-from branchline.hw.sim.event_board import EventSimBoard
     PolarityReversal,
     PortInService,
     PortOutOfService,
     Ring,
     SpanAlarm,
 )
+from branchline.hw.sim.event_board import EventSimBoard
 
 __all__ = ["Appliance", "bank_host", "build_prompts", "open_sim", "scenario_file"]
 
@@ -147,13 +147,13 @@ class Appliance:
         self.draining = False
         self.calls: dict[int, CallSession] = {}  # by trunk port, while the line is in use
         self.by_id: dict[str, CallSession] = {}  # every call until its record is written
-        self._host_outstanding = 0  # requests submitted and not yet answered
         self.stations = {p.index: Station(self, p.index, p.name)
                          for p in board.ports if p.is_station}
         self._station_by_name = {s.name: s for s in self.stations.values()}
         self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
         self.dialer = Dialer(self)
         self._host_endpoint: dict[tuple[str, int], str] = {}
+        self._host_outstanding = 0  # requests submitted and not yet answered
         self._boot = secrets.token_hex(3)  # start() makes it the run's locked identity
         self._run: RunLock | None = None
         self._serial = 0
@@ -398,7 +398,6 @@ class Appliance:
         self.by_id[call.call_id] = call
         return call
 
-        self._host_outstanding -= len(replies)
     def on_timer(self, owner, name, now) -> None:
         if owner == _ACD:
             self._acd_deadline = None
@@ -406,34 +405,34 @@ class Appliance:
         else:
             owner.timer(name, now)
 
+    def before_render(self, now) -> None:
+        replies = self.host.poll()
+        if not replies and self.waiting_for_host:
+            self.host.wait(5.0)
+            replies = self.host.poll()
+        self._host_outstanding -= len(replies)
+        for call_id, reply in replies:
+            call = self.by_id.get(call_id)
+            if call is not None:
+                endpoint = self._host_endpoint.pop((call_id, reply.request_id), "")
+                call.host_replied(reply, endpoint, now)
+        self._store_acd_log()
+
     @property
     def waiting_for_host(self) -> bool:
         """On the virtual clock, a request waits for the bank host's reply (the next tick
         collects it)."""
         return self.wait_for_host and self._host_outstanding > 0
 
-    def before_render(self, now) -> None:
-        replies = self.host.poll()
-        if not replies and self.waiting_for_host:
-            self.host.wait(5.0)
-            replies = self.host.poll()
-        for call_id, reply in replies:
-            call = self.by_id.get(call_id)
-        if rx is None:  # the event loop carries no audio: nothing to record or listen to
-            return
-            if call is not None:
-                endpoint = self._host_endpoint.pop((call_id, reply.request_id), "")
-                call.host_replied(reply, endpoint, now)
-        self._store_acd_log()
-
     def after_render(self, now, ended, tone_ended, rx) -> None:
         for channel in ended:
             call = self.calls.get(channel)
             if call is not None:
                 call.playback_ended(now)
-        self._host_outstanding += 1
         if ended and self.dialer.legs:
             self.dialer.playback_ended(ended, now)
+        if rx is None:  # the event loop carries no audio: nothing to record or listen to
+            return
         for call in self.calls.values():
             if call.records_audio:
                 call.record_frame(rx)
@@ -444,6 +443,7 @@ class Appliance:
 
     def submit_host(self, call: CallSession, request) -> None:
         self._host_endpoint[(call.call_id, request.request_id)] = request.endpoint
+        self._host_outstanding += 1
         self.host.submit(request, call.call_id)
 
     def submit_record(self, record) -> None:
