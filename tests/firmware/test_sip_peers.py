@@ -5,11 +5,15 @@ callers and as the carrier answering a call back; Kamailio as the carrier the tr
 with.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 - fixtures
-from sip_peers import LOOPBACK, Baresip, LiveAppliance
+from sip_peers import LOOPBACK, Baresip, LiveAppliance, sipp
+
+SCENARIOS = Path(__file__).parents[1] / "hw" / "sip" / "scenarios"
 
 NUMBER = "075588880001"  # the sample document's number for sip1..sip4
 CALLER = "13912345678"
@@ -97,3 +101,35 @@ def test_baresip_calls_hears_the_language_prompt_and_keys_by_rfc4733(live, tmp_p
     # The measure tells prompts apart: another prompt is not found in what was heard.
     other = app.app.prompts.audio("common.invalid", "zh")
     assert _best_correlation(heard, _speech(other)) < HEARD_THRESHOLD
+
+
+@pytest.mark.parametrize("scenario", ["uac", "caller_hold.xml"])
+def test_sipp_callers_reach_the_ivr_and_hang_up(live, tmp_path, processes, scenario):
+    """SIPp's own caller (INVITE, ACK, 2 s, its BYE), and one held and resumed by re-INVITE
+    before its BYE: answered on sip1, ended by the caller."""
+    app = live(sip=_sip())
+    target = "{}:{}".format(*app.address)
+    if scenario == "uac":
+        peer = sipp(None, target, tmp_path, "-sn", "uac", "-s", NUMBER, "-d", "2000", "-m", "1")
+    else:
+        peer = sipp(SCENARIOS / scenario, target, tmp_path, "-s", NUMBER, "-m", "1")
+    processes.append(peer)
+    assert app.until(peer.done), peer.output()[-3000:]
+    assert peer.result() == (1, 0)
+    assert app.until(lambda: not app.app.calls)
+    (record,) = app.records()
+    assert record.port == "sip1" and record.answered_at is not None
+    assert record.hangup_reason.startswith("caller")
+
+
+def test_sipp_cancels_while_a_draining_appliance_lets_it_ring(live, tmp_path, processes):
+    """A draining appliance takes no new call, so the SIP channel rings (180) until SIPp's
+    CANCEL, which gets 200 and 487 (the scenario requires both); no call is recorded."""
+    app = live(sip=_sip())
+    app.app.drain()
+    peer = sipp(SCENARIOS / "caller_cancel.xml", "{}:{}".format(*app.address), tmp_path,
+                "-s", NUMBER, "-m", "1")
+    processes.append(peer)
+    assert app.until(peer.done), peer.output()[-3000:]
+    assert peer.result() == (1, 0)
+    assert app.records() == []
