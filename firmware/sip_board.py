@@ -73,7 +73,8 @@ def with_sip(board, data_dir, document):
         trunks.append(SipTrunk(name, frozenset(spec.sources),
                                host_port(spec.address) if spec.address else None,
                                spec.user, credentials,
-                               spec.registers and credentials is not None, spec.dtmf))
+                               spec.registers and credentials is not None, spec.dtmf,
+                               tuple(spec.codecs)))
     stations = {phone.extension: station for station, phone in sip.phones.items()}
     phones = [SipPhone(station, phone.extension) for station, phone in sip.phones.items()]
 

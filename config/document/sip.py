@@ -13,6 +13,7 @@
           auth_user: "12345678"     # digest user name, when it differs from user
           sources: [10.1.2.3]       # INVITEs are taken only from these (and address)
           dtmf: auto                # rfc4733, inband or auto
+          codecs: [PCMA, PCMU]      # what it takes, ours first: answers and offers follow
       phones:                       # one account per agent station
         desk1: {extension: "801"}   # station desk1 registers as 801
       transfer_targets: ["95566"]   # the only numbers a call may be transferred to
@@ -69,6 +70,13 @@ class SipTrunk(_Section):
     auth_user: str | None = None
     sources: list[str] = Field(default_factory=list)
     dtmf: Literal["rfc4733", "inband", "auto"] = "auto"
+    codecs: list[Literal["PCMA", "PCMU"]] = Field(default_factory=lambda: ["PCMA", "PCMU"],
+                                                  min_length=1)
+
+    @field_validator("codecs")
+    @classmethod
+    def _once(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))  # a codec named twice is still one preference
 
     @field_validator("address")
     @classmethod

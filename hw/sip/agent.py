@@ -209,11 +209,14 @@ class UserAgent(OutgoingCalls, MidCall):
                                      headers=headers), body=body)
         return self._respond(call.invite, reply, now)
 
-    def answer(self, call_id, now, media_address=None):
-        """200 OK with our SDP answer (or offer, to an INVITE without one), resent until ACK."""
+    def answer(self, call_id, now, media_address=None, codecs=None):
+        """200 OK with our SDP answer (or offer, to an INVITE without one), resent until ACK;
+        ``codecs``: the ones we take, in our order of preference (default PCMA, PCMU)."""
         call = self._call(call_id, "answer")
         if media_address is not None:
             call.media_address = tuple(media_address)
+        if codecs is not None:
+            call.codecs = tuple(codecs)
         _need_media(call.media_address)
         try:
             if call.invite.body:
@@ -552,8 +555,8 @@ class UserAgent(OutgoingCalls, MidCall):
     def _answer_offer(self, call, offered=None):
         offered = offered or Session.parse(call.invite.body)
         host, port = call.media_address
-        ours, call.media = answer(offered, host, port, call.session_id, hold=call.local_hold,
-                                  version=call.sdp_version)
+        ours, call.media = answer(offered, host, port, call.session_id, prefer=call.codecs,
+                                  hold=call.local_hold, version=call.sdp_version)
         direction = (offered.media[0].direction if offered.media else None) or offered.direction
         call.remote_hold = direction in ("sendonly", "inactive")
         return ours
@@ -566,7 +569,8 @@ class UserAgent(OutgoingCalls, MidCall):
         elif not hold and call.remote_hold:
             direction = "recvonly"
         host, port = call.media_address
-        return offer(host, port, call.session_id, direction=direction, version=call.sdp_version)
+        return offer(host, port, call.session_id, codecs=call.codecs, direction=direction,
+                     version=call.sdp_version)
 
     def _registration(self, actions, now):
         out = []

@@ -79,17 +79,19 @@ from branchline.hw.sip.registration import Registration, RegistrationChanged
 from branchline.hw.sip.rtp import PCMA, RtpEngine
 from branchline.hw.sip.sdp import Session, answer
 
-__all__ = ["DTMF_MODES", "SipBoard", "SipPhone", "SipTrunk"]
+__all__ = ["CODECS", "DTMF_MODES", "SipBoard", "SipPhone", "SipTrunk"]
 
 DTMF_MODES = ("rfc4733", "inband", "auto")
 _WITHHELD = {"anonymous", "restricted", "unavailable", "unknown", "private"}
 _OUR_OFFER = (PCMA, 101, 20)  # sdp.offer's first codec, event type and ptime
 _REGISTERED = ("registered", "refreshing")
+CODECS = ("PCMA", "PCMU")  # A-law first: the law of E1 and of the networks in China
 
 
 @dataclass(frozen=True, slots=True)
 class SipTrunk:
-    """A trunk: where its calls come from, where ours go, how it registers, its DTMF mode."""
+    """A trunk: where its calls come from, where ours go, how it registers, its DTMF mode,
+    the codecs it takes in our order of preference (answers and offers follow it)."""
 
     name: str
     sources: frozenset[str] = frozenset()  # addresses its INVITEs may come from
@@ -98,8 +100,13 @@ class SipTrunk:
     credentials: DigestClient | None = field(default=None, repr=False)
     register: bool = False
     dtmf: str = "auto"
+    codecs: tuple[str, ...] = CODECS
 
     def __post_init__(self):
+        if not self.codecs or any(c not in CODECS for c in self.codecs) or \
+                len(set(self.codecs)) < len(self.codecs):
+            raise UsageError(f"trunk {self.name!r}: codecs={self.codecs!r}; expected some of "
+                             f"{', '.join(CODECS)}, each once")
         if self.dtmf not in DTMF_MODES:
             raise UsageError(f"trunk {self.name!r}: dtmf={self.dtmf!r}; expected one of "
                              f"{', '.join(DTMF_MODES)}")
@@ -226,14 +233,17 @@ class SipBoard:
             raise PortError(f"SipBoard.answer({port}): no call rings on {self._ports[port].name}"
                             "; a SIP channel is not seized: place a call with dial()")
         call = self.agent.calls[line.call_id]
+        codecs = line.trunk.codecs if line.trunk is not None else CODECS
         media = None
         if call.invite.body:
             try:
-                _, media = answer(Session.parse(call.invite.body), self._rtp_host, 1, 0)
+                _, media = answer(Session.parse(call.invite.body), self._rtp_host, 1, 0,
+                                  prefer=codecs)
             except SdpError:
                 media = None
         local = self._open(port, media)
-        self._send(self.agent.answer(line.call_id, self._clock(), media_address=local))
+        self._send(self.agent.answer(line.call_id, self._clock(), media_address=local,
+                                     codecs=codecs))
         line.state = "talking"
 
     def hang_up(self, port: int) -> None:
@@ -254,7 +264,8 @@ class SipBoard:
         local = self._open(port, None)
         call_id, out = self.agent.invite(number, trunk.address, self._clock(),
                                          media_address=local, credentials=trunk.credentials,
-                                         from_user=trunk.user or "branchline")
+                                         from_user=trunk.user or "branchline",
+                                         codecs=trunk.codecs)
         self._bind(port, call_id, "dialling", trunk)
         self._send(out)
         return True

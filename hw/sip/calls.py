@@ -97,6 +97,7 @@ class Call:
     dialog: object = None
     media: Negotiated | None = None
     media_address: tuple = ("", 0)  # our RTP address and port
+    codecs: tuple = ("PCMA", "PCMU")  # ours, in order of preference (offers and answers)
     session_id: int = 0
     sdp_version: int = 0
     our_offer: object = None    # the Session we offered, until its answer comes

@@ -37,8 +37,9 @@ class Refused(UsageError):
 
 class OutgoingCalls:
     def invite(self, number, address, now, from_user="branchline", media_address=None,
-               credentials=None, transport="udp", purpose="call", domain=None):
+               credentials=None, transport="udp", purpose="call", domain=None, codecs=None):
         """Call ``number`` at ``address`` (host, port). Returns (call_id, outgoing).
+        ``codecs``: what we offer, in our order of preference (default PCMA, PCMU).
 
         Raises ``Refused`` unless the outbound policy allows the number for ``purpose``.
         """
@@ -48,7 +49,7 @@ class OutgoingCalls:
                           f"({purpose}); only configured callbacks and transfer targets")
         target = _uri(f"sip:{number}@{domain or f'{address[0]}:{address[1]}'}")
         return self._place(target, address, now, from_user, media_address, credentials,
-                           transport)
+                           transport, codecs)
 
     def call_station(self, user, now, from_user="branchline", media_address=None):
         """Ring an agent phone at its newest live registration (RFC 3261 §10: the bound
@@ -61,7 +62,8 @@ class OutgoingCalls:
         return self._place(_uri(binding.contact), binding.source, now, from_user,
                            media_address, None, binding.transport)
 
-    def _place(self, target, address, now, from_user, media_address, credentials, transport):
+    def _place(self, target, address, now, from_user, media_address, credentials, transport,
+               codecs=None):
         media_address = tuple(media_address or (self.host, self.media_port))
         if not media_address[1]:
             raise UsageError("a call needs our RTP port: give media_address (or media_port)")
@@ -71,6 +73,8 @@ class OutgoingCalls:
                     session_id=self._rng.randrange(1, 10**9), credentials=credentials,
                     session_expires=self.session_expires)
         call.sdp_version = call.session_id
+        if codecs is not None:
+            call.codecs = tuple(codecs)
         call.our_offer = self._offer(call)
         from_uri = _uri(f"sip:{from_user}@{self.host}:{self.port}")
         fields = [("Max-Forwards", "70"), ("From", f"<{from_uri}>;tag={call.local_tag}"),

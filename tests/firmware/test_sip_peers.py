@@ -5,13 +5,16 @@ callers and as the carrier answering a call back; Kamailio as the carrier the tr
 with.
 """
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 - fixtures
-from sip_peers import LOOPBACK, Baresip, LiveAppliance, sipp
+from sip_peers import LOOPBACK, Baresip, LiveAppliance, Peer, sipp
+
+from branchline.hw.sip.calls import CallAnswered
 
 SCENARIOS = Path(__file__).parents[1] / "hw" / "sip" / "scenarios"
 
@@ -133,3 +136,26 @@ def test_sipp_cancels_while_a_draining_appliance_lets_it_ring(live, tmp_path, pr
     assert app.until(peer.done), peer.output()[-3000:]
     assert peer.result() == (1, 0)
     assert app.records() == []
+
+
+@pytest.mark.parametrize(("codecs", "chosen"), [
+    (None, "PCMA"), (["PCMU", "PCMA"], "PCMU"), (["PCMU"], "PCMU")])
+def test_the_trunks_codec_order_is_honoured_in_the_answer(live, codecs, chosen):
+    """Our peer offers PCMA then PCMU; the appliance answers with the trunk's first codec
+    that the offer has, and opens its RTP with it (the prompt reaches the peer)."""
+    trunk = {"sources": [LOOPBACK], **({"codecs": codecs} if codecs else {})}
+    app = live(sip=_sip(trunks={"local": trunk}))
+    caller = Peer()
+    app.peers.append(caller)
+    call, out = caller.ua.invite(NUMBER, app.address, time.monotonic(), from_user=CALLER,
+                                 media_address=caller.media)
+    caller.ep.send(out)
+    assert app.until(lambda: caller.of(CallAnswered))
+    (answered,) = caller.of(CallAnswered)
+    assert answered.media.codec == chosen
+    start = len(caller.heard)
+    assert app.until(lambda: len(caller.heard) > start + 100)
+    heard = np.concatenate(caller.heard[start:]).astype(np.float64)
+    assert np.sqrt(np.mean(heard ** 2)) > 300, "the caller heard no prompt"
+    caller.ep.send(caller.ua.hangup(call, time.monotonic()))
+    assert app.until(lambda: not app.app.calls)

@@ -36,7 +36,7 @@ from branchline.firmware.sip_board import bind_outbound, sip_of, with_sip
 from branchline.hw import SimBoard, parse_scenario
 from branchline.hw.ports import BLOCK_SAMPLES, BLOCK_SECONDS
 from branchline.hw.sip.agent import UserAgent
-from branchline.hw.sip.calls import IncomingCall
+from branchline.hw.sip.calls import CallAnswered, IncomingCall
 from branchline.hw.sip.driver import SipEndpoint
 from branchline.hw.sip.guard import OutboundPolicy
 from branchline.hw.sip.rtp import RtpEngine
@@ -67,6 +67,11 @@ class Peer:
             self.seen.append(event)
             if self.answer and isinstance(event, IncomingCall):
                 self.ep.send(self.ua.answer(event.call_id, now, media_address=self.media))
+            elif isinstance(event, CallAnswered) and event.media is not None:
+                self.rtp.close(0)  # reopened on the same port with the codec settled on
+                self.rtp.open(0, host=LOOPBACK, port=self.media[1],
+                              remote=(event.media.address, event.media.port),
+                              payload_type=event.media.payload_type)
         self.rtp.receive()
         block = np.zeros((1, BLOCK_SAMPLES), dtype=np.int16)
         self.rtp.read(block)
