@@ -32,6 +32,11 @@ class IntervalFigures:
     waited_s: float = 0.0  # time waited by everyone who entered, however they left
     handled: int = 0  # conversations completed
     handle_s: float = 0.0  # their talk and wrap-up
+    # The KPIs' service level and abandon rate (docs/kpis.md, variant A): answered in the
+    # target, over answered + abandoned (short abandons left out) + timed out.
+    answered_in_sl: int = 0
+    long_abandoned: int = 0
+    timed_out: int = 0
 
 
 EMPTY = IntervalFigures()

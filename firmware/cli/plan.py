@@ -1,12 +1,22 @@
 """`branchline plan ...`: the workforce plan from the records (docs/planning.md).
 
     branchline plan show [--day YYYY-MM-DD] [--queue NAME] [--data DIR]
+    branchline plan check [--day YYYY-MM-DD] [--roster N] [--seed N] [--data DIR]
 
 ``show`` prints, per queue, the forecast for the day (default: tomorrow, local time) per
 15-minute interval with calls: calls, handle time, Erlangs, agents on the phones by Erlang C
 and Erlang A, agents on shift after shrinkage; then the forecast's error on the last two weeks
-of history beside the naive forecast's. Exit status 0; 2 when the command could not run (a
-bad date, an unknown queue), with the reason on stderr.
+of history beside the naive forecast's.
+
+``check`` tests the roster in force (or version N of the rosters) on the day: per interval
+with calls, the forecast, agents on the phones by Erlang C and A, on shift needed, scheduled,
+the gap, Erlang C and A's service level and Erlang A's abandon rate for the scheduled agents,
+and the service level and abandon rate of the day simulated in event mode
+(firmware/planning/check.py). For a day the records already hold, what happened follows each
+interval: calls offered, service level, abandon rate.
+
+Exit status 0; 2 when the command could not run (a bad date, an unknown queue, no roster or no
+such version, no shift that day), with the reason on stderr.
 """
 
 from __future__ import annotations
@@ -14,14 +24,23 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from importlib import resources
 from zoneinfo import ZoneInfo
 
 from branchline.acd.planning import slot_label
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import check_document, open_config_store
 from branchline.firmware.planning import Plan, make_plan
+from branchline.firmware.planning.check import (
+    CheckRow,
+    Happened,
+    check_roster_day,
+    what_happened,
+)
+from branchline.firmware.planning.roster import check_roster, open_roster_store
+from branchline.hw import load_scenario
 
-__all__ = ["add_plan_commands", "plan_lines"]
+__all__ = ["add_plan_commands", "check_lines", "plan_lines"]
 
 
 def _day(text: str) -> dt.date:
@@ -41,6 +60,13 @@ def add_plan_commands(subparsers) -> argparse.ArgumentParser:
     show.add_argument("--queue", help="only this queue")
     show.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
     show.set_defaults(func=_show)
+    check = commands.add_parser("check", help="test a roster before (and after) the day")
+    check.add_argument("--day", type=_day, help="the day to check (default: tomorrow)")
+    check.add_argument("--roster", type=int, help="roster version (default: the one in force)")
+    check.add_argument("--seed", type=int, help="the simulation's seed (default: the "
+                       "shipped branch day's)")
+    check.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
+    check.set_defaults(func=_check)
     return plan
 
 
@@ -89,4 +115,58 @@ def _show(args) -> int:
     day = args.day or dt.datetime.now(ZoneInfo(document.site.timezone)).date() + \
         dt.timedelta(days=1)
     print("\n".join(plan_lines(make_plan(data, document, day), args.queue)))
+    return 0
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def check_lines(rows: list[CheckRow], happened: dict[int, Happened]) -> list[str]:
+    """The check's table; with `happened`, what the records say beside each interval."""
+    head = (f"{'interval':<9}{'calls':>6}{'Erl C':>6}{'Erl A':>6}{'need':>5}{'sched':>6}"
+            f"{'gap':>5}{'SL C':>6}{'SL A':>6}{'ab A':>6}{'SL sim':>7}{'ab sim':>7}")
+    if happened:
+        head += f" |{'offered':>8}{'SL':>6}{'ab':>6}"
+    lines = [head]
+    for r in rows:
+        line = (f"{slot_label(r.slot):<9}{r.calls:>6.1f}{r.erlang_c:>6}{r.erlang_a:>6}"
+                f"{r.needed:>5}{r.scheduled:>6}{r.gap:>+5}{_rate(r.sl_c):>6}{_rate(r.sl_a):>6}"
+                f"{_rate(r.abandon_a):>6}{_rate(r.sl_sim):>7}{_rate(r.abandon_sim):>7}")
+        if happened:
+            h = happened.get(r.slot)
+            line += (f" |{h.offered:>8}{_rate(h.service_level):>6}{_rate(h.abandon_rate):>6}"
+                     if h else f" |{0:>8}{'-':>6}{'-':>6}")
+        lines.append(line)
+    return lines
+
+
+def _check(args) -> int:
+    data = DataDir.from_option(args.data)
+    document = check_document(open_config_store(data).current().text)[0]
+    day = args.day or dt.datetime.now(ZoneInfo(document.site.timezone)).date() + \
+        dt.timedelta(days=1)
+    store = open_roster_store(data, document)
+    numbers = [v.number for v in store.history()]
+    if not numbers:
+        print("branchline plan: no roster published yet; publish one on the Planning page "
+              "(docs/planning.md)", file=sys.stderr)
+        return 2
+    if args.roster is not None and args.roster not in numbers:
+        print(f"branchline plan: no roster version {args.roster}; the versions are "
+              f"{numbers[0]}..{numbers[-1]}", file=sys.stderr)
+        return 2
+    version = store.current() if args.roster is None else store.get(args.roster)
+    roster = check_roster(version.text, {a.id for a in document.acd.agents})[0]
+    if not any(s.day == day for s in roster.shifts):
+        print(f"branchline plan: roster v{version.info.number} has no shift on {day}; "
+              "add the day's shifts or pick another --day", file=sys.stderr)
+        return 2
+    plan = make_plan(data, document, day)
+    template = load_scenario(resources.files("branchline.config") / "defaults" /
+                             "scenario_day.yaml")
+    rows = check_roster_day(data, document, plan, roster, template, seed=args.seed)
+    print(f"roster v{version.info.number} on {day} ({plan.kind}): forecast and Erlang per "
+          f"interval, simulated in event mode; shrinkage {_pct(plan.shrinkage)}")
+    print("\n".join(check_lines(rows, what_happened(data, document, day))))
     return 0

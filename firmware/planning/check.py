@@ -9,25 +9,33 @@ station, with their configured languages, shift and breaks. The template (the sh
 day) gives the rest: lines, keypad, listening, the accounts.
 
 ``check_roster_day(data, document, plan, roster, template)`` runs it with ``simulate`` in
-its own data directory (``DataDir.plan_check``: the appliance's records are never touched) and
-returns a ``CheckRow`` per interval with calls: forecast, on shift needed, scheduled, gap,
-Erlang C and A's service level and Erlang A's abandon rate for the scheduled agents (less
-shrinkage), and the simulated service level and abandon rate.
+event mode (``media="events"``: keys, prompts and hang-ups as events, a day in seconds) in its
+own data directory (``DataDir.plan_check``: the appliance's records are never touched; each
+check starts there from an empty records database) and returns a ``CheckRow`` per interval
+with calls: forecast, agents on the phones by Erlang C and by Erlang A, on shift needed,
+scheduled, gap, Erlang C and A's service level and Erlang A's abandon rate for the scheduled
+agents (less shrinkage), and the simulated service level and abandon rate.
+
+``what_happened(data, document, day)`` reads the day's own records: per interval, calls
+offered, service level and abandon rate as the KPIs count them (docs/kpis.md), to set beside
+the check's rows after the day.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
 from branchline.acd.planning import INTERVAL_S, predict
 from branchline.config.data_dir import DataDir
 from branchline.firmware.cli.simulate import simulate
+from branchline.firmware.planning.history import read_history
 from branchline.firmware.planning.plan import Plan
 from branchline.firmware.planning.roster import Roster, scheduled
 from branchline.hw.sim.scenario import Scenario
 
-__all__ = ["CheckRow", "check_roster_day", "roster_scenario"]
+__all__ = ["CheckRow", "Happened", "check_roster_day", "roster_scenario", "what_happened"]
 
 LANGUAGES = {"zh": "mandarin", "yue": "cantonese", "en": "english"}
 TALK_SIGMA = 0.5
@@ -37,6 +45,8 @@ TALK_SIGMA = 0.5
 class CheckRow:
     slot: int
     calls: float
+    erlang_c: int  # on the phones, Erlang C
+    erlang_a: int  # on the phones, Erlang A
     needed: int  # on shift, Erlang A and shrinkage
     scheduled: int
     gap: int  # scheduled - needed
@@ -45,6 +55,16 @@ class CheckRow:
     abandon_a: float | None
     sl_sim: float | None
     abandon_sim: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Happened:
+    """One interval of a day as its records tell it (every queue)."""
+
+    slot: int
+    offered: int
+    service_level: float | None
+    abandon_rate: float | None
 
 
 def roster_scenario(plan: Plan, roster: Roster, template: Scenario, document) -> Scenario:
@@ -81,9 +101,14 @@ def roster_scenario(plan: Plan, roster: Roster, template: Scenario, document) ->
 
 
 def check_roster_day(data: DataDir, document, plan: Plan, roster: Roster, template: Scenario,
-                     *, hours: float | None = None, seed: int | None = None) -> list[CheckRow]:
+                     *, hours: float | None = None, seed: int | None = None,
+                     media: str = "events") -> list[CheckRow]:
     scenario = roster_scenario(plan, roster, template, document)
-    result = simulate(scenario, DataDir(data.plan_check), hours=hours, seed=seed)
+    check = DataDir(data.plan_check)
+    # A check's KPIs come from its own run only: the last check's records go first.
+    for old in check.root.glob(check.records_db.name + "*"):
+        old.unlink()
+    result = simulate(scenario, check, hours=hours, seed=seed, media=media)
     first = scenario.day.start // INTERVAL_S
     simulated = {}
     for (start, _queue), kpis in result.kpis.queue_intervals.items():
@@ -100,6 +125,8 @@ def check_roster_day(data: DataDir, document, plan: Plan, roster: Roster, templa
         if calls <= 0:
             continue
         needed = sum(q.staffing[slot].on_shift for q in plan.queues)
+        phones_c = sum(q.staffing[slot].erlang_c for q in plan.queues)
+        phones_a = sum(q.staffing[slot].erlang_a for q in plan.queues)
         aht = sum(q.forecast.calls[slot] * q.forecast.aht_s[slot] for q in plan.queues) / calls
         patience = sum(q.forecast.calls[slot] * q.forecast.patience_s
                        for q in plan.queues) / calls
@@ -107,8 +134,24 @@ def check_roster_day(data: DataDir, document, plan: Plan, roster: Roster, templa
         phones = math.floor(on[slot] * (1 - plan.shrinkage))
         erl = predict(calls, aht, patience, phones, target)
         met, handled, gone = simulated.get(slot, (0, 0, 0))
-        rows.append(CheckRow(slot, calls, needed, on[slot], on[slot] - needed,
+        rows.append(CheckRow(slot, calls, phones_c, phones_a, needed, on[slot], on[slot] - needed,
                              erl.service_level_c, erl.service_level_a, erl.abandon_a,
                              met / handled if handled else None,
                              gone / handled if handled else None))
     return rows
+
+
+def what_happened(data: DataDir, document, day: dt.date) -> dict[int, Happened]:
+    """The day's intervals with calls, from the appliance's records (every queue together)."""
+    history = read_history(data, document, day, day + dt.timedelta(days=1))
+    happened = {}
+    for queue in history.queues.values():
+        for slot, f in enumerate(queue.days.get(day, ())):
+            if f.offered:
+                offered, met, judged, gone = happened.get(slot, (0, 0, 0, 0))
+                happened[slot] = (offered + f.offered, met + f.answered_in_sl,
+                                  judged + f.answered + f.long_abandoned + f.timed_out,
+                                  gone + f.long_abandoned)
+    return {slot: Happened(slot, offered, met / judged if judged else None,
+                           gone / judged if judged else None)
+            for slot, (offered, met, judged, gone) in sorted(happened.items())}

@@ -51,7 +51,9 @@ def figures_of(kpis: QueueKpis) -> IntervalFigures:
         offered=kpis.offered, answered=kpis.answered,
         abandoned=kpis.abandoned + kpis.short_abandoned,
         waited_s=kpis.wait_answered_s + kpis.wait_abandoned_s + kpis.wait_timed_out_s,
-        handled=kpis.completed, handle_s=kpis.talk_s + kpis.wrap_s)
+        handled=kpis.completed, handle_s=kpis.talk_s + kpis.wrap_s,
+        answered_in_sl=kpis.answered_in_sl, long_abandoned=kpis.abandoned,
+        timed_out=kpis.timed_out)
 
 
 def local_slot(epoch: float, zone: ZoneInfo) -> tuple[dt.date, int]:
