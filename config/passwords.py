@@ -19,8 +19,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from zxcvbn import zxcvbn
-
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "MIN_SCORE", "PIN_LENGTHS", "WeakPassword", "weak_password",
            "weak_pin"]
 
@@ -68,6 +66,10 @@ def weak_password(password: str, *, user: str = "",
     if user and password.casefold() == user.casefold():
         return WeakPassword(f"the password is the user name; {_ACCEPTED_EN}",
                             f"密码与用户名相同；{_ACCEPTED_ZH}")
+    # Imported here: its frequency lists take ~13 MiB that the appliance needs only while
+    # someone sets a password.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(password[:SCORED], user_inputs=words)
     # zxcvbn scores a site word inside a longer run generously; what is left without the
     # site's words must stand on its own.

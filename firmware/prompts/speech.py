@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import soundfile
-from pypinyin import Style, lazy_pinyin
 
 from branchline.firmware.prompts.errors import SynthesisError
 
@@ -124,6 +123,10 @@ def to_pinyin(text: str) -> str:
 def _pinyin_words(text: str) -> list[str]:
     if not text:
         return []
+    # Imported here: its dictionaries take ~55 MiB, and only synthesis (a worker process, or
+    # the first start's prompt build) reads them; the running appliance should not carry them.
+    from pypinyin import Style, lazy_pinyin
+
     return [w.translate(_PUNCTUATION).strip()
             for w in lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
                                  tone_sandhi=True)]
