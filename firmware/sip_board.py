@@ -10,9 +10,9 @@ given:
 * trunks: the addresses calls are taken from, where callbacks go, the registration (the
   password is ``trunk:<name>`` in the SIP secrets file; a trunk that registers without one is
   logged and left unregistered), the DTMF mode;
-* phone accounts: station and extension; ``password_for(extension)`` reads the phone's
-  password from the secrets file when a phone authenticates, so a password set while running
-  is used at once;
+* phone accounts: station and extension, and the digest algorithms they are challenged with;
+  ``password_for(extension)`` reads the phone's password from the secrets file when a phone
+  authenticates, so a password set while running is used at once;
 * the toll-fraud rule (``OutboundRule``): a call only to the number of a callback the
   appliance is making now, a transfer only to the document's ``transfer_targets``.
   ``bind_outbound(app)`` gives it the Appliance once it exists; until then nothing is allowed.
@@ -88,7 +88,7 @@ def with_sip(board, data_dir, document):
     host, port = host_port(sip.listen, lowest=0)
     options = dict(password_for=password_for, secret=secrets.token_bytes(32),
                    realm=document.site.name, numbers=numbers, allow=rule,
-                   rtp_ports=sip.rtp_ports)
+                   rtp_ports=sip.rtp_ports, digest_algorithms=tuple(sip.phone_digest))
     try:
         sip_board = SipBoard(sip.channels, trunks, phones, host=host, port=port, **options)
     except OSError as exc:

@@ -16,6 +16,8 @@
           codecs: [PCMA, PCMU]      # what it takes, ours first: answers and offers follow
       phones:                       # one account per agent station
         desk1: {extension: "801"}   # station desk1 registers as 801
+      phone_digest: [SHA-256, MD5]  # what phones are challenged with, in this order; [MD5]
+                                    # for phones that fail when SHA-256 is offered at all
       transfer_targets: ["95566"]   # the only numbers a call may be transferred to
 
 No password is written here. A configuration version is history that is diffed, shown to
@@ -118,6 +120,8 @@ class Sip(_Section):
     rtp_ports: tuple[int, int] | None = None
     trunks: dict[str, SipTrunk] = Field(default_factory=dict)
     phones: dict[str, SipPhone] = Field(default_factory=dict)
+    phone_digest: list[Literal["SHA-256", "MD5"]] = Field(
+        default_factory=lambda: ["SHA-256", "MD5"], min_length=1)
     transfer_targets: list[str] = Field(default_factory=list)
 
     @field_validator("listen")

@@ -24,9 +24,10 @@ end's BYE ``FarEndHangup``. A refused number is counted (``counters["dial_refuse
 fails like a busy line. ``can_dial(port, number)`` says beforehand whether it would be placed,
 so a dialler can take an analog line instead.
 
-Stations. A phone registers its account with digest at the board's registrar; until it has
-a live binding its station is out of service (``PortOutOfService(reason="unregistered")`` on
-the first tick, ``PortInService`` when it registers). ``ring(port)`` INVITEs the phone at its
+Stations. A phone registers its account with digest at the board's registrar (challenged with
+``digest_algorithms``, in that order; its INVITEs too); until it has a live binding its
+station is out of service (``PortOutOfService(reason="unregistered")`` on the first tick,
+``PortInService`` when it registers). ``ring(port)`` INVITEs the phone at its
 binding; its 200 raises ``OffHook``, its BYE ``OnHook``; ``stop_ring`` CANCELs. A phone that
 calls in (any number; it authenticates with its account) goes ``OffHook`` at once, as an
 analog phone lifted to key a code, and ``OnHook`` at its BYE.
@@ -139,6 +140,7 @@ class SipBoard:
                  realm: str = "branchline", host: str = "127.0.0.1", port: int = 0,
                  rtp_host: str | None = None, rtp_ports: tuple[int, int] | None = None,
                  numbers: dict[int, str] | None = None, allow=None, tcp: bool = True,
+                 digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
                  clock=time.monotonic):
         if channels < 1:
             raise UsageError(f"SipBoard: channels={channels!r}; expected at least 1")
@@ -155,7 +157,8 @@ class SipBoard:
         self.counters: dict[str, int] = {}
         self.guard = ScannerGuard()
         self.policy = OutboundPolicy(allow)
-        self.registrar = Registrar(realm, secret, password_for, guard=self.guard)
+        self.registrar = Registrar(realm, secret, password_for, guard=self.guard,
+                                   algorithms=tuple(digest_algorithms))
         trusted = {s for t in self.trunks for s in t.sources}
         trusted |= {t.address[0] for t in self.trunks if t.address is not None}
         self.endpoint = SipEndpoint(

@@ -213,12 +213,35 @@ class Baresip(Process):
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
-    def recording(self, which="dec"):
-        """What baresip heard (``dec``) or sent (``enc``), int16 mono at 8 kHz."""
-        (path,) = sorted(self.dir.glob(f"dump-*-{which}.wav"))
+    def dumps(self, which="dec") -> list[Path]:
+        """The WAV files sndfile has written for ``which``, one per call, oldest first."""
+        return sorted(self.dir.glob(f"dump-*-{which}.wav"), key=lambda p: p.stat().st_mtime_ns)
+
+    def recording(self, which="dec", path=None):
+        """What baresip heard (``dec``) or sent (``enc``) in its only call (or the dump at
+        ``path``), int16 mono at 8 kHz."""
+        if path is None:
+            (path,) = self.dumps(which)
         samples, rate = soundfile.read(path, dtype="int16")
         assert rate == 8000
         return samples
+
+
+@pytest.fixture
+def processes():
+    """The subprocess peers a test starts, closed when it ends."""
+    started = []
+    yield started
+    for process in started:
+        process.close()
+
+
+def tone_wav(path, hz, seconds=120.0, level=8000):
+    """A sine at ``hz`` as a 16-bit 8 kHz WAV at ``path`` (a peer's test signal)."""
+    t = np.arange(int(seconds * 8000)) / 8000
+    soundfile.write(path, (level * np.sin(2 * np.pi * hz * t)).astype(np.int16), 8000,
+                    subtype="PCM_16")
+    return path
 
 
 def sipp(scenario, target, cwd, *extra):
