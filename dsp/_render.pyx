@@ -1,7 +1,7 @@
 """Transmit-block renderer kernel: every channel's next n samples in one call, without the GIL.
 
-Per channel one mode: SILENCE (zeros) or PROMPT (a sequence of int16 buffers played in order
-from an offset, times a Q12 gain). Gains saturate to int16. Audio between channels is the mix
+Per channel one mode: SILENCE (zeros) or PROMPT (a sequence of int16 buffers played in order,
+starting at an offset, times a Q12 gain). Gains saturate to int16. Audio between channels is the mix
 kernel's (dsp/_mix.pyx), added on top of this block. The caller keeps the prompt arrays alive (this object holds a
 reference to each) and must not resize them.
 """

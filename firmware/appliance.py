@@ -96,6 +96,7 @@ from branchline.hw.ports import (
     CallerId,
     FarEndAnswered,
     FarEndHangup,
+    HookFlash,
     LineState,
     OffHook,
     OnHook,
@@ -351,6 +352,8 @@ class Appliance:
                 self.stations[port].hook_off(now)
             case OnHook():
                 self.stations[port].hook_on(now)
+            case HookFlash() if port in self.stations:
+                self.stations[port].flash(now)
 
     def _port_lost(self, port: int, reason: str, now: float) -> None:
         """A port stopped working: end what was up on it; it takes nothing until it is back."""
@@ -489,7 +492,7 @@ class Appliance:
             case CancelOffer():
                 self._station_by_name[decision.station].cancel_ring()
                 if call is not None:
-                    call.offer_withdrawn()
+                    call.offer_withdrawn(self._station_by_name[decision.station].port, now)
             case Announce():
                 if call is not None:
                     call.guard(now, lambda: call.announce(decision.position,

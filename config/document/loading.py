@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from branchline.acd import AcdConfig, AgentModel
 from branchline.config.data_dir import DataDir
+from branchline.config.document.call_control import CallControl
 from branchline.config.document.checks import cross_check
 from branchline.config.document.codes import AgentKeyed, parse_agent_code
 from branchline.config.document.issues import (
@@ -88,6 +89,7 @@ class Document(BaseModel):
     acd: AcdConfig
     vip_numbers: list[str] = Field(default_factory=list)
     agent_codes: AgentCodes = Field(default_factory=AgentCodes)
+    call_control: CallControl = Field(default_factory=CallControl)
     retention: Retention = Field(default_factory=Retention)
     sip: Sip | None = None
     users: dict[str, Any] = Field(default_factory=dict)

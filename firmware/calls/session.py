@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft, LeaveReason
-from branchline.dsp import CALL_PROGRESS_TONES, MixPath
+from branchline.dsp import CALL_PROGRESS_TONES
+from branchline.firmware.calls.control import CallControl
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record
 from branchline.firmware.records.database import CallOpened
@@ -154,6 +155,7 @@ class CallSession:
         self.caller = ""
         self.caller_absent = "none"  # until a caller ID says otherwise
         self.s = _State()
+        self.control: CallControl | None = None  # once an agent answers
         app.loop.timers.schedule(now + RING_GONE_S, self, _RING_TIMER)
 
     def __repr__(self) -> str:
@@ -261,6 +263,9 @@ class CallSession:
             self.feed(TimerFired(name), now)
 
     def playback_ended(self, now: float) -> None:
+        if self.control is not None and self.control.playing_music:
+            self.control.music_ended(now)
+            return
         play_id, self.s.play_id = self.s.play_id, None
         if play_id is not None:
             self.feed(PlaybackFinished(play_id), now)
@@ -314,24 +319,51 @@ class CallSession:
         if q is not None:
             q.ringing, q.station, q.agent_id = True, station, agent_id
 
-    def offer_withdrawn(self) -> None:
-        if self.s.queueing is not None:
+    def offer_withdrawn(self, station: int, now: float) -> None:
+        control = self.control
+        if control is not None and control.conv.colleague == station:
+            control.colleague_withdrawn(now)  # a colleague rung for a transfer
+        elif self.s.queueing is not None:
             self.s.queueing.ringing = False
 
     def connected(self, now: float) -> None:
+        """An agent answered (again, after a transfer to a queue or one nobody answered:
+        the call keeps its recording, its legs and its place in the IVR)."""
         q = self.s.queueing
-        q.talk_started, q.ringing = now, False
+        first = q.talk_started is None
+        if first:
+            q.talk_started = now
+        q.ringing = False
         agent_id, station = q.agent_id, q.station
         app = self.app
         app.loop.renderer.stop(self.port)
-        app.loop.mixer.route(self, [MixPath(self.port, station), MixPath(station, self.port)])
+        self.control = CallControl(self, station, agent_id, now, self.control)  # the mix
         q.bridged = True
         self.s.play_id = None
-        path = recording_path(self.call_id, app.clock.wall(self.s.answered_at))
-        self.s.recording = _Recording(app.recorder.open(path, channels=2), path, now)
+        if self.s.recording is None:
+            path = recording_path(self.call_id, app.clock.wall(self.s.answered_at))
+            self.s.recording = _Recording(app.recorder.open(path, channels=2), path, now)
         log.info("call %s: agent %s answered at %s", self.call_id, agent_id,
                  app.board.ports[station].name)
-        self.feed(QueueOutcome("answered", agent_id), now)
+        if first:
+            self.feed(QueueOutcome("answered", agent_id), now)
+
+    def agent_changed(self, station: int, agent_id: str | None) -> None:
+        """Call control gave the caller to another phone: a colleague (an ACD agent, whose
+        wrap-up the record then waits for) or a supervisor (``agent_id`` None)."""
+        q = self.s.queueing
+        q.station, q.agent_id = station, agent_id
+        if agent_id is None:
+            self.s.in_acd = False  # out of the ACD: the supervisor is no ACD agent
+
+    def requeued(self, queue: str | None, now: float) -> None:
+        """The call waits in a queue again (transferred to ``queue``, or to the same one when
+        a blind transfer was not answered) until the ACD's next offer."""
+        q = self.s.queueing
+        if queue is not None:
+            q.queue = queue
+        q.station, q.agent_id, q.ringing, q.bridged = None, None, False, False
+        self.s.in_acd = True
 
     def announce(self, position: int, expected_wait_s: int | None, now: float) -> None:
         """Tell a waiting caller their place (and wait) with the document's optional
@@ -366,8 +398,9 @@ class CallSession:
         q = self.s.queueing
         q.talk_ended, q.ended_by_agent = now, True
         self._unbridge()
+        if self.s.in_acd:
+            self.app.acd_event(CallEnded(self.call_id, by_caller=False), now)
         self.s.in_acd = False
-        self.app.acd_event(CallEnded(self.call_id, by_caller=False), now)
         self.feed(AgentCallEnded(), now)
 
     def wrap_up_ended(self, now: float) -> None:
@@ -491,17 +524,20 @@ class CallSession:
 
     def _leave_acd(self, now: float, *, by_caller: bool) -> None:
         q = self.s.queueing
+        control = self.control
+        if control is not None and not control.conv.over:  # talking, in any phase
+            self.s.in_acd = False
+            q.talk_ended = now
+            control.call_left(now, by_caller=by_caller)  # the ACD, every other phone
+            self._unbridge()
+            return
         if not self.s.in_acd or q is None:
             return
         self.s.in_acd = False
         if q.talk_started is not None and q.talk_ended is None:
-            q.talk_ended = now
-            self._unbridge()
-            self.app.acd_event(CallEnded(self.call_id, by_caller=by_caller), now)
-            self.app.station_caller_gone(q.station, now)
-        else:
-            self.s.left_queue_hanging_up = by_caller
-            self.app.acd_event(CallerLeft(self.call_id), now)
+            q.talk_ended = now  # answered once, waiting again after a transfer
+        self.s.left_queue_hanging_up = by_caller
+        self.app.acd_event(CallerLeft(self.call_id), now)
 
     def _unbridge(self) -> None:
         q = self.s.queueing
@@ -532,7 +568,7 @@ class CallSession:
         app, port = self.app, self.port
         self.s.ended_at = now
         self.s.end_reason = reason
-        if self.s.in_acd:
+        if self.s.in_acd or (self.control is not None and not self.control.conv.over):
             self._leave_acd(now, by_caller=False)
         self._unbridge()
         self._finish_message(now)
@@ -567,7 +603,8 @@ class CallSession:
             ended_at=wall(s.ended_at if s.ended_at is not None else self.rang_at),
             language=s.language, traces=tuple(s.traces), host=dict(s.host),
             queue=q.queue if q else None, priority_class=q.priority_class if q else None,
-            agent_id=q.agent_id if q and q.talk_started is not None else None,
+            agent_id=(self.control.agent_id if self.control is not None else
+                      q.agent_id if q and q.talk_started is not None else None),
             wait_s=_span(q.entered, q.left or q.talk_started or s.ended_at) if q else 0.0,
             talk_s=_span(q.talk_started, q.talk_ended) if q else 0.0,
             wrap_s=_span(q.talk_ended, q.wrap_ended) if q else 0.0,

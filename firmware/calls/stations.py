@@ -34,6 +34,7 @@ from branchline.acd import (
     OfferAnswered,
     WrapUpEnded,
 )
+from branchline.firmware.calls import station_codes
 
 __all__ = ["Station", "StationState"]
 
@@ -62,6 +63,7 @@ class Station:
         self.agent_id: str | None = None  # logged in here
         self.offer: tuple[str, str] | None = None  # (call id, agent id) while ringing
         self.callback = None  # the CallbackCall ringing this phone
+        self.transfer = None  # the CallSession whose transfer rings this phone
         self.call = None  # the CallSession (or CallbackCall) while talking
         self.broken = False  # the port is out of service: the phone is not there
 
@@ -93,6 +95,30 @@ class Station:
         if self.state is StationState.RINGING and self.offer is None:
             self.state = StationState.IDLE
 
+    def ring_transfer(self, call) -> None:
+        """Ring for a call an agent transfers or consults about (firmware/calls/control.py)."""
+        self.transfer = call
+        if not self.off_hook and not self.broken:
+            self.state = StationState.RINGING
+            self.app.board.ring(self.port)
+
+    def cancel_transfer_ring(self, call) -> None:
+        if self.transfer is not call:
+            return
+        self.transfer = None
+        self.app.board.stop_ring(self.port)
+        if self.state is StationState.RINGING and self.offer is None and self.callback is None:
+            self.state = StationState.IDLE
+
+    def attach(self, call) -> None:
+        """This phone is in `call` now (a supervisor monitoring it, or taking it over)."""
+        self.call, self.state, self.keys = call, StationState.TALKING, ""
+        self.app.loop.tones.stop(self.port)
+
+    def left_call(self) -> None:
+        """Call control let this phone go (the caller went on with someone else)."""
+        self.caller_gone()
+
     def cancel_ring(self) -> None:
         self.offer = None
         self.app.board.stop_ring(self.port)
@@ -115,7 +141,7 @@ class Station:
         if attempt is not None:
             attempt.guard(now, lambda: attempt.release(now, "station_out_of_service"))
         if call is not None:
-            call.guard(now, lambda: call.agent_hung_up(now))
+            self._hung_up(call, now)
         if self.agent_id is not None:
             self.app.agent_out_of_service(self.agent_id, now)
 
@@ -127,6 +153,12 @@ class Station:
     def hook_off(self, now: float) -> None:
         self.off_hook = True
         self.app.loop.dtmf.reset(self.port)
+        if self.transfer is not None:
+            call, self.transfer = self.transfer, None
+            self.app.board.stop_ring(self.port)
+            self.call, self.state = call, StationState.TALKING
+            call.guard(now, lambda: call.control.colleague_answered(self.port, now))
+            return
         if self.callback is not None:
             attempt, self.callback = self.callback, None
             self.app.board.stop_ring(self.port)
@@ -149,12 +181,26 @@ class Station:
         self.app.loop.tones.stop(self.port)
         call, self.call = self.call, None
         was = self.state
-        ringing = self.offer is not None or self.callback is not None
+        ringing = (self.offer is not None or self.callback is not None
+                   or self.transfer is not None)
         self.state = StationState.RINGING if ringing else StationState.IDLE
         if ringing:
             self.app.board.ring(self.port)
         if was is StationState.TALKING and call is not None:
+            self._hung_up(call, now)
+
+    def _hung_up(self, call, now: float) -> None:
+        control = getattr(call, "control", None)
+        if control is not None and control.involves(self.port):
+            call.guard(now, lambda: control.hung_up(self.port, now))
+        else:
             call.guard(now, lambda: call.agent_hung_up(now))
+
+    def flash(self, now: float) -> None:
+        """A hook flash: call control for the agent on a call (hold, back to the caller)."""
+        call = self.call
+        if self.state is StationState.TALKING and call is not None:
+            call.guard(now, lambda: station_codes.flash(self, now))
 
     def caller_gone(self) -> None:
         self.call = None
@@ -165,6 +211,13 @@ class Station:
             self.state = StationState.IDLE
 
     def digit(self, key: str, now: float) -> None:
+        if self.state is StationState.TALKING and station_codes.controls_keys(self):
+            self.keys = (self.keys + key)[-MAX_KEYS:]
+            if key == "#":
+                keys, self.keys = self.keys, ""
+                call = self.call
+                call.guard(now, lambda: self._call_code(keys, now))
+            return
         if self.state not in (StationState.KEYPAD, StationState.CALLER_GONE):
             return
         self.keys = (self.keys + key)[-MAX_KEYS:]
@@ -172,8 +225,27 @@ class Station:
             keys, self.keys = self.keys, ""
             self._code(keys, now)
 
+    def _call_code(self, keys: str, now: float) -> None:
+        done = station_codes.agent_code(self, keys, now)
+        if done is None:
+            done = station_codes.supervisor_code(self, keys, now)
+        self._beep(bool(done))
+
+    def _beep(self, accepted: bool) -> None:
+        tones = self.app.loop.tones
+        tones.stop(self.port)
+        tones.start(self.port, self.app.beep if accepted else self.app.error_beep, repeat=False)
+
     def _code(self, keys: str, now: float) -> None:
         app = self.app
+        if self.state is StationState.KEYPAD:
+            monitored = station_codes.supervisor_code(self, keys, now)
+            if monitored is not None:
+                log.info("station %s keyed a supervisor code: %s", self.name,
+                         "ok" if monitored else "refused")
+                if not monitored:
+                    self._beep(False)
+                return
         keyed = app.config.document.agent_keyed(keys)
         event = None
         if keyed is not None:
