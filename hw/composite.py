@@ -111,6 +111,12 @@ class CompositeBoard:
             if close is not None:
                 close()
 
+    def call_quality(self, port: int):
+        """The port's board's media statistics for it; None from a board without them."""
+        board, local = self._at(port)
+        quality = getattr(board, "call_quality", None)
+        return None if quality is None else quality(local)
+
     def _at(self, port):
         if not isinstance(port, int) or not 0 <= port < len(self._ports):
             raise PortError(f"CompositeBoard: no port {port!r}; ports are "

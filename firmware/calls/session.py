@@ -35,7 +35,7 @@ from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft
 from branchline.dsp import CALL_PROGRESS_TONES
 from branchline.firmware.calls.control import CallControl
 from branchline.firmware.ops.logs import call_context
-from branchline.firmware.records.cdr import CallFacts, build_record
+from branchline.firmware.records.cdr import CallFacts, build_record, call_quality
 from branchline.firmware.records.database import CallOpened
 from branchline.firmware.records.recorder import recording_path
 from branchline.ivr import (
@@ -137,6 +137,7 @@ class _State:
     transferred: bool = False
     failed: bool = False
     written: bool = False
+    quality: object = None  # CallQuality of a SIP call, taken at its hang-up
 
 
 class CallSession:
@@ -576,6 +577,7 @@ class CallSession:
         app.loop.timers.cancel_owner(self, ("digit", "host", "ivr_time", _MESSAGE_TIMER,
                                             _RING_TIMER))
         app.board.hang_up(port)
+        self.s.quality = call_quality(app.board, port)
         app.call_over(self, now)
         log.info("call %s ended: %s", self.call_id, reason)
         if self.waiting_for_wrap_up is None or self.s.failed:
@@ -614,7 +616,7 @@ class CallSession:
             queued_at_end=s.left_queue_hanging_up,
             queue_outcomes=tuple(s.queue_outcomes), transferred=s.transferred,
             failed=s.failed, reason=s.end_reason,
-            message=s.message is not None,
+            message=s.message is not None, quality=s.quality,
         )
 
 

@@ -32,8 +32,9 @@ from dataclasses import dataclass, fields
 
 from branchline.acd import QueueEvent, QueueEventKind
 from branchline.firmware.records.database import AcdEvent, CallRecord, TraceStep
+from branchline.firmware.records.types import CallQuality
 
-__all__ = ["CallFacts", "acd_row", "build_record", "queue_event"]
+__all__ = ["CallFacts", "acd_row", "build_record", "call_quality", "queue_event"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class CallFacts:
     failed: bool
     reason: str
     message: bool
+    quality: CallQuality | None = None
 
 
 def _outcome(f: CallFacts) -> str:
@@ -120,7 +122,19 @@ def build_record(f: CallFacts) -> CallRecord:
         wrapup_seconds=round(f.wrap_s, 3),
         survey_score=f.survey,
         recording=f.recording,
+        quality=f.quality,
     )
+
+
+def call_quality(board, port: int) -> CallQuality | None:
+    """The media quality of the call that was last on ``port``, if its board has RTP (the SIP
+    board keeps a call's statistics after it ends, until the next call on the port)."""
+    stats_of = getattr(board, "call_quality", None)
+    stats = None if stats_of is None else stats_of(port)
+    if stats is None:
+        return None
+    return CallQuality(loss_percent=stats.loss_percent, jitter_ms=stats.jitter_ms,
+                       rtt_ms=stats.rtt_ms, r=stats.r, mos=stats.mos)
 
 
 _DATA_FIELDS = tuple(f.name for f in fields(QueueEvent)

@@ -7,6 +7,7 @@ import json
 
 from branchline.firmware.records.errors import RecordRefused
 from branchline.firmware.records.guard import E164_MAX_DIGITS, refuse_pan
+from branchline.firmware.records.quality import QUALITY_COLUMNS, quality_from_row, quality_params
 from branchline.firmware.records.types import (
     AcdEvent,
     AgentStateChange,
@@ -29,8 +30,8 @@ INSERT_CALL = (
     "INSERT INTO calls (call_id, started_epoch, started_utc, answered_epoch, answered_utc, "
     "ended_epoch, ended_utc, caller, dialled, port, config_version, language, ivr_path, "
     "host_results, queue, priority_class, agent_id, wait_seconds, talk_seconds, "
-    "wrapup_seconds, survey_score, recording, outcome, hangup_side, hangup_reason) "
-    "VALUES (" + ", ".join("?" * 25) + ")"
+    "wrapup_seconds, survey_score, recording, outcome, hangup_side, hangup_reason, "
+    + ", ".join(QUALITY_COLUMNS) + ") VALUES (" + ", ".join("?" * 30) + ")"
 )
 INSERT_EVENT = (
     "INSERT INTO acd_events (at_epoch, at_utc, call_id, queue, agent, name, data) "
@@ -55,7 +56,7 @@ CALL_COLUMNS = (
     "call_id, started_epoch, ended_epoch, caller, dialled, port, config_version, outcome, "
     "hangup_side, hangup_reason, answered_epoch, language, ivr_path, host_results, queue, "
     "priority_class, agent_id, wait_seconds, talk_seconds, wrapup_seconds, survey_score, "
-    "recording"
+    "recording, " + ", ".join(QUALITY_COLUMNS)
 )
 
 
@@ -137,7 +138,7 @@ def _call_params(r):
         r.ended_at, _utc(r.ended_at), r.caller, r.dialled, r.port, r.config_version,
         r.language, path, hosts, r.queue, r.priority_class, r.agent_id, r.wait_seconds,
         r.talk_seconds, r.wrapup_seconds, r.survey_score, r.recording, r.outcome.value,
-        r.hangup_side.value, r.hangup_reason,
+        r.hangup_side.value, r.hangup_reason, *quality_params(r.quality),
     )
 
 
@@ -153,7 +154,7 @@ def _digits(number):
 def call_from_row(row):
     (call_id, started, ended, caller, dialled, port, version, outcome, side, reason,
      answered, language, path, hosts, queue, priority, agent, wait, talk, wrapup, score,
-     recording) = row
+     recording, *quality) = row
     return CallRecord(
         call_id=call_id, started_at=started, ended_at=ended, caller=caller, dialled=dialled,
         port=port, config_version=version, outcome=Outcome(outcome),
@@ -162,7 +163,7 @@ def call_from_row(row):
         ivr_path=tuple(TraceStep(**step) for step in json.loads(path)),
         host_results=json.loads(hosts), queue=queue, priority_class=priority, agent_id=agent,
         wait_seconds=wait, talk_seconds=talk, wrapup_seconds=wrapup, survey_score=score,
-        recording=recording,
+        recording=recording, quality=quality_from_row(quality),
     )
 
 

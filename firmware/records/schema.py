@@ -15,6 +15,7 @@ events exactly as they were written, even when two share a timestamp.
 import json
 
 from branchline.firmware.records.dispositions import DISPOSITIONS_SCHEMA
+from branchline.firmware.records.quality import QUALITY_SCHEMA
 from branchline.firmware.records.visits import (
     ADD_HOUR,
     ADD_HOUR_TIME,
@@ -253,5 +254,8 @@ _V4 = (
 # Version 5: the agent desktop's dispositions (wrap-up code and notes per call).
 _V5 = DISPOSITIONS_SCHEMA
 
-MIGRATIONS = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: a SIP call's media quality (loss, jitter, round trip, R, MOS) with its record.
+_V6 = QUALITY_SCHEMA
+
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -57,11 +57,37 @@ class TraceStep:
 
 
 @dataclass(frozen=True, slots=True)
+class CallQuality:
+    """A SIP call's media quality at its end, from the RTP engine's statistics: packet loss
+    (percent of expected), interarrival jitter (RFC 3550 A.8), round trip from RTCP (None when
+    no report came back), and the E-model's R and MOS (ITU-T G.107)."""
+
+    loss_percent: float
+    jitter_ms: float
+    rtt_ms: float | None
+    r: float
+    mos: float
+
+    def __post_init__(self):
+        for name in ("loss_percent", "jitter_ms", "rtt_ms", "r", "mos"):
+            value = getattr(self, name)
+            if value is None and name == "rtt_ms":
+                continue
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise RecordRefused(f"call quality: {name} is {value!r}; it must be a "
+                                    "finite number >= 0")
+        if self.loss_percent > 100 or self.mos > 5:
+            raise RecordRefused(f"call quality: loss {self.loss_percent} % or MOS {self.mos} "
+                                "is out of range; loss is 0-100 %, MOS 1-5")
+
+
+@dataclass(frozen=True, slots=True)
 class CallRecord:
     """One call detail record (CDR), written once when the call is over.
 
     ``host_results`` is a JSON-able mapping of what the bank host answered (already masked by
     the IVR). ``recording`` is a path relative to the data directory, under ``recordings/``.
+    ``quality`` is the media quality of a SIP call; None for analog calls.
     """
 
     call_id: str
@@ -86,6 +112,7 @@ class CallRecord:
     wrapup_seconds: float = 0.0
     survey_score: int | None = None
     recording: str | None = None
+    quality: CallQuality | None = None
 
     def __post_init__(self):
         where = f"call record {self.call_id!r}"

@@ -10,9 +10,11 @@ database itself and hands back the finished dict or text.
   in [start, end) (``call_cdr.queue_event`` turns rows back into queue events; times stay UTC
   epoch seconds, so intervals start at whole quarter hours of UTC, which are whole quarter
   hours of every zone a branch is in). Per queue, per agent, and per interval when asked;
-  ``dispositions``: calls per wrap-up code given on the agent desktop in the range.
+  ``dispositions``: calls per wrap-up code given on the agent desktop in the range;
+  ``quality``: the SIP calls' media quality (``records.quality.quality_summary``).
   Agent time counts from the first state change inside the range.
-* ``export_csv(kind, start, end)``: ``calls`` (one row per call record started in the range),
+* ``export_csv(kind, start, end)``: ``calls`` (one row per call record started in the range;
+  a SIP call's loss, jitter, round trip, R and MOS in its last five columns, empty otherwise),
   ``intervals`` (``ops_report.queue_rows``: per queue and interval, then the whole range),
   ``agents`` (``ops_report.agent_rows``).
 * ``queue_log(start, end)``: ``branchline.acd.queue_log`` lines (Asterisk's format).
@@ -40,6 +42,7 @@ from branchline.firmware.ops.report import AGENT_COLUMNS, QUEUE_COLUMNS, agent_r
 from branchline.firmware.records.cdr import queue_event
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.dispositions import disposition_counts
+from branchline.firmware.records.quality import quality_summary
 
 __all__ = ["CALL_COLUMNS", "INTERVALS", "MAX_RANGE_S", "Reports", "export_csv", "kpis_report",
            "queue_log_text"]
@@ -48,7 +51,8 @@ INTERVALS = (900, 1800, 3600, 86400)  # seconds a report interval may have
 MAX_RANGE_S = 366 * 86400.0  # a year and a day: the longest range one report reads
 CALL_COLUMNS = ("call_id", "started", "ended", "caller", "dialled", "port", "config_version",
                 "outcome", "hangup_side", "hangup_reason", "language", "queue",
-                "priority_class", "agent_id", "wait_s", "talk_s", "wrapup_s", "survey_score")
+                "priority_class", "agent_id", "wait_s", "talk_s", "wrapup_s", "survey_score",
+                "loss_percent", "jitter_ms", "rtt_ms", "r", "mos")
 
 
 def _figure(value: float | None, digits: int = 1) -> float | None:
@@ -148,6 +152,7 @@ def kpis_report(db_path: Path, queues, now_epoch: float, start: float, end: floa
     }
     with Records(db_path) as records:
         result["dispositions"] = disposition_counts(records, start, end)
+        result["quality"] = quality_summary(records, start, end)
     if interval_s is not None:
         result["intervals"] = [
             {"start": at, "queue": queue, **_queue_figures(k)}
@@ -189,7 +194,14 @@ def _call_row(c, zone: ZoneInfo) -> list:
             c.config_version, str(c.outcome), str(c.hangup_side), c.hangup_reason,
             c.language, c.queue or "", c.priority_class or "", c.agent_id or "",
             c.wait_seconds, c.talk_seconds, c.wrapup_seconds,
-            "" if c.survey_score is None else c.survey_score]
+            "" if c.survey_score is None else c.survey_score, *_quality_cells(c.quality)]
+
+
+def _quality_cells(quality) -> list:
+    if quality is None:
+        return [""] * 5
+    return [quality.loss_percent, quality.jitter_ms,
+            "" if quality.rtt_ms is None else quality.rtt_ms, quality.r, quality.mos]
 
 
 def queue_log_text(db_path: Path, memberships: dict[str, list[str]], start: float,

@@ -189,6 +189,8 @@ class SipBoard:
         self._keys: list = []
         self._inband = np.ones(len(ports), dtype=bool)
         self._now: float | None = None
+        self._ended_stats: dict[int, object] = {}  # port -> RtpStats of its last call
+        self._rtp_ended = {"lost": 0, "late": 0}  # counted over calls that have ended
 
     # --- the Board ------------------------------------------------------------------------
 
@@ -321,11 +323,25 @@ class SipBoard:
             "phones": {p.station: self.agent.reachable(p.user, now) for p in self.phones},
             "guard": self.guard.metrics(now),
             "counters": {**self.agent.counters, **self.counters},
+            "rtp": self._rtp_totals(),
         }
 
     def call_quality(self, port: int):
-        """The RTP statistics (loss, jitter, E-model R and MOS) of the call on ``port``."""
-        return None if self._lines[port].opened is None else self.rtp.stats(port)
+        """The RTP statistics (loss, jitter, E-model R and MOS) of the call on ``port``, or of
+        the last call that ended there (kept until the port's next call, so the call's record
+        can take them after the hang-up); None when the port has had no media."""
+        if self._lines[port].opened is not None:
+            return self.rtp.stats(port)
+        return self._ended_stats.get(port)
+
+    def _rtp_totals(self):
+        totals = dict(self._rtp_ended)
+        for port, line in enumerate(self._lines):
+            if line.opened is not None:
+                stats = self.rtp.stats(port)
+                totals["lost"] += stats.lost
+                totals["late"] += stats.late
+        return totals
 
     # --- inside ---------------------------------------------------------------------------
 
@@ -488,6 +504,7 @@ class SipBoard:
         self._inband[port] = mode == "inband" or (mode == "auto" and telephone_event is None)
 
     def _bind(self, port, call_id, state, trunk):
+        self._ended_stats.pop(port, None)
         line = self._lines[port]
         line.call_id, line.state, line.trunk = call_id, state, trunk
         self._by_call[call_id] = port
@@ -502,6 +519,9 @@ class SipBoard:
 
     def _release(self, port, line):
         if line.opened is not None:
+            stats = self._ended_stats[port] = self.rtp.stats(port)
+            self._rtp_ended["lost"] += stats.lost
+            self._rtp_ended["late"] += stats.late
             self.rtp.close(port)
         line.call_id, line.state, line.opened, line.trunk = None, "idle", None, None
         self._inband[port] = True

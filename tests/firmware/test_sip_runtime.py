@@ -192,3 +192,4 @@ def test_a_sip_caller_hears_the_ivr_reaches_the_agents_sip_phone_and_keys_the_su
     assert record.port == "sip1" and record.agent_id == "1001" and record.talk_seconds > 0
     assert record.survey_score == 5
     assert record.recording is not None
+    assert record.quality is not None and record.quality.mos > 4  # loopback: no loss

@@ -121,7 +121,24 @@ def kpi_view(report: Mapping[str, Any], t: Callable[..., str], zone: ZoneInfo
                                      key=lambda i: (i["start"], i.get("queue", "")))
                      if i.get("offered", 0)]
     return {"queue_rows": queue_rows, "agent_rows": agent_rows_, "interval_rows": interval_rows,
-            "charts": {"volume": volume, "sl": sl, "agents": agents}}
+            "charts": {"volume": volume, "sl": sl, "agents": agents},
+            "quality": quality_view(report.get("quality") or {}, zone)}
+
+
+def quality_view(quality: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """The SIP calls' media quality as the reports page shows it (blank where unknown)."""
+    def figure(value, digits):
+        return "" if value is None else f"{value:.{digits}f}"
+
+    worst = [{"call_id": w["call_id"], "port": w["port"], "caller": w["caller"],
+              "started": dt.datetime.fromtimestamp(w["started"], zone).strftime("%H:%M:%S"),
+              "loss": figure(w["loss_percent"], 1), "jitter": figure(w["jitter_ms"], 1),
+              "rtt": figure(w["rtt_ms"], 1), "r": figure(w["r"], 0),
+              "mos": figure(w["mos"], 2)} for w in quality.get("worst", [])]
+    return {"calls": quality.get("calls", 0), "mos_average": figure(quality.get("mos_average"), 2),
+            "mos_lowest": figure(quality.get("mos_lowest"), 2),
+            "loss": figure(quality.get("loss_average_percent"), 2),
+            "jitter": figure(quality.get("jitter_average_ms"), 1), "worst": worst}
 
 
 def diff_lines(text: str) -> list[dict[str, str]]:
