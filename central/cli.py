@@ -5,6 +5,8 @@
     branchline central branch add sz-futian --name Futian --region south
     branchline central branch rotate sz-futian       # new password, the old one stops
     branchline central serve --listen 0.0.0.0:8443 --tls-cert C --tls-key K [--data DIR]
+    branchline central template publish menus.yaml --name bank-menus --note "new hours"
+    branchline central template assign bank-menus sz-futian sz-nanshan
 
 The connection string comes from the environment, never from the command line (which
 other users of the machine can read); its password may instead live in ~/.pgpass. A new
@@ -15,9 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from branchline.central.db import add_branch, connect, migrate, rotate_branch_password
 from branchline.central.errors import CentralError
+from branchline.central.templates import assign_template, publish_template
 from branchline.config.data_dir import DataDir
 
 __all__ = ["DSN_ENV", "add_central_commands"]
@@ -49,6 +53,17 @@ def add_central_commands(subparsers) -> None:
     rotate = what.add_parser("rotate", help="new credentials for a branch")
     rotate.add_argument("id")
     rotate.set_defaults(func=_branch_rotate)
+    template = commands.add_parser("template", help="configuration templates for branches")
+    verb = template.add_subparsers(dest="template_command", required=True, metavar="COMMAND")
+    publish = verb.add_parser("publish", help="store FILE as the template's next version")
+    publish.add_argument("file", help="YAML of shared parts: flows, prompts, queues, calendar")
+    publish.add_argument("--name", required=True)
+    publish.add_argument("--note", required=True, help="what changed, shown to the branches")
+    publish.set_defaults(func=_template_publish)
+    assign = verb.add_parser("assign", help="give a template to branches")
+    assign.add_argument("name")
+    assign.add_argument("branches", nargs="+", metavar="BRANCH")
+    assign.set_defaults(func=_template_assign)
 
 
 def _dsn() -> str:
@@ -113,6 +128,34 @@ def _branch_rotate(args) -> int:
         return _fail(exc)
     _issued(login, dsn)
     return 0
+
+
+def _template_publish(args) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"template file {args.file}: {exc}")
+    try:
+        with connect(_dsn()) as conn:
+            version = publish_template(conn, args.name, text, note=args.note, who=_who())
+    except CentralError as exc:
+        return _fail(exc)
+    print(f"template {args.name} version {version} published")
+    return 0
+
+
+def _template_assign(args) -> int:
+    try:
+        with connect(_dsn()) as conn:
+            added = assign_template(conn, args.name, args.branches, who=_who())
+    except CentralError as exc:
+        return _fail(exc)
+    print(f"template {args.name} assigned to {', '.join(added) or 'no new branch'}")
+    return 0
+
+
+def _who() -> str:
+    return os.environ.get("USER", "cli")
 
 
 def _serve(args) -> int:

@@ -7,10 +7,10 @@
 
 A branch logs in as its own PostgreSQL role, ``<database>:<branch id>`` (roles belong to the
 whole cluster; the database's name keeps two centres on one cluster apart), member of
-``branchline_branch``
-(which may only call ``ship`` and ``ship_marks_of_mine``). Its password is random, shown once,
-and reaches PostgreSQL only as a SCRAM-SHA-256 verifier computed here (RFC 5802, RFC 7677), so
-neither the server's statement log nor ``pg_stat_activity`` ever holds it in clear.
+``branchline_branch`` (which may only call ``ship``, ``ship_marks_of_mine``, ``my_templates``
+and ``report_template``). Its password is random, shown once, and reaches PostgreSQL only
+as a SCRAM-SHA-256 verifier computed here (RFC 5802, RFC 7677), so neither the server's
+statement log nor ``pg_stat_activity`` ever holds it in clear.
 """
 
 import base64

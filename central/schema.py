@@ -12,8 +12,9 @@ is advanced in the same transaction as the rows (the ``ship`` function), with a
 compare-and-set on the old value, so a batch either lands whole with its mark or not at all.
 
 Branches never touch the tables: each logs in as its own role (``branch_<id>``) and may only
-EXECUTE ``ship`` and ``ship_marks_of_mine``, which are SECURITY DEFINER and take the branch
-from ``session_user``: a branch can write only its own records.
+EXECUTE ``ship`` and ``ship_marks_of_mine`` (v1), ``my_templates`` and ``report_template``
+(v2), which are SECURITY DEFINER and take the branch from ``session_user``: a branch can write
+only its own records and read only its own template assignments.
 
 The KPI rollups (``interval_kpis`` per branch, queue and 15 minutes; ``daily_kpis`` per
 branch, queue, agent and day in the centre's time zone; ``branch_days`` per branch and day)
@@ -324,5 +325,80 @@ _V1 = (
     "GRANT EXECUTE ON FUNCTION ship_marks_of_mine() TO branchline_branch",
 )
 
-MIGRATIONS = (_V1,)
+# Configuration templates (docs/fleet.md): shared parts of the document, versioned, assigned
+# to branches; each branch reports what it did with the newest version and which parts its
+# admin overrides. A branch reads only its own assignments, through my_templates().
+_V2 = (
+    """
+    CREATE TABLE templates (
+        name     text NOT NULL CHECK (name ~ '^[a-z0-9][a-z0-9_-]{0,39}$'),
+        version  integer NOT NULL CHECK (version > 0),
+        body     text NOT NULL,
+        parts    text[] NOT NULL,
+        note     text NOT NULL,
+        who      text NOT NULL,
+        at       timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (name, version)
+    )
+    """,
+    """
+    CREATE TABLE template_assignments (
+        branch    text NOT NULL REFERENCES branches,
+        template  text NOT NULL,
+        who       text NOT NULL,
+        at        timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (branch, template)
+    )
+    """,
+    """
+    CREATE TABLE template_results (
+        branch     text NOT NULL,
+        template   text NOT NULL,
+        version    integer NOT NULL,
+        outcome    text NOT NULL CHECK (outcome IN ('applied', 'refused')),
+        reason     text NOT NULL,
+        overrides  text[] NOT NULL,
+        at         timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (branch, template),
+        FOREIGN KEY (branch, template) REFERENCES template_assignments ON DELETE CASCADE
+    )
+    """,
+    """
+    CREATE FUNCTION my_templates()
+    RETURNS TABLE (name text, version integer, note text, body text)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+        SELECT DISTINCT ON (t.name) t.name, t.version, t.note, t.body
+          FROM template_assignments a JOIN templates t ON t.name = a.template
+         WHERE a.branch = my_branch()
+         ORDER BY t.name, t.version DESC
+    $$
+    """,
+    """
+    CREATE FUNCTION report_template(p_name text, p_version integer, p_outcome text,
+                                    p_reason text, p_overrides text[])
+    RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+    DECLARE b text := my_branch();
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM template_assignments
+                        WHERE branch = b AND template = p_name) THEN
+            RAISE EXCEPTION 'template % is not assigned to branch %', p_name, b
+                USING ERRCODE = '42501';
+        END IF;
+        INSERT INTO template_results AS r
+        VALUES (b, p_name, p_version, p_outcome, left(coalesce(p_reason, ''), 4000),
+                coalesce(p_overrides, '{}'), now())
+        ON CONFLICT (branch, template) DO UPDATE SET version = excluded.version,
+            outcome = excluded.outcome, reason = excluded.reason,
+            overrides = excluded.overrides, at = excluded.at;
+    END $$
+    """,
+    "REVOKE ALL ON FUNCTION my_templates() FROM PUBLIC",
+    "REVOKE ALL ON FUNCTION report_template(text, integer, text, text, text[]) FROM PUBLIC",
+    "GRANT EXECUTE ON FUNCTION my_templates() TO branchline_branch",
+    "GRANT EXECUTE ON FUNCTION report_template(text, integer, text, text, text[]) "
+    "TO branchline_branch",
+)
+
+MIGRATIONS = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)

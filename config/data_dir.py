@@ -20,6 +20,8 @@ Layout (docs/config-store.md keeps the same table for people)::
     plan-check/      the scratch data directory `plan check` simulates in (its own records)
     fleet/centre.json  how this branch reaches the centre, its login (0600; firmware/fleet/)
     fleet/ca.pem     the centre's certificate authority, for TLS
+    fleet/templates.json  the centre's templates this branch applied or refused, and the
+                     fingerprints of the parts they set (firmware/fleet/templates.py)
     sip/secrets.json  SIP passwords per trunk and phone account (0600; config/sip_secrets.py)
 
 Logs are not here: ``run`` writes them to stdout (journald under systemd).
@@ -133,6 +135,10 @@ class DataDir:
     @property
     def fleet_ca(self) -> Path:
         return self.fleet / "ca.pem"
+
+    @property
+    def fleet_templates(self) -> Path:
+        return self.fleet / "templates.json"
 
     @property
     def sip_secrets(self) -> Path:

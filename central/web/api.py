@@ -5,6 +5,8 @@
     GET /api/kpis/regions?since&until[&format=csv]           supervisor
     GET /api/kpis/intervals?day&branch&region[&format=csv]   supervisor: quarter hours
     GET /api/branches/{id}/queues|agents?since&until[&format=csv]  supervisor
+    GET /api/templates                      supervisor: templates, each branch's result
+                                            (applied or refused, why) and local overrides
 
 Dates are YYYY-MM-DD in the centre's time zone; without them the period is today.
 """
@@ -22,10 +24,11 @@ from fastapi.responses import Response
 from branchline.central import reports
 from branchline.central.db import connect
 from branchline.central.errors import CentralError, CentralInputError
+from branchline.central.templates import template_overview
 from branchline.config.web.auth import AnyUser, SupervisorUser
 from branchline.config.web.errors import api_error
 
-__all__ = ["period", "router"]
+__all__ = ["period", "router", "templates_of"]
 
 router = APIRouter(tags=["centre"])
 Format = Literal["json", "csv"]
@@ -120,3 +123,23 @@ def branch_agents(request: Request, user: SupervisorUser, branch: str,
                   since: str | None = None, until: str | None = None, format: Format = "json"):
     return _report(request, lambda c: reports.branch_agents(c, branch, *period(c, since, until)),
                    format, f"{branch}-agents")
+
+
+def templates_of(request: Request) -> list:
+    with _conn(request) as conn:
+        try:
+            return template_overview(conn)
+        except CentralError as exc:
+            raise api_error(503, "centre_unavailable", str(exc)) from exc
+
+
+@router.get("/api/templates", summary="Templates, and which branches applied, refused or "
+                                      "override them")
+def templates(request: Request, user: SupervisorUser):
+    return {"templates": [
+        {"name": t.name, "version": t.version, "parts": list(t.parts), "note": t.note,
+         "who": t.who, "at": t.at.isoformat(),
+         "branches": [{"branch": b.branch, "version": b.version, "outcome": b.outcome,
+                       "reason": b.reason, "overrides": list(b.overrides),
+                       "at": b.at.isoformat() if b.at else None} for b in t.branches]}
+        for t in templates_of(request)]}

@@ -1,7 +1,7 @@
 """The centre's pages: the fleet (regions, worst branches first) and one branch's drill-down.
 
 Rendered with the branch page's templates and look (config/web/templates: ``base.html``,
-``login.html``, ``setup.html``, ``message.html``; /static from config/web), plus two of our
+``login.html``, ``setup.html``, ``message.html``; /static from config/web), plus our
 own. Like the branch's pages they change nothing: forms are plain GETs of a period, CSV
 links go to the API, and the API enforces the roles.
 """
@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 import branchline.config.web as branch_web
 from branchline.central import reports
-from branchline.central.web.api import _conn, period
+from branchline.central.web.api import _conn, period, templates_of
 from branchline.config.web.auth import Role, User, csrf_token, optional_user
 from branchline.config.web.i18n import DEFAULT_LANGUAGE, messages_for_script, translator
 
@@ -40,17 +40,29 @@ _TEXT = {
            "branch.intervals": "Quarter hours of", "col.name": "Name", "col.region": "Region",
            "col.calls": "Calls", "col.offered": "Queued", "col.answered": "Answered",
            "col.sl": "Service level", "col.abandon": "Abandoned", "col.asa": "ASA",
-           "col.aht": "AHT", "col.survey": "Survey"},
+           "col.aht": "AHT", "col.survey": "Survey", "nav.templates": "Templates",
+           "tpl.none": "No template yet: 'branchline central template publish'.",
+           "tpl.version": "version {version}, {who}: {note}", "col.branch": "Branch",
+           "col.version": "Version", "col.outcome": "Result", "col.reason": "Why refused",
+           "col.overrides": "Local overrides", "tpl.applied": "applied",
+           "tpl.refused": "refused", "tpl.waiting": "not reported yet"},
     "zh": {"app.name": "Branchline 总行", "nav.fleet": "网点", "fleet.regions": "地区",
            "fleet.branches": "网点（服务水平最差的在前）", "fleet.since": "从", "fleet.until": "到",
            "fleet.show": "显示", "fleet.csv": "CSV", "branch.queues": "队列",
            "branch.agents": "坐席", "branch.intervals": "每 15 分钟：", "col.name": "名称",
            "col.region": "地区", "col.calls": "来电", "col.offered": "排队",
            "col.answered": "接听", "col.sl": "服务水平", "col.abandon": "放弃",
-           "col.asa": "平均应答", "col.aht": "平均处理", "col.survey": "满意度"},
+           "col.asa": "平均应答", "col.aht": "平均处理", "col.survey": "满意度",
+           "nav.templates": "模板",
+           "tpl.none": "尚无模板：请用 'branchline central template publish'。",
+           "tpl.version": "第 {version} 版，{who}：{note}", "col.branch": "网点",
+           "col.version": "版本", "col.outcome": "结果", "col.reason": "拒绝原因",
+           "col.overrides": "本地覆盖", "tpl.applied": "已应用", "tpl.refused": "已拒绝",
+           "tpl.waiting": "尚未回报"},
 }
-_NAV = (("fleet", "/", "nav.fleet", Role.supervisor), ("users", "/users", "nav.users",
-                                                         Role.admin))
+_NAV = (("fleet", "/", "nav.fleet", Role.supervisor),
+        ("templates", "/templates", "nav.templates", Role.supervisor),
+        ("users", "/users", "nav.users", Role.admin))
 
 
 def _language(request: Request, user: User | None) -> str:
@@ -142,3 +154,12 @@ def branch_page(request: Request, branch: str, since: str | None = None,
         intervals = reports.interval_kpis(conn, last, branch=branch)
     return _render(request, "branch.html", user=user, page="fleet", branch=branch,
                    since=first, until=last, queues=queues, agents=agents, intervals=intervals)
+
+
+@router.get("/templates", response_class=HTMLResponse)
+def templates_page(request: Request) -> Response:
+    user = _gate(request, Role.supervisor)
+    if not isinstance(user, User):
+        return user
+    return _render(request, "templates.html", user=user, page="templates",
+                   templates=templates_of(request))

@@ -13,6 +13,10 @@ a cut network, PostgreSQL restarting) leaves either the whole batch and its new 
 centre, or neither; the next attempt starts from the centre's mark again, and a row that is
 somehow sent twice is stored once (the centre's key is the branch and the record's own key).
 
+Templates: with a ``puller`` (firmware/fleet/templates.py) the same thread, on the same
+connection, pulls the centre's configuration templates when it connects and every ``pull_s``
+after; a template that cannot be applied is logged and never stops the records.
+
 Faults: CentralUnavailable closes the connection and waits ``retry_s`` (doubling up to
 ``retry_max_s``) before reconnecting; ShipMarkMoved reads the marks again; CentralRefused
 (credentials) waits ``retry_max_s``. The media loop never waits on any of this: records reach
@@ -37,6 +41,7 @@ from branchline.central.errors import (
 )
 from branchline.central.ingest import read_marks, ship
 from branchline.firmware.fleet.outbox import TABLES, Outbox
+from branchline.firmware.fleet.templates import TemplatePuller
 
 __all__ = ["Shipper", "ShipperStatus"]
 
@@ -61,7 +66,8 @@ class Shipper:
     def __init__(self, records_db: Path, conninfo: str, *, batch: int = 500,
                  poll_s: float = 1.0, retry_s: float = 1.0, retry_max_s: float = 60.0,
                  wall: Callable[[], float] = time.time,
-                 on_batch: Callable[[str, int, int], None] | None = None):
+                 on_batch: Callable[[str, int, int], None] | None = None,
+                 puller: TemplatePuller | None = None, pull_s: float = 60.0):
         if batch < 1:
             raise ValueError(f"shipper: batch {batch} must be at least 1 row")
         self.outbox = Outbox(records_db)
@@ -72,6 +78,9 @@ class Shipper:
         self.retry_max_s = retry_max_s
         self.wall = wall
         self.on_batch = on_batch
+        self.puller = puller
+        self.pull_s = pull_s
+        self._pulled_at: float | None = None
         self._status = ShipperStatus()
         self._conn = None
         self._marks: dict[str, int] | None = None
@@ -117,6 +126,8 @@ class Shipper:
         if self._marks is None:
             self._marks = read_marks(self._conn)
             self._set(connected=True)
+            self._pulled_at = None
+        self._pull_templates()
         sent = 0
         for table in TABLES:
             while not self._stop.is_set():
@@ -136,6 +147,19 @@ class Shipper:
                     self.on_batch(table, after, batch.last)
         self._measure()
         return sent
+
+    def _pull_templates(self) -> None:
+        if self.puller is None or (self._pulled_at is not None
+                                   and time.monotonic() - self._pulled_at < self.pull_s):
+            return
+        try:
+            self.puller.pull(self._conn)
+        except CentralError:
+            raise
+        except Exception:
+            # The store, the disk or a template's text: whatever it is, records still ship.
+            log.exception("applying the centre's configuration templates")
+        self._pulled_at = time.monotonic()
 
     def _measure(self) -> None:
         if self._marks is None:

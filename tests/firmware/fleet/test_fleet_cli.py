@@ -14,6 +14,7 @@ from fleet_kit import wait_for, write_calls
 from pg_harness import PostgresServer, free_tcp_port
 
 from branchline.central.db import connect
+from branchline.central.schema import SCHEMA_VERSION
 from branchline.config.data_dir import DataDir
 from branchline.config.web.tls import ensure_certificate
 from branchline.firmware.fleet import FleetSettings, Shipper
@@ -43,7 +44,8 @@ def run(*args, dsn=None, stdin="", check=True):
 def test_join_ship_over_tls_and_serve(tls_postgres, tmp_path):
     server, ca = tls_postgres
     dsn = server.create_database()
-    assert "version 1" in run("central", "migrate", dsn=dsn).stdout
+    assert run("central", "migrate", dsn=dsn).stdout == \
+        f"centre schema at version {SCHEMA_VERSION}\n"
     issued = run("central", "branch", "add", "sz-futian", "--name", "Futian", "--region",
                  "south", dsn=dsn).stdout
     role = issued.split("role ", 1)[1].split()[0]
