@@ -26,7 +26,8 @@ state says: after any step the session routes ``paths()`` for the call in one go
 
 A listener hears every party in a talking group; a whisperer also is heard by the agent; a
 barger joins the agent's group (or, with none, the caller's). With nobody talking (hold,
-ringing) a monitor hears nothing and is heard by nobody.
+ringing) a monitor hears nothing; a whisperer still reaches the agent (coaching while the
+caller is held), a barger nobody.
 """
 
 from __future__ import annotations
