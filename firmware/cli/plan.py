@@ -2,6 +2,7 @@
 
     branchline plan show [--day YYYY-MM-DD] [--queue NAME] [--data DIR]
     branchline plan check [--day YYYY-MM-DD] [--roster N] [--seed N] [--data DIR]
+    branchline plan adherence [--day YYYY-MM-DD] [--roster N] [--worst N] [--data DIR]
 
 ``show`` prints, per queue, the forecast for the day (default: tomorrow, local time) per
 15-minute interval with calls: calls, handle time, Erlangs, agents on the phones by Erlang C
@@ -14,6 +15,10 @@ the gap, Erlang C and A's service level and Erlang A's abandon rate for the sche
 and the service level and abandon rate of the day simulated in event mode
 (firmware/planning/check.py). For a day the records already hold, what happened follows each
 interval: calls offered, service level, abandon rate.
+
+``adherence`` sets a past day's roster against the agents' states in the records: per agent,
+adherence per interval of their shift and over the day, then the largest deviations
+(acd/planning/adherence.py has the definition).
 
 Exit status 0; 2 when the command could not run (a bad date, an unknown queue, no roster or no
 such version, no shift that day), with the reason on stderr.
@@ -28,6 +33,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from branchline.acd.planning import slot_label
+from branchline.acd.planning.adherence import AdherenceRow, adherence, worst
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import check_document, open_config_store
 from branchline.firmware.planning import Plan, make_plan
@@ -37,10 +43,15 @@ from branchline.firmware.planning.check import (
     check_roster_day,
     what_happened,
 )
-from branchline.firmware.planning.roster import check_roster, open_roster_store
+from branchline.firmware.planning.history import read_history
+from branchline.firmware.planning.roster import (
+    check_roster,
+    open_roster_store,
+    scheduled_seconds,
+)
 from branchline.hw import load_scenario
 
-__all__ = ["add_plan_commands", "check_lines", "plan_lines"]
+__all__ = ["add_plan_commands", "adherence_lines", "check_lines", "plan_lines"]
 
 
 def _day(text: str) -> dt.date:
@@ -67,6 +78,12 @@ def add_plan_commands(subparsers) -> argparse.ArgumentParser:
                        "shipped branch day's)")
     check.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
     check.set_defaults(func=_check)
+    adhere = commands.add_parser("adherence", help="a day's roster against what agents did")
+    adhere.add_argument("--day", type=_day, help="the day (default: today)")
+    adhere.add_argument("--roster", type=int, help="roster version (default: the one in force)")
+    adhere.add_argument("--worst", type=int, default=10, help="deviations listed (default 10)")
+    adhere.add_argument("--data", help="data directory (default $BRANCHLINE_DATA or ./var)")
+    adhere.set_defaults(func=_adherence)
     return plan
 
 
@@ -141,26 +158,32 @@ def check_lines(rows: list[CheckRow], happened: dict[int, Happened]) -> list[str
     return lines
 
 
+def _roster(data, document, number, day):
+    """The roster version asked for and its shifts on `day`, or an error message."""
+    store = open_roster_store(data, document)
+    numbers = [v.number for v in store.history()]
+    if not numbers:
+        return None, None, ("no roster published yet; publish one with the versioned roster "
+                            "store (docs/planning.md)")
+    if number is not None and number not in numbers:
+        return None, None, (f"no roster version {number}; the versions are "
+                            f"{numbers[0]}..{numbers[-1]}")
+    version = store.current() if number is None else store.get(number)
+    roster = check_roster(version.text, {a.id for a in document.acd.agents})[0]
+    if not any(s.day == day for s in roster.shifts):
+        return None, None, (f"roster v{version.info.number} has no shift on {day}; add the "
+                            "day's shifts or pick another --day")
+    return version, roster, None
+
+
 def _check(args) -> int:
     data = DataDir.from_option(args.data)
     document = check_document(open_config_store(data).current().text)[0]
     day = args.day or dt.datetime.now(ZoneInfo(document.site.timezone)).date() + \
         dt.timedelta(days=1)
-    store = open_roster_store(data, document)
-    numbers = [v.number for v in store.history()]
-    if not numbers:
-        print("branchline plan: no roster published yet; publish one on the Planning page "
-              "(docs/planning.md)", file=sys.stderr)
-        return 2
-    if args.roster is not None and args.roster not in numbers:
-        print(f"branchline plan: no roster version {args.roster}; the versions are "
-              f"{numbers[0]}..{numbers[-1]}", file=sys.stderr)
-        return 2
-    version = store.current() if args.roster is None else store.get(args.roster)
-    roster = check_roster(version.text, {a.id for a in document.acd.agents})[0]
-    if not any(s.day == day for s in roster.shifts):
-        print(f"branchline plan: roster v{version.info.number} has no shift on {day}; "
-              "add the day's shifts or pick another --day", file=sys.stderr)
+    version, roster, problem = _roster(data, document, args.roster, day)
+    if problem:
+        print(f"branchline plan: {problem}", file=sys.stderr)
         return 2
     plan = make_plan(data, document, day)
     template = load_scenario(resources.files("branchline.config") / "defaults" /
@@ -169,4 +192,39 @@ def _check(args) -> int:
     print(f"roster v{version.info.number} on {day} ({plan.kind}): forecast and Erlang per "
           f"interval, simulated in event mode; shrinkage {_pct(plan.shrinkage)}")
     print("\n".join(check_lines(rows, what_happened(data, document, day))))
+    return 0
+
+
+def adherence_lines(rows: list[AdherenceRow], n: int) -> list[str]:
+    lines = []
+    for agent in sorted({r.agent for r in rows}):
+        mine = [r for r in rows if r.agent == agent]
+        total = sum(r.in_adherence_s for r in mine) / sum(r.scheduled_s for r in mine)
+        lines.append(f"agent {agent}: adherence {_rate(total)} over "
+                     f"{sum(r.scheduled_s for r in mine) / 3600:.2f} h scheduled")
+        lines.append("  " + "  ".join(f"{slot_label(r.slot)} {_rate(r.adherence)}"
+                                      for r in mine))
+    lines.append(f"largest deviations ({n} at most):")
+    for r in worst(rows, n):
+        lines.append(f"  {slot_label(r.slot):<6} agent {r.agent}: scheduled "
+                     f"{r.scheduled_phones_s:.0f} s on the phones, {r.scheduled_break_s:.0f} s "
+                     f"break; was {r.phones_s:.0f} s on the phones, {r.not_ready_s:.0f} s not "
+                     f"ready ({r.deviation_s:.0f} s out of adherence)")
+    return lines
+
+
+def _adherence(args) -> int:
+    data = DataDir.from_option(args.data)
+    document = check_document(open_config_store(data).current().text)[0]
+    day = args.day or dt.datetime.now(ZoneInfo(document.site.timezone)).date()
+    version, roster, problem = _roster(data, document, args.roster, day)
+    if problem:
+        print(f"branchline plan: {problem}", file=sys.stderr)
+        return 2
+    history = read_history(data, document, day, day + dt.timedelta(days=1))
+    actual = {(agent, slot): states for (d, slot, agent), states in history.agent_states.items()
+              if d == day}
+    rows = adherence(scheduled_seconds(roster, day), actual)
+    print(f"adherence on {day}, roster v{version.info.number}")
+    print("\n".join(adherence_lines(rows, args.worst)))
     return 0

@@ -14,7 +14,8 @@ its shift or two shifts of one agent overlapping on a day are errors with the pa
 wrong and what would be right; nothing is published then.
 
 ``scheduled(roster, day)`` counts, per 15-minute interval, the agents on shift and not on a
-scheduled break for at least half of it.
+scheduled break for at least half of it; ``scheduled_seconds(roster, day)`` gives each agent's
+seconds on the phones and on a break per interval (for adherence, acd/planning/adherence.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from branchline.acd.planning import INTERVAL_S, SLOTS
 from branchline.config.data_dir import DataDir
 from branchline.config.store.versioned import ConfigStore
 
-__all__ = ["Roster", "RosterReport", "Shift", "check_roster", "open_roster_store", "scheduled"]
+__all__ = ["Roster", "RosterReport", "Shift", "check_roster", "open_roster_store", "scheduled",
+           "scheduled_seconds"]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -115,6 +117,22 @@ def check_roster(text: str, agents: set[str]) -> tuple[Roster | None, RosterRepo
 def open_roster_store(data: DataDir, document) -> ConfigStore:
     agents = {a.id for a in document.acd.agents}
     return ConfigStore(data, lambda text: check_roster(text, agents), root=data.rosters)
+
+
+def scheduled_seconds(roster: Roster, day: dt.date) -> dict[tuple[str, int], tuple[int, int]]:
+    """Per (agent, slot) of `day`: seconds scheduled on the phones and on a break."""
+    out = {}
+    for s in roster.shifts:
+        if s.day != day:
+            continue
+        start, end = _seconds(s.start), _seconds(s.end)
+        breaks = [(_seconds(b.start), _seconds(b.end)) for b in s.breaks]
+        for slot in range(start // INTERVAL_S, -(-end // INTERVAL_S)):
+            a, b = slot * INTERVAL_S, (slot + 1) * INTERVAL_S
+            shift = max(0, min(b, end) - max(a, start))
+            pause = sum(max(0, min(b, be) - max(a, bs)) for bs, be in breaks)
+            out[s.agent, slot] = (shift - pause, pause)
+    return out
 
 
 def scheduled(roster: Roster, day: dt.date) -> tuple[int, ...]:

@@ -36,7 +36,10 @@ def branch(tmp_path_factory, prompts_dir):  # noqa: F811
     with Records(data.records_db) as records:
         records.append_many(acd_row(e, 0.0)
                             for e in queue_events(history, ZoneInfo("Asia/Shanghai")))
-    roster = "shifts:" + SHIFTS.format(day=PAST) + SHIFTS.format(day=COMING)
+    # On the past day 1001 has a break the records never saw: deviations to list.
+    past = SHIFTS.format(day=PAST).replace(
+        'end: "12:00"}', 'end: "12:00", breaks: [{start: "10:00", end: "10:30"}]}')
+    roster = "shifts:" + past + SHIFTS.format(day=COMING)
     open_roster_store(data, document).publish(roster, who="planner", note="two days", base=None)
     shutil.copytree(prompts_dir / "prompts", data.plan_check / "prompts")
     return data, history
@@ -90,3 +93,21 @@ def test_a_roster_version_that_does_not_exist_is_refused_with_the_versions(branc
     assert done.returncode == 2
     assert done.stderr == ("branchline plan: roster v1 has no shift on 2026-12-01; add the "
                            "day's shifts or pick another --day\n")
+
+
+def test_adherence_of_a_past_day_per_agent_and_the_largest_deviations(branch):
+    data, _ = branch
+    done = subprocess.run([str(BRANCHLINE), "plan", "adherence", "--day", str(PAST), "--worst",
+                           "3", "--data", str(data.root)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"adherence on {PAST}, roster v1"
+    agents = [line.split(":")[0] for line in lines if line.startswith("agent ")]
+    assert agents == ["agent 1001", "agent 1002"]
+    slots = lines[lines.index(next(x for x in lines if x.startswith("agent 1001"))) + 1].split()
+    assert slots[0::2] == [slot_label(s) for s in range(36, 48)]  # 09:00-12:00
+    deviations = lines[lines.index("largest deviations (3 at most):") + 1:]
+    assert len(deviations) == 2, done.stdout  # the two intervals of the break
+    assert [d.split()[0] for d in deviations] == ["10:00", "10:15"]
+    assert all("scheduled 0 s on the phones, 900 s break" in d for d in deviations)
