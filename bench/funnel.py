@@ -71,9 +71,9 @@ def run() -> str:
             ("funnel per node and edge", _timed(db, lambda r: funnel(r, year))),
             ("top reasons for a person", _timed(db, lambda r: person_reasons(r, year))),
             ("containment, 1 h window, per path and day",
-             _timed(db, lambda r: containment(r, year, "main_menu", 3600))),
+             _timed(db, lambda r: containment(r, year, 3600))),
             ("repeat calls, 30 min window, per path",
-             _timed(db, lambda r: repeats(r, year, "main_menu", 1800))),
+             _timed(db, lambda r: repeats(r, year, 1800))),
             ("two halves side by side (same hours of the week)",
              _timed(db, lambda r: compare(r, before, after))),
         ]
