@@ -45,5 +45,8 @@ MENU_MESSAGES: dict[str, tuple[str, str]] = {
     "menus.tip_entered": ("进入 {visits} 次（{calls} 个来电）", "entered {visits} times ({calls} calls)"),
     "menus.tip_rates": ("挂机 {hangup}，超限转人工 {escalation}", "hung up {hangup}, escalated {escalation}"),
     "menus.tip_time": ("停留 中位数 {median} 秒，90% {p90} 秒", "time here: median {median} s, 90% {p90} s"),
+    "routes.mode": ("来电者", "Callers"),
+    "routes.mode_standard": ("一般", "everyone"),
+    "routes.mode_older": ("老年人模式", "older callers' mode"),
     "menus.bad_day": ("日期 {day} 不对：请用 年-月-日", "Day {day} is not a date: use YYYY-MM-DD"),
 }

@@ -247,7 +247,8 @@ def flow_page(request: Request, flow: str, node: str | None = None) -> Response:
         "flow": flow, "draft": draft, "subflows": subflows, "node": None,
         "svg": flow_svg(raw, t, issues=badges, link=link, current=node),
         "routes": [{"menu": r.menu, "keys": " → ".join(r.keys) or "—", "seconds": r.seconds,
-                    "path": " → ".join(r.nodes)} for r in draft.routes.get(flow, ())],
+                    "path": " → ".join(r.nodes), "mode": r.mode}
+                   for r in draft.routes.get(flow, ())],
         "flow_issues": flow_issues, "skeletons": SKELETONS,
         "operator_key": (raw.get("keys") or {}).get("operator", "0"),
         "can_edit": user.role is Role.admin,

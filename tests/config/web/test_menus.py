@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
@@ -108,3 +109,11 @@ def test_traffic_classes_grow_with_visits_and_rates():
     assert traffic.edge_class("b", "c") == "traffic-w0"
     assert traffic.node("a").classes == ("traffic", "hangup-high", "escalation-mid")
     assert traffic.node("zzz").classes == ("traffic", "no-traffic")
+
+
+def test_the_flow_page_lists_the_routes_to_a_person_for_both_modes(day):
+    _, supervisor, _, _, _ = day
+    page = supervisor.get("/flows/bank").text
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>main_menu</td><td class=\"keys\">1 → 0</td>",
+                      page)
+    assert len(rows) == 2 and rows[0] != rows[1]
