@@ -46,10 +46,20 @@ Families (docs/operations.md explains each):
 ``branchline_fleet_lag_seconds``           gauge      age of the oldest record not at the centre
 ``branchline_fleet_unshipped_records``     gauge      records not at the centre yet
 ``branchline_fleet_connected``, ``_shipped_records_total``, ``_failures_total``: the shipper
+``branchline_sip_trunks{state}``           gauge      SIP trunks by registration state
+``branchline_sip_phones{registered}``      gauge      phone accounts with / without a live binding
+``branchline_sip_guard_total{kind}``       counter    scanner guard: auth_failures,
+                                                      unknown_users, rate_limited,
+                                                      blocked_requests, blocks
+``branchline_sip_blocked_sources``         gauge      source addresses blocked now
+``branchline_sip_outbound_refused_total``  counter    calls and transfers the outbound rule refused
+``branchline_rtp_packets_total{kind}``     counter    RTP packets lost and late, every SIP call
 =========================================  =========  ==========================================
 
 Board families have a sample for each board that keeps fault counters (``board.counters``
-and ``board.status()``, the serial driver's); the simulated board has none.
+and ``board.status()``, the serial driver's); the simulated board has none. SIP families are
+there when the appliance has a SIP board (``sip_health``); taking them also logs each scanner
+block begun since the last sample (the source and how long; the guard never sees a password).
 """
 
 from __future__ import annotations
@@ -62,6 +72,7 @@ from dataclasses import dataclass, field
 
 from branchline.acd import AgentState, IllegalEvent
 from branchline.firmware.fleet import ShipperStatus
+from branchline.firmware.sip_board import sip_of
 
 __all__ = [
     "TICK_BUCKETS_S",
@@ -71,10 +82,12 @@ __all__ = [
     "board_health",
     "parse_listen",
     "render_exposition",
+    "sip_health",
     "snapshot_of",
 ]
 
 log = logging.getLogger("branchline.metrics")
+sip_log = logging.getLogger("branchline.sip")
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Tick-duration buckets: the 20 ms block is the budget; 5 ms is the p99 the runtime aims at.
@@ -130,6 +143,49 @@ def board_health(board) -> BoardHealth | None:
     )
 
 
+_REGISTRATION_STATES = ("idle", "registering", "registered", "refreshing", "retrying", "failed",
+                        "unregistering")
+_GUARD_KINDS = ("auth_failures", "unknown_users", "rate_limited", "blocked_requests", "blocks")
+
+
+@dataclass(frozen=True, slots=True)
+class SipHealth:
+    """The SIP board's registrations, scanner guard, outbound refusals and RTP losses."""
+
+    trunks: Mapping[str, int]  # registration state -> trunks in it
+    phones_registered: int
+    phones_unregistered: int
+    guard: Mapping[str, int]
+    blocked_sources: int
+    outbound_refused: int
+    rtp_lost: int
+    rtp_late: int
+
+
+def sip_health(board) -> SipHealth | None:
+    """The health of the SIP board inside ``board`` (None without one); logs new blocks."""
+    sip = sip_of(board)
+    if sip is None:
+        return None
+    status = sip.status()
+    guard = sip.guard
+    while guard.started:
+        sip_log.warning("SIP scanner guard: source %s blocked for %.0f s (%d authentication "
+                        "failures or unknown-user requests within %.0f s)",
+                        guard.started.popleft(), guard.block_for, guard.block_after,
+                        guard.window)
+    trunks = collections.Counter(r.state for r in status["trunks"].values())
+    registered = sum(1 for bindings in status["phones"].values() if bindings)
+    counters = status["counters"]
+    return SipHealth(
+        trunks={state: trunks.get(state, 0) for state in _REGISTRATION_STATES},
+        phones_registered=registered, phones_unregistered=len(status["phones"]) - registered,
+        guard={kind: status["guard"].get(kind, 0) for kind in _GUARD_KINDS},
+        blocked_sources=status["guard"].get("blocked_sources", 0),
+        outbound_refused=counters.get("outbound_refused", 0) + counters.get("dial_refused", 0),
+        rtp_lost=status["rtp"]["lost"], rtp_late=status["rtp"]["late"])
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeSnapshot:
     """What the metrics show, taken by the loop thread at ``taken_at`` (loop time)."""
@@ -150,6 +206,7 @@ class RuntimeSnapshot:
     boards: tuple[BoardHealth, ...] = ()
     # The records shipper's status (firmware/fleet/), None when the branch has no centre.
     fleet: ShipperStatus | None = None
+    sip: SipHealth | None = None  # None without a SIP board
 
 
 def _escape(value: str) -> str:
@@ -220,7 +277,32 @@ def render_exposition(s: RuntimeSnapshot) -> str:
     _render_boards(w, s.boards)
     if s.fleet is not None:
         _render_fleet(w, s.fleet)
+    if s.sip is not None:
+        _render_sip(w, s.sip)
     return "\n".join(w.lines) + "\n"
+
+
+def _render_sip(w: _Writer, sip: SipHealth) -> None:
+    w.family("branchline_sip_trunks", "gauge", "SIP trunks in each registration state.")
+    for state, n in sip.trunks.items():
+        w.sample("branchline_sip_trunks", n, state=state)
+    w.family("branchline_sip_phones", "gauge",
+             "SIP phone accounts with (registered=yes) and without a live registration.")
+    w.sample("branchline_sip_phones", sip.phones_registered, registered="yes")
+    w.sample("branchline_sip_phones", sip.phones_unregistered, registered="no")
+    w.family("branchline_sip_guard_total", "counter",
+             "Scanner guard: authentication failures, requests for unknown users, requests "
+             "dropped while rate-limited or blocked, blocks begun.")
+    for kind, n in sip.guard.items():
+        w.sample("branchline_sip_guard_total", n, kind=kind)
+    w.family("branchline_sip_blocked_sources", "gauge", "SIP source addresses blocked now.")
+    w.sample("branchline_sip_blocked_sources", sip.blocked_sources)
+    w.family("branchline_sip_outbound_refused_total", "counter",
+             "Calls and transfers out that the outbound (toll-fraud) rule refused.")
+    w.sample("branchline_sip_outbound_refused_total", sip.outbound_refused)
+    w.family("branchline_rtp_packets_total", "counter", "RTP packets lost and late, all calls.")
+    w.sample("branchline_rtp_packets_total", sip.rtp_lost, kind="lost")
+    w.sample("branchline_rtp_packets_total", sip.rtp_late, kind="late")
 
 
 def _render_fleet(w: _Writer, f: ShipperStatus) -> None:
@@ -314,7 +396,8 @@ def snapshot_of(app, now: float, outcomes: Mapping[str, int]) -> RuntimeSnapshot
         agents=dict(agents), calls_by_outcome=dict(outcomes), errors=errors,
         records_pending=app.writer.pending, draining=app.draining,
         config_version=app.config.version, boards=() if health is None else (health,),
-        fleet=None if getattr(app, "shipper", None) is None else app.shipper.status())
+        fleet=None if getattr(app, "shipper", None) is None else app.shipper.status(),
+        sip=sip_health(app.board))
 
 
 class ApplianceMetrics:

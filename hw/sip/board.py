@@ -335,13 +335,8 @@ class SipBoard:
         return self._ended_stats.get(port)
 
     def _rtp_totals(self):
-        totals = dict(self._rtp_ended)
-        for port, line in enumerate(self._lines):
-            if line.opened is not None:
-                stats = self.rtp.stats(port)
-                totals["lost"] += stats.lost
-                totals["late"] += stats.late
-        return totals
+        live = self.rtp.totals()
+        return {kind: self._rtp_ended[kind] + live[kind] for kind in ("lost", "late")}
 
     # --- inside ---------------------------------------------------------------------------
 

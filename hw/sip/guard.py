@@ -6,7 +6,8 @@ for users we do not have (the classic extension and password sweep) in a sliding
 most one request through every ``limit_interval`` seconds, the rest are dropped unanswered.
 ``block_after`` failures block it for ``block_for`` seconds: everything it sends is dropped
 (or answered 403 when ``answer_blocked``), and a failure while blocked extends the block.
-``counters`` is what /metrics exports (totals since start, and the sources blocked now).
+``counters`` is what /metrics exports (totals since start, and the sources blocked now);
+``started`` holds the host of each block begun, for the runtime to log and take away.
 
 ``OutboundPolicy`` is the toll-fraud rule: the user agent places a call or a transfer only
 to a number ``allow(number, purpose)`` says yes to. The runtime fills it (the number that
@@ -38,6 +39,7 @@ class ScannerGuard:
     answer_blocked: bool = False
     counters: dict = field(default_factory=lambda: dict.fromkeys(
         ("auth_failures", "unknown_users", "rate_limited", "blocked_requests", "blocks"), 0))
+    started: deque = field(default_factory=lambda: deque(maxlen=256))
     _sources: dict = field(default_factory=dict)
 
     def verdict(self, host, now):
@@ -82,6 +84,7 @@ class ScannerGuard:
         if source.blocked_until > now or len(source.failures) >= self.block_after:
             if source.blocked_until <= now:
                 self.counters["blocks"] += 1
+                self.started.append(host)
             source.blocked_until = now + self.block_for
 
     def _prune(self, now):

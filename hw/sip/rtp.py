@@ -312,6 +312,17 @@ class RtpEngine:
             rtt_ms=rtt_ms, depth_ms=depth_ms, rtcp_bad=s["rtcp_bad"], loss_percent=loss,
             delay_ms=delay, r=r, mos=mos)
 
+    def totals(self):
+        """Packets lost and late on the open channels, summed (what /metrics adds to the
+        ended calls'): the kernel's counters only, without the E-model ``stats`` works out."""
+        lost = late = 0
+        for channel, state in enumerate(self._open):
+            if state is not None:
+                s = dict(zip(_STATS, self._kernel.stats(channel), strict=True))
+                lost += max(0, s["expected"] - s["received"])
+                late += s["late"]
+        return {"lost": lost, "late": late}
+
     # -- inside ------------------------------------------------------------------------------
 
     def _state(self, channel, what):
