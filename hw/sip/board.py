@@ -307,8 +307,9 @@ class SipBoard:
         for port, line in enumerate(self._lines):
             if line.call_id is not None:
                 self._drop(port, line)
-        for name in self.agent.registrations:
-            self._send(self.agent.unregister(name, self._clock()))
+        for name, registration in self.agent.registrations.items():
+            if registration.state not in ("idle", "unregistering"):  # idle: never started
+                self._send(self.agent.unregister(name, self._clock()))
         for port in range(len(self._ports)):
             if self._lines[port].opened is not None:
                 self.rtp.close(port)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from branchline.hw.sip.rtp import RtpEngine
 
 LOOPBACK = "127.0.0.1"
 BARESIP_MODULES = "/usr/lib/baresip/modules"
+KAMAILIO_CONFIG = Path(__file__).parents[1] / "hw" / "sip" / "kamailio" / "kamailio.cfg"
 
 
 class Peer:
@@ -166,7 +168,7 @@ class Process:
         tool = shutil.which(cmd[0])
         if tool is None:
             pytest.fail(f"{cmd[0]} is missing: run scripts/install-system-deps")
-        self.log = Path(cwd) / f"{cmd[0]}.log"
+        self.log = Path(cwd) / f"{Path(cmd[0]).name}.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [tool, *cmd[1:]], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
@@ -242,6 +244,32 @@ def tone_wav(path, hz, seconds=120.0, level=8000):
     soundfile.write(path, (level * np.sin(2 * np.pi * hz * t)).astype(np.int16), 8000,
                     subtype="PCM_16")
     return path
+
+
+class Kamailio(Process):
+    """Kamailio with the core tests' configuration (tests/hw/sip/kamailio/kamailio.cfg: one
+    account ``user``/``password`` that may register, INVITEs routed to its contact with
+    Record-Route) on a free port of 127.0.0.1, its files in ``cwd``. ``stop`` sends SIGTERM
+    and gives the exit code (0 for a clean stop); ``close`` kills it if still running."""
+
+    def __init__(self, cwd, user, password):
+        self.port = free_port()
+        super().__init__(
+            [shutil.which("kamailio") or "/usr/sbin/kamailio", "-DD", "-E",
+             "-f", str(KAMAILIO_CONFIG), "-A", f"LISTEN=udp:{LOOPBACK}:{self.port}",
+             "-A", f'TRUNK_USER="{user}"',
+             "-A", f'TRUNK_PASSWORD="{password}"', "-w", str(cwd), "-Y", str(cwd),
+             "-m", "32", "-M", "8"], cwd)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            return -signal.SIGKILL
 
 
 def sipp(scenario, target, cwd, *extra):

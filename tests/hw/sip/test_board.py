@@ -299,3 +299,12 @@ def test_dial_calls_only_numbers_the_policy_allows(rig):
     finally:
         r.peers.remove(carrier)
         carrier.close()
+
+
+def test_a_board_closed_before_its_first_tick_sends_no_unregister():
+    trunk = SipTrunk("carrier", address=("127.0.0.1", 5999), user="075512345678",
+                     credentials=DigestClient("075512345678", "granite-otter-lamp-59"),
+                     register=True)
+    board = SipBoard(1, [trunk], password_for=PASSWORDS.get, secret=b"s" * 16)
+    board.close()  # its registration never started: there is nothing to undo
+    assert board.agent.registrations["carrier"].state == "idle"
