@@ -6,8 +6,8 @@
 ``journeys`` runs seeded random callers through the sample bank flow on the IVR harness:
 balance, lost card, branch info, a person, random keys, silence, hang-ups at any moment, host
 ok/error/no reply, queue answered/overflow/closed/abandoned. ``calls`` lays those paths out
-as call records over days (09:00-17:00 Shanghai unless told), callers drawn from a pool so that some call
-again; the outcome follows the path the way ``records.cdr`` decides it.
+as call records over days (09:00-17:00 Shanghai unless told), callers drawn from a pool so
+that some call again; the outcome follows the path the way ``records.cdr`` decides it.
 """
 
 from __future__ import annotations

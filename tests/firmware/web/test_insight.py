@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
+from itertools import pairwise
 
 import pytest
 from ivr_traffic import DIALLED, calls, journeys
@@ -171,7 +172,7 @@ def test_top_reasons_for_a_person_are_the_first_step_into_a_queue(db):
     want = Counter()
     for c in chosen(records, scope):
         found = visits(c.ivr_path)
-        for v, after in zip(found, found[1:], strict=False):
+        for v, after in pairwise(found):
             if after.kind in ("queue", "transfer"):
                 want[(v.node, v.exit)] += 1
                 break
