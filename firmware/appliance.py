@@ -71,6 +71,7 @@ from branchline.dsp import CALL_PROGRESS_TONES, ToneSpec
 from branchline.firmware.bankhost import ENDPOINTS as BANK_ENDPOINTS
 from branchline.firmware.bankhost import BankHostSimulator
 from branchline.firmware.calls.callback import Dialer
+from branchline.firmware.calls.listen import Listeners
 from branchline.firmware.calls.session import CallSession, ConfigInForce
 from branchline.firmware.calls.stations import Station, StationState
 from branchline.firmware.event_loop import EventLoop
@@ -153,6 +154,7 @@ class Appliance:
         self._station_by_name = {s.name: s for s in self.stations.values()}
         self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
         self.dialer = Dialer(self)
+        self.listeners = Listeners()  # the page listening to calls (firmware/calls/listen.py)
         self._host_endpoint: dict[tuple[str, int], str] = {}
         self._host_outstanding = 0  # requests submitted and not yet answered
         self._boot = secrets.token_hex(3)  # start() makes it the run's locked identity
@@ -440,6 +442,8 @@ class Appliance:
             if call.records_audio:
                 call.record_frame(rx)
         self.dialer.record_frames(rx)
+        if self.listeners:
+            self.listeners.feed(self, rx)
         self.dialer.listen(rx, now)
 
     # --- services for calls and stations ---------------------------------------------------

@@ -69,6 +69,9 @@ from branchline.config.web.api import (
     menus as api_menus,
 )
 from branchline.config.web.api import (
+    monitor as api_monitor,
+)
+from branchline.config.web.api import (
     prompts as api_prompts,
 )
 from branchline.config.web.api import (
@@ -144,7 +147,7 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
     app.add_exception_handler(AccountsUnavailable, _accounts_unavailable)
     for module in (api_session, api_users, api_config, api_versions, api_live,
                    api_agents_live, api_reports, api_system, api_prompts, api_tryit,
-                   api_agent_desk, api_integrations, api_cti, api_menus):
+                   api_agent_desk, api_integrations, api_cti, api_menus, api_monitor):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(pages_menus.router)
     app.include_router(pages.router)

@@ -49,7 +49,7 @@ says where, what is wrong and what would be right.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "AGENT_ACTIONS",
@@ -165,6 +165,14 @@ class ApplianceLink(Protocol):
         """Stored (committed) before it returns."""
 
     def audit_entries(self, since_epoch: float) -> list[dict]: ...
+
+    # --- call control -----------------------------------------------------------------------
+    def listen(self, call_id: str, who: str, admin: bool) -> Any:
+        """A tap on a call's voices (``take()`` -> int16 LE bytes at 8 kHz, ``ended``);
+        NotFound / Refused as docs/call-control.md says."""
+
+    def end_listen(self, tap: Any) -> None:
+        """End a tap; audited with its duration."""
 
     # --- prompts ----------------------------------------------------------------------------
     def prompt_list(self) -> list[dict]: ...

@@ -62,6 +62,7 @@ from branchline.firmware.records.database import AuditEntry, Records
 from branchline.firmware.records.dispositions import Disposition
 from branchline.firmware.records.errors import SensitiveDataRefused
 from branchline.firmware.web.insight import MenuReports
+from branchline.firmware.web.listen import close_listen, open_listen
 from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
 from branchline.firmware.web.prompts import WebPrompts
@@ -384,6 +385,12 @@ class RuntimeLink:
         return None if url == SIMULATOR else url
 
     # --- audit ----------------------------------------------------------------------------
+
+    def listen(self, call_id: str, who: str, admin: bool):
+        return open_listen(self, call_id, who, admin)
+
+    def end_listen(self, tap) -> None:
+        close_listen(self, tap)
 
     def audit(self, who: str, what: str, diff: str) -> None:
         entry = AuditEntry(self._now_epoch(), who, what, diff)
