@@ -159,9 +159,8 @@ def check_document(text: str) -> tuple[Document | None, DocumentReport]:
     try:
         parsed = parse_yaml(text)
     except YamlProblem as exc:
-        problem = exc.message + (f" (column {exc.column})" if exc.column else "")
-        said = dataclasses.replace(issue(exc.path, "doc.value_error", "doc.fix.value_error",
-                                         problem=problem, fix=exc.fix), line=exc.line)
+        said = dataclasses.replace(issue(exc.path, exc.key, exc.fix_key, **exc.params),
+                                   line=exc.line)
         return None, DocumentReport((said,), ())
     errors: list[Issue] = []
     sections: dict[str, Any] = {}

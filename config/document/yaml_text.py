@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+from branchline.config.document.issue_texts import said
+
 __all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_NUMBER", "MAX_SCALAR", "ParsedYaml",
            "YamlBeyondLimits", "YamlProblem", "beyond_limits", "parse_yaml"]
 
@@ -42,17 +44,21 @@ _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 
 
 class YamlProblem(ValueError):
-    """The text is not a usable YAML document: ``line``/``column`` (1-based) say where."""
+    """The text is not a usable YAML document: ``line``/``column`` (1-based) say where;
+    ``key``, ``fix_key`` and ``params`` name the words in ``issue_texts``."""
 
-    def __init__(self, message: str, fix: str, line: int | None, column: int | None,
-                 path: str = "") -> None:
-        self.message = message
-        self.fix = fix
+    def __init__(self, key: str, fix_key: str, line: int | None, column: int | None,
+                 path: str = "", /, **params: object) -> None:
+        self.key = key
+        self.fix_key = fix_key
+        self.params = params
+        self.message = said(key, params)
+        self.fix = said(fix_key, params)
         self.line = line
         self.column = column
         self.path = path
         where = f"line {line}, column {column}" if line is not None else "the document"
-        super().__init__(f"{where}: {message}; {fix}")
+        super().__init__(f"{where}: {self.message}; {self.fix}")
 
 
 class YamlBeyondLimits(YamlProblem):
@@ -93,19 +99,17 @@ def parse_yaml(text: str) -> ParsedYaml:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         context = getattr(exc, "context", None)
-        what = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
-        raise YamlProblem(
-            what,
-            "fix the YAML syntax there (indent with spaces, never tabs; quote '*', '#', "
-            "'0' and values that start with a special character)",
-            mark.line + 1 if mark else None, mark.column + 1 if mark else None,
-        ) from None
+        # PyYAML's own words for the fault: English in every language.
+        problem += f" ({context})" if context else ""
+        if mark is None:
+            raise YamlProblem("doc.yaml_syntax", "doc.fix.yaml_syntax", None, None,
+                              problem=problem) from None
+        raise YamlProblem("doc.yaml_syntax_at", "doc.fix.yaml_syntax", mark.line + 1,
+                          mark.column + 1, problem=problem, column=mark.column + 1) from None
     if root is None:
-        raise YamlProblem("the document is empty",
-                          "start from the bundled default (branchline config show)", None, None)
+        raise YamlProblem("doc.yaml_empty", "doc.fix.yaml_empty", None, None)
     if not isinstance(root, yaml.MappingNode):
-        raise YamlProblem("the document is not a mapping of sections",
-                          "write sections like 'site:', 'board:', 'flows:' at the top level",
+        raise YamlProblem("doc.yaml_not_sections", "doc.fix.yaml_sections",
                           root.start_mark.line + 1, root.start_mark.column + 1)
     walk = _Walk(yaml.SafeLoader(""))
     data = walk.plain(root, "")
@@ -113,10 +117,8 @@ def parse_yaml(text: str) -> ParsedYaml:
 
 
 def _too_deep(mark: yaml.Mark, path: str) -> YamlBeyondLimits:
-    return YamlBeyondLimits(f"the document nests lists and mappings more than {MAX_DEPTH} "
-                            "deep", "a configuration needs far fewer levels; remove the "
-                            "extra brackets or indentation", mark.line + 1, mark.column + 1,
-                            path)
+    return YamlBeyondLimits("doc.yaml_too_deep", "doc.fix.yaml_too_deep", mark.line + 1,
+                            mark.column + 1, path, limit=MAX_DEPTH)
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -142,16 +144,15 @@ class _BoundedLoader(yaml.SafeLoader):
         event = self.peek_event()
         if len(event.value) > MAX_SCALAR:
             mark = event.start_mark
-            raise YamlBeyondLimits(f"a value is {len(event.value)} characters long, over the "
-                                   f"{MAX_SCALAR} allowed", "shorten it (a prompt's text is a "
-                                   "few sentences)", mark.line + 1, mark.column + 1)
+            raise YamlBeyondLimits("doc.yaml_value_too_long", "doc.fix.yaml_value_too_long",
+                                   mark.line + 1, mark.column + 1, length=len(event.value),
+                                   limit=MAX_SCALAR)
         node = super().compose_scalar_node(anchor)
         if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER:
             mark = node.start_mark
-            raise YamlBeyondLimits(f"a number is written with {len(node.value)} characters, "
-                                   f"over the {MAX_NUMBER} allowed", "write a number of "
-                                   "sensible size, or quote it if it is meant as text",
-                                   mark.line + 1, mark.column + 1)
+            raise YamlBeyondLimits("doc.yaml_number_too_long", "doc.fix.yaml_number_too_long",
+                                   mark.line + 1, mark.column + 1, length=len(node.value),
+                                   limit=MAX_NUMBER)
         return node
 
 
@@ -168,12 +169,10 @@ class _Walk:
         self.count += 1
         mark = node.start_mark
         if self.count > MAX_NODES:
-            raise YamlProblem(f"the document expands to more than {MAX_NODES} values "
-                              "(aliases repeating aliases?)", "write the values out or use "
-                              "fewer aliases", mark.line + 1, mark.column + 1, path)
+            raise YamlProblem("doc.yaml_too_many_values", "doc.fix.yaml_too_many_values",
+                              mark.line + 1, mark.column + 1, path, limit=MAX_NODES)
         if id(node) in self.open:
-            raise YamlProblem("an alias refers to the collection it is inside",
-                              "an alias must not contain itself; write the value out",
+            raise YamlProblem("doc.yaml_alias_inside_itself", "doc.fix.yaml_alias_inside_itself",
                               mark.line + 1, mark.column + 1, path)
         if isinstance(node, yaml.ScalarNode):
             return self.loader.construct_object(node, deep=True)
@@ -191,17 +190,15 @@ def _plain(node: yaml.Node, path: str, walk: _Walk, lines: dict[str, int]) -> An
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise YamlProblem("a mapping key is not a plain value",
-                                  "write keys as plain text",
+                raise YamlProblem("doc.yaml_key_not_plain", "doc.fix.yaml_key_not_plain",
                                   key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                   path)
             key = key_node.value
             where = f"{path}.{key}" if path else key
             if key in out:
-                raise YamlProblem(
-                    f"key {key!r} appears twice in one mapping (first on line {lines[where]})",
-                    "keep one of them; YAML would silently use the last",
-                    key_node.start_mark.line + 1, key_node.start_mark.column + 1, where)
+                raise YamlProblem("doc.yaml_key_twice", "doc.fix.yaml_key_twice",
+                                  key_node.start_mark.line + 1, key_node.start_mark.column + 1,
+                                  where, key=key, first=lines[where])
             lines[where] = key_node.start_mark.line + 1
             out[key] = walk.plain(value_node, where)
         return out

@@ -21,9 +21,15 @@ web service's: the service's thread waits without holding the GIL. It gets ``tim
 wall time and is killed after. The graphviz package writes the DOT text (names are ``n0``,
 ``n1``... so no name of ours needs quoting); its own ``pipe()`` has no timeout, hence our run.
 
-A layout depends only on the graph, so it is cached by the DOT text (least recently used,
-``CACHE_SIZE`` graphs): the flow page renders the same flow for every node clicked and Try it
-for every key, with other badges and another node highlighted, and dot runs once.
+Graphviz 2.43 fails on some dense graphs whose labelled edges join two nodes of one column
+(it exits saying "trouble in init_rank" or "triangulation failed"): dot gives such a label a
+rank of its own between the two. Then dot runs once more with those labels left out, and
+each of them is put on the middle of its edge's route.
+
+A layout depends only on the graph, so it is cached by the graph (least recently used,
+``CACHE_SIZE`` graphs, a retry included): the flow page renders the same flow for every node
+clicked and Try it for every key, with other badges and another node highlighted, and dot runs
+once.
 
 Errors: ``LayoutError`` says what went wrong and the remedy: dot is not installed, it did not
 finish in time, it failed, or it wrote something unreadable. Failures are not cached.
@@ -35,7 +41,7 @@ import functools
 import json
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from types import MappingProxyType
 
@@ -55,6 +61,10 @@ NODE_GAP_PX = 20          # between two nodes of a column
 
 class LayoutError(Exception):
     """dot could not lay the diagram out; the message says why and what to do."""
+
+
+class _DotFailed(LayoutError):
+    """dot ran and exited with an error: worth one more try on an easier graph."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,7 @@ class Layout:
 
 
 def dot_source(graph: LayoutGraph) -> str:
-    """The graph as DOT text, the layout's input and its cache key."""
+    """The graph as DOT text, the layout's input."""
     ids = {node.name: f"n{i}" for i, node in enumerate(graph.nodes)}
     dot = graphviz.Digraph(
         graph_attr={"rankdir": "LR", "newrank": "true", "margin": "0",
@@ -135,14 +145,37 @@ def lay_out(graph: LayoutGraph, *, command: Sequence[str] | None = None,
             timeout_s: float = DOT_TIMEOUT_S) -> Layout:
     """Where dot puts ``graph``'s nodes, edges and labels (module docstring); ``command``
     runs dot (``DOT_COMMAND`` unless given), with ``-Tjson`` added."""
-    names = tuple(node.name for node in graph.nodes)
-    return _cached(dot_source(graph), names, tuple(command or DOT_COMMAND), timeout_s)
+    return _cached(graph, tuple(command or DOT_COMMAND), timeout_s)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def _cached(source: str, names: tuple[str, ...], command: tuple[str, ...],
-            timeout_s: float) -> Layout:
-    return _parse(_run(source, command, timeout_s, len(names)), names)
+def _cached(graph: LayoutGraph, command: tuple[str, ...], timeout_s: float) -> Layout:
+    column = {name: c for c, members in enumerate(graph.columns) for name in members}
+    flat = {i for i, edge in enumerate(graph.edges)
+            if edge.label is not None and column[edge.source] == column[edge.target]}
+    try:
+        return _dot(graph, command, timeout_s)
+    except _DotFailed:
+        if not flat:
+            raise
+    easier = replace(graph, edges=tuple(replace(edge, label=None) if i in flat else edge
+                                        for i, edge in enumerate(graph.edges)))
+    laid = _dot(easier, command, timeout_s)
+    return replace(laid, edges=tuple(replace(route, label=_middle(route.points)) if i in flat
+                                     else route for i, route in enumerate(laid.edges)))
+
+
+def _dot(graph: LayoutGraph, command: tuple[str, ...], timeout_s: float) -> Layout:
+    names = tuple(node.name for node in graph.nodes)
+    return _parse(_run(dot_source(graph), command, timeout_s, len(names)), names)
+
+
+def _middle(points: tuple[tuple[float, float], ...]) -> tuple[float, float]:
+    """The point halfway along a route's middle cubic piece (the route: a start, then three
+    points a piece)."""
+    piece = (len(points) - 1) // 3 // 2 * 3
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = points[piece:piece + 4]
+    return (x0 + 3 * x1 + 3 * x2 + x3) / 8, (y0 + 3 * y1 + 3 * y2 + y3) / 8
 
 
 def _run(source: str, command: tuple[str, ...], timeout_s: float, nodes: int) -> bytes:
@@ -160,8 +193,8 @@ def _run(source: str, command: tuple[str, ...], timeout_s: float, nodes: int) ->
             "subflows") from exc
     if done.returncode != 0:
         said = done.stderr.decode(errors="replace").strip()[:300] or "nothing"
-        raise LayoutError(f"Graphviz's {command[0]!r} failed (exit {done.returncode}) and said: "
-                          f"{said}")
+        raise _DotFailed(f"Graphviz's {command[0]!r} failed (exit {done.returncode}) and said: "
+                         f"{said}")
     return done.stdout
 
 

@@ -7,8 +7,10 @@ does not move by itself: the test advances its clock (``harness.run``).
 
 Chromium is Debian's (/usr/bin/chromium), launched by Playwright through
 ``executable_path``; Playwright's own browser download is never used. ``shoot(page, name)``
-saves a screenshot under test-artifacts/ and, with BRANCHLINE_DOC_SCREENSHOTS=1, under
-docs/img/ as well.
+saves a full-page screenshot under test-artifacts/ and, with BRANCHLINE_DOC_SCREENSHOTS=1,
+under docs/img/ as well. ``full_page=False`` takes the window's size from the top of the page,
+for a page whose pane must be shown scrolled where it was: Chromium's full-page capture resizes
+the window for a moment, which sets a pane's sideways scroll back to 0.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def _shoot(page: Page, name: str) -> Path:
-    """A full-page screenshot as test-artifacts/<name>.png (and docs/img/ when asked)."""
+def _shoot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot as test-artifacts/<name>.png (and docs/img/ when asked)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if not full_page:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(path), full_page=full_page)
     if os.environ.get("BRANCHLINE_DOC_SCREENSHOTS") == "1":
         DOC_IMAGES.mkdir(parents=True, exist_ok=True)
         (DOC_IMAGES / f"{name}.png").write_bytes(path.read_bytes())
@@ -51,7 +55,7 @@ def _shoot(page: Page, name: str) -> Path:
 
 @pytest.fixture
 def shoot():
-    """``shoot(page, name)``: save a screenshot (module docstring)."""
+    """``shoot(page, name, full_page=True)``: save a screenshot (module docstring)."""
     return _shoot
 
 

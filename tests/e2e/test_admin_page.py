@@ -52,6 +52,8 @@ def test_admin_changes_a_menu_tries_it_publishes_and_a_call_follows_it(
 
             # Change a menu option: key 0 to the branch hours. 0 is the operator key.
             page.goto(f"{base}/flows/bank")
+            # The diagram's pane opens on the start node (dot puts it low on the left).
+            expect(page.locator('svg.flow a[data-node="vip_check"]')).to_be_in_viewport()
             page.locator('svg.flow a[data-node="main_menu"]').focus()  # by keyboard
             page.keyboard.press("Enter")
             expect(page.locator("#node-form")).to_be_visible()
@@ -66,14 +68,14 @@ def test_admin_changes_a_menu_tries_it_publishes_and_a_call_follows_it(
             bad = page.locator("tr.option-row.has-issue")
             expect(bad.locator(".opt-key")).to_have_value("0")
             expect(page.locator("tr.issue-row .issue.error")).to_contain_text("'0'")
-            shoot(page, "web-flow-error")
+            shoot(page, "web-flow-error", full_page=False)
 
             # Fix it: the new option is key 4.
             bad.locator(".opt-key").fill("4")
             page.click("#node-form button[type=submit]")
             expect(node).not_to_have_class(re.compile(r"\bhas-error\b"))
             expect(page.locator("tr.option-row.has-issue")).to_have_count(0)
-            shoot(page, "web-flow")
+            shoot(page, "web-flow", full_page=False)
 
             # Try it on the draft with the on-screen keypad.
             page.goto(f"{base}/tryit")
@@ -152,7 +154,7 @@ def test_admin_changes_a_menu_tries_it_publishes_and_a_call_follows_it(
             expect(page.locator("html")).to_have_attribute("lang", "en")
             page.goto(f"{base}/flows/bank?node=main_menu")
             expect(page.locator("h1")).to_have_text("Voice menu: bank")
-            shoot(page, "web-flow-en")
+            shoot(page, "web-flow-en", full_page=False)
             context.close()
 
         records = harness.close()

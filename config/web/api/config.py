@@ -102,7 +102,9 @@ def _save(store: ConfigStore, user: User, text: str, base: int | None,
                         f"not saved: {beyond.message}; {beyond.fix}. Your draft stays as "
                         "it was", issues=[{"path": beyond.path, "message": beyond.message,
                                            "fix": beyond.fix, "severity": "error",
-                                           "line": beyond.line}])
+                                           "line": beyond.line, "key": beyond.key,
+                                           "fix_key": beyond.fix_key,
+                                           "params": beyond.params}])
     with store_errors():
         draft = store.save_draft(user.name, text, base=base, revision=revision)
         return draft_out(store, user.name, draft)

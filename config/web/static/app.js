@@ -223,6 +223,21 @@ const Branchline = (() => {
     const button = event.target.closest("button[data-action]");
     if (button && button.type !== "submit") run(button, event);
   });
+  // A flow diagram opens on the node being edited, else on its start: dot may put the start
+  // anywhere down the left side, and the pane's top left corner is often empty. The pane
+  // scrolls, not the page, so the header and the form stay where they are.
+  function showNode(pane, node) {
+    const box = node.getBoundingClientRect();
+    const view = pane.getBoundingClientRect();
+    pane.scrollLeft += box.left + box.width / 2 - view.left - pane.clientWidth / 2;
+    pane.scrollTop += box.top + box.height / 2 - view.top - pane.clientHeight / 2;
+  }
+  for (const pane of document.querySelectorAll(".diagram")) {
+    const start = pane.querySelector(".node .start");
+    const node = pane.querySelector(".node.current") || (start && start.closest(".node"));
+    if (node) showNode(pane, node);
+  }
+
   const pending = sessionStorage.getItem("branchline-status");
   if (pending) {
     sessionStorage.removeItem("branchline-status");

@@ -63,9 +63,6 @@
     return B.api("PUT", "/api/draft/sections/flows", {base, revision, value: flows});
   }
 
-  const current = document.querySelector(".diagram .node.current");
-  if (current) current.scrollIntoView({block: "nearest", inline: "center"});
-
   if (form) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();

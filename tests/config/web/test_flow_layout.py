@@ -63,3 +63,22 @@ def test_output_that_is_not_a_layout_is_refused_and_not_cached():
     for _ in range(2):
         with pytest.raises(LayoutError, match=r"wrote a layout that cannot be read"):
             lay_out(GRAPH, command=broken)
+
+
+def test_dot_failing_on_a_label_within_a_column_is_run_again_without_it():
+    # dot 2.43 fails like this on some dense flows (test_flow_svg has a real one); here a
+    # stand-in fails while the graph holds both labels and is the real dot after.
+    graph = LayoutGraph(nodes=GRAPH.nodes, columns=GRAPH.columns,
+                        edges=(*GRAPH.edges[:2], LayoutEdge("info", "agent", label=(20, 17))))
+    picky = (sys.executable, "-c",
+             "import subprocess, sys; src = sys.stdin.read(); "
+             "sys.exit('Error: trouble in init_rank') if src.count('<TABLE') == 3 "
+             "else sys.exit(subprocess.run(['dot', *sys.argv[1:]], input=src, text=True)"
+             ".returncode)")
+    laid = lay_out(graph, command=picky)
+    (ix, iy), (_, ay) = laid.nodes["info"], laid.nodes["agent"]
+    x, y = laid.edges[2].label
+    assert ix <= x <= ix + 176 and min(iy, ay) + 62 <= y <= max(iy, ay)   # between the two
+    assert laid.edges[0].label is not None and laid.edges[0].label[0] < ix   # dot's own
+    with pytest.raises(LayoutError, match=r"failed \(exit 1\) and said: no"):
+        lay_out(graph, command=stand_in("sys.exit('no')"))

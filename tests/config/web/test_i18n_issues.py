@@ -126,3 +126,24 @@ def test_a_refusal_says_its_issues_in_the_language_the_page_asks_for(site):
                 if i["key"] == "ivr.option_collides_operator"]
     assert issue["said"]["message"] == "选项 '0' 与全局的“转人工”键 '0' 冲突"
     assert issue["message"] == "option '0' collides with the global operator key '0'"
+
+
+def test_problems_of_the_yaml_text_itself_are_said_in_chinese(site):
+    admin = site.client("admin", name="zhyaml", language="zh")
+    draft = admin.get("/api/draft").json()
+    twice = "site: {name: x}\nlines: {}\nsite: {name: y}\n"
+    saved = admin.put("/api/draft", json={"base": draft["base"], "revision": draft["revision"],
+                                          "text": twice})
+    assert saved.status_code == 200, saved.text
+    (issue,) = admin.get("/api/draft").json()["report"]["errors"]
+    assert issue["message"] == "key 'site' appears twice in one mapping (first on line 1)"
+    assert issue_said(issue, "zh") == ("键 'site' 在同一个映射中出现了两次（第一次在第 1 行）",
+                                       "只保留其中一个；YAML 会悄悄地只用最后一个")
+    assert "在同一个映射中出现了两次" in admin.get("/versions").text
+    deep = "site: " + "[" * 60 + "]" * 60 + "\n"
+    refused = admin.put("/api/draft", json={"base": draft["base"], "revision": 1, "text": deep},
+                        headers={"Accept-Language": "zh-CN"})
+    assert refused.status_code == 422
+    (issue,) = refused.json()["error"]["issues"]
+    assert issue["said"]["message"] == "文档中列表和映射的嵌套超过了 50 层"
+    assert issue["message"] == "the document nests lists and mappings more than 50 deep"
