@@ -81,6 +81,9 @@ from branchline.config.web.api import (
     session as api_session,
 )
 from branchline.config.web.api import (
+    sip as api_sip,
+)
+from branchline.config.web.api import (
     system as api_system,
 )
 from branchline.config.web.api import (
@@ -99,6 +102,7 @@ from branchline.config.web.integrations import Integrations
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
 from branchline.config.web.pages import menus as pages_menus
 from branchline.config.web.pages import render as pages
+from branchline.config.web.pages import sip as pages_sip
 from branchline.config.web.worker import Worker
 
 if TYPE_CHECKING:
@@ -149,7 +153,9 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
                    api_agents_live, api_reports, api_system, api_prompts, api_tryit,
                    api_agent_desk, api_integrations, api_cti, api_menus, api_monitor):
         app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.include_router(api_sip.router, responses=ERROR_RESPONSES)
     app.include_router(pages_menus.router)
+    app.include_router(pages_sip.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static",
                                      check_dir=False), name="static")

@@ -147,6 +147,21 @@ class ApplianceLink(Protocol):
     # --- system -----------------------------------------------------------------------------
     def board_status(self) -> dict: ...
 
+    def sip_status(self) -> dict | None:
+        """The SIP trunks' registrations and the phones' bindings, None without SIP::
+
+            {"trunks": [{"name", "registers", "address", "state", "reason", "registrar",
+                         "expires", "next_attempt", "password_set"}],
+             "phones": [{"station", "extension", "password_set",
+                         "bindings": [{"address", "transport", "user_agent", "last_seen",
+                                       "expires"}]}]}
+        """
+
+    def sip_password(self, account: str, password: str | None, who: str) -> str | None:
+        """Set ``account``'s (``trunk:<name>``, ``phone:<station>``) SIP password, or generate
+        one (``password`` None) and return it, the only time it is shown. Audited without it.
+        NotFound for an account the configuration lacks; Refused ``weak_password``."""
+
     def fleet_status(self) -> dict | None:
         """How far this branch's records are from the centre (docs/fleet.md): connected,
         lag_s, unshipped, last_error; None when the branch ships to no centre."""

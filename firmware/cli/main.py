@@ -47,6 +47,7 @@ from branchline.firmware.cli.call import add_call_command
 from branchline.firmware.cli.config import add_config_commands
 from branchline.firmware.cli.fleet import add_fleet_commands
 from branchline.firmware.cli.plan import add_plan_commands
+from branchline.firmware.cli.sip import add_sip_commands
 
 
 def _data_dir(args) -> DataDir:
@@ -427,6 +428,7 @@ def build_parser():
     add_plan_commands(commands)
     add_fleet_commands(commands)
     add_central_commands(commands)
+    add_sip_commands(commands)
     return parser
 
 

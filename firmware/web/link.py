@@ -67,6 +67,7 @@ from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
 from branchline.firmware.web.prompts import WebPrompts
 from branchline.firmware.web.reports import Reports
+from branchline.firmware.web.sip import WebSip
 
 __all__ = ["AgentCommand", "InstallPrompt", "RuntimeLink"]
 
@@ -128,6 +129,7 @@ class RuntimeLink:
         self.webhooks = WebhookSender(
             lambda scopes, e: covers(scopes, e.agent, e.queue, self.cti_agent_queues()))
         self.cti.listeners.append(self.webhooks.offer)
+        self._sip = WebSip(app, self.audit)
 
     def close(self) -> None:
         self._logs.remove()
@@ -163,6 +165,7 @@ class RuntimeLink:
             self._next = now + self.every_s
             self._seq += 1
             self._snapshot = self._board.snapshot(now, self._seq)
+            self._sip.publish()
 
     def _apply_agent(self, command: AgentCommand, now: float) -> None:
         app = self.app
@@ -350,6 +353,12 @@ class RuntimeLink:
         board.update(time=snapshot["time"], config_version=snapshot["config_version"],
                      active_calls=len(snapshot["calls"]), firmware=__version__)
         return board
+
+    def sip_status(self) -> dict | None:
+        return self._sip.status()
+
+    def sip_password(self, account: str, password: str | None, who: str) -> str | None:
+        return self._sip.set_password(account, password, who)
 
     def fleet_status(self) -> dict | None:
         shipper = self.app.shipper

@@ -325,6 +325,7 @@ class SipBoard:
             "guard": self.guard.metrics(now),
             "counters": {**self.agent.counters, **self.counters},
             "rtp": self._rtp_totals(),
+            "clock": now,  # what the registrations' and bindings' times are on
         }
 
     def call_quality(self, port: int):

@@ -37,14 +37,16 @@ _TOKEN = re.compile(r"token=([A-Za-z0-9_\-]+)")
 
 class WebHarness:
     def __init__(self, tmp_path: Path, *, prompts_dir: Path, bank_url: str,
-                 scenario: str | None = None, edit_document=None, seed: int | None = None):
+                 scenario: str | None = None, edit_document=None, seed: int | None = None,
+                 sip: bool = False):
         self.tmp_path = Path(tmp_path)
         store_dir = self.tmp_path / "prompt-store"
         shutil.copytree(DataDir(prompts_dir).prompts, DataDir(store_dir).prompts)
         self.data_dir = self.tmp_path / "data"
         self.runtime = RuntimeHarness(
             self.data_dir, scenario or scenario_text(stations=2, agents=[("1001", 0), ("1002", 1)]),
-            prompts_dir=store_dir, bank_url=bank_url, seed=seed, edit_document=edit_document)
+            prompts_dir=store_dir, bank_url=bank_url, seed=seed, edit_document=edit_document,
+            sip=sip)
         self.app = self.runtime.app
         self.store = self.runtime.store
         self.link = RuntimeLink(self.app, host_url=bank_url)

@@ -72,6 +72,7 @@ NAV: tuple[tuple[str, str, str, Role], ...] = (
     ("prompts", "/prompts", "nav.prompts", Role.viewer),
     ("users", "/users", "nav.users", Role.admin),
     ("integrations", "/integrations", "nav.integrations", Role.admin),
+    ("sip", "/sip", "nav.sip", Role.supervisor),
     ("system", "/system", "nav.system", Role.viewer),
 )
 # The node fields the form has a label for (others show their own name).
