@@ -290,9 +290,9 @@ class PromptEcho:
         prompts, renderer = app.prompts, app.loop.renderer
         make = prompts.render_items
 
-        def render_items(items, language):
+        def render_items(items, language, speed=1.0):
             self._last = (language, prompts.items_text(items, language))
-            return make(items, language)
+            return make(items, language, speed)
 
         play, stop, render = renderer.play, renderer.stop, renderer.render
 
