@@ -29,9 +29,12 @@ this one by then.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from typing import Protocol
+
+import numpy as np
 
 from branchline.dsp import CALL_PROGRESS_TONES, CallProgressRx, DtmfRx, Mixer
 from branchline.firmware.clock import TimerHeap
@@ -53,13 +56,15 @@ class _Playout:
     def __init__(self, changed: set[int]):
         self.block = 0.0  # the block a prompt started now is first heard in
         self._playing: dict[int, tuple[float, tuple, int, float, float]] = {}
+        self._ends: list[tuple[float, int]] = []  # heap of (last block, channel); stale kept
         self._changed = changed
 
     def play(self, channel, prompts, *, offset=0, gain_db=0.0):
-        prompts = tuple(prompts)
+        prompts = (prompts,) if isinstance(prompts, np.ndarray) else tuple(prompts)
         samples = sum(len(p) for p in prompts) - offset
         end = self.block + max(math.ceil(samples / BLOCK_SAMPLES) - 1, 0) * BLOCK_SECONDS
         self._playing[channel] = (self.block, prompts, offset, gain_db, round(end, 6))
+        heapq.heappush(self._ends, (round(end, 6), channel))
         self._changed.add(channel)
 
     def stop(self, channel):
@@ -70,13 +75,20 @@ class _Playout:
         return channel in self._playing
 
     def ended(self, now: float) -> list[int]:
-        done = [c for c, p in self._playing.items() if p[4] <= now + 1e-9]
-        for channel in done:
-            del self._playing[channel]
+        done = []
+        while self._ends and self._ends[0][0] <= now + 1e-9:
+            end, channel = heapq.heappop(self._ends)
+            playing = self._playing.get(channel)
+            if playing is not None and playing[4] == end:
+                del self._playing[channel]
+                done.append(channel)
         return done
 
     def next_end(self) -> float:
-        return min((p[4] for p in self._playing.values()), default=math.inf)
+        while self._ends and self._playing.get(self._ends[0][1], (0,) * 5)[4] != \
+                self._ends[0][0]:
+            heapq.heappop(self._ends)  # stopped, or replaced by another prompt
+        return self._ends[0][0] if self._ends else math.inf
 
     def sending(self, channel):
         """(prompts, since, offset, gain_db) of what the channel plays, or None."""
