@@ -191,6 +191,7 @@ class SipBoard:
         self._now: float | None = None
         self._ended_stats: dict[int, object] = {}  # port -> RtpStats of its last call
         self._rtp_ended = {"lost": 0, "late": 0}  # counted over calls that have ended
+        self._freed: set[int] = set()  # channels released since this tick began
 
     # --- the Board ------------------------------------------------------------------------
 
@@ -205,6 +206,7 @@ class SipBoard:
         self._now = now
         if first:
             self._start(now)
+        self._freed.clear()
         self.endpoint.poll(0)
         agent = self.agent
         while agent.events:
@@ -422,7 +424,9 @@ class SipBoard:
         candidates = numbered or [c for c in range(self._channels) if c not in self.numbers]
         if not candidates:
             return None, 404
-        free = [c for c in candidates if self._lines[c].state == "idle"]
+        # A channel freed in this tick waits for the next: the appliance has yet to see the
+        # old call's hang-up, and its hang_up(port) must not reach a new call.
+        free = [c for c in candidates if self._lines[c].state == "idle" and c not in self._freed]
         return (free[0], 0) if free else (None, 486)
 
     def _answered(self, port, media, now):
@@ -522,6 +526,7 @@ class SipBoard:
             self.rtp.close(port)
         line.call_id, line.state, line.opened, line.trunk = None, "idle", None, None
         self._inband[port] = True
+        self._freed.add(port)
 
     def _trunk_line(self, port, what):
         if not isinstance(port, int) or not 0 <= port < self._channels:

@@ -1,7 +1,9 @@
 """What the SIP board keeps of a call's media for its record and /metrics, against a caller
 made of our own endpoint and RTP engine on 127.0.0.1: the statistics stay readable after the
 caller's BYE closed the channel, until the channel's next call; RTP totals count ended calls;
-a board without media statistics gives None through the composite board."""
+a board without media statistics gives None through the composite board. A channel freed in a
+tick is not given to a call arriving in the same tick: the appliance's hang-up of the old call
+must not reach the new one."""
 
 import time
 
@@ -43,7 +45,7 @@ class Caller:
 
 @pytest.fixture
 def rig():
-    board = SipBoard(1, [SipTrunk("carrier", frozenset({"127.0.0.1"}))], (),
+    board = SipBoard(2, [SipTrunk("carrier", frozenset({"127.0.0.1"}))], (),
                      password_for={}.get, secret=b"s" * 16)
     callers, events = [], []
 
@@ -52,17 +54,19 @@ def rig():
         while not done() and time.monotonic() < end:
             events.extend(board.tick(time.monotonic()))
             board.read_block()
-            board.write_block(np.zeros((1, BLOCK_SAMPLES), np.int16))
+            board.write_block(np.zeros((2, BLOCK_SAMPLES), np.int16))
             for caller in callers:
                 caller.step()
         return done()
 
-    def call(answer=True):
+    def call(answer=True, wait=True):
         caller = Caller()
         callers.append(caller)
         _, out = caller.ep.agent.invite("95588", board.address, time.monotonic(),
                                         media_address=caller.media)
         caller.ep.send(out)
+        if not wait:
+            return caller
         assert until(lambda: any(isinstance(e, CallerId) for e in events))
         events.clear()
         if not answer:
@@ -103,3 +107,19 @@ def test_the_composite_board_asks_the_ports_own_board():
         assert composite.call_quality(len(composite.ports) - 1) is None  # no call yet
     finally:
         sip.close()
+
+
+def test_a_channel_freed_in_a_tick_is_not_taken_by_a_call_arriving_in_it(rig):
+    board, call, until, events = rig
+    first = call()
+    (answered,) = [e for e in first.seen if isinstance(e, CallAnswered)]
+    # The BYE and the next INVITE are both queued on loopback before the board's next tick.
+    first.ep.send(first.ep.agent.hangup(answered.call_id, time.monotonic()))
+    second = call(wait=False)
+    events.extend(board.tick(time.monotonic()))
+    hangups = [e.port for e in events if isinstance(e, FarEndHangup)]
+    rings = [e.port for e in events if isinstance(e, CallerId)]
+    assert hangups == [0] and rings == [1]
+    board.hang_up(0)  # what the appliance does for the first call: nothing left to end
+    board.answer(1)
+    assert until(lambda: any(isinstance(e, CallAnswered) for e in second.seen))
