@@ -71,4 +71,6 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
         pass  # the browser went away while we sent
     finally:
         gone.cancel()
-        await run_in_threadpool(link.end_listen, tap)
+        # Not awaited: when the server drops the socket it cancels this task, and the tap
+        # must still end and its audit entry (one small commit) still be written.
+        link.end_listen(tap)
