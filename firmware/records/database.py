@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from branchline.config.data_dir import DataDir
+from branchline.firmware.records.dispositions import Disposition, disposition_row
 from branchline.firmware.records.errors import (
     DuplicateRecord,
     RecordRefused,
@@ -43,7 +44,6 @@ from branchline.firmware.records.errors import (
     SensitiveDataRefused,
     map_sqlite_error,
 )
-from branchline.firmware.records.dispositions import Disposition, disposition_row
 from branchline.firmware.records.rows import (
     CALL_COLUMNS,
     CLOSE_OPEN,

@@ -234,7 +234,7 @@ def test_a_phone_is_out_of_service_until_it_registers_then_rings_answers_and_han
     r.step()
     assert r.of(PortOutOfService) == [PortOutOfService(2, r.events[0].time, "unregistered")]
     r.board.ring(2)  # nobody to ring yet: nothing happens
-    peer, reg = _phone(r)
+    peer, _ = _phone(r)
     assert r.until(lambda: r.of(PortInService))
     r.board.ring(2)
     assert r.until(lambda: peer.of(IncomingCall))
@@ -249,7 +249,7 @@ def test_a_phone_is_out_of_service_until_it_registers_then_rings_answers_and_han
 
 def test_stop_ring_cancels_the_phones_invite(rig):
     r = rig()
-    peer, reg = _phone(r)
+    peer, _ = _phone(r)
     assert r.until(lambda: r.of(PortInService))
     r.board.ring(2)
     assert r.until(lambda: peer.of(IncomingCall))
@@ -264,7 +264,7 @@ def test_stop_ring_cancels_the_phones_invite(rig):
 
 def test_a_phone_calling_in_goes_off_hook_and_on_hook_at_its_bye(rig):
     r = rig()
-    peer, reg = _phone(r)
+    peer, _ = _phone(r)
     assert r.until(lambda: r.of(PortInService))
     caller = peer.ua
     caller.outbound = OutboundPolicy(lambda n, p: True)
