@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from branchline.acd import QueueEvent
+from branchline.acd import QueueEventKind as K
 from branchline.acd.planning import SLOTS, Calendar, IntervalFigures, QueueHistory
 
 WEEKDAY_LEVEL = (1.3, 1.0, 1.0, 1.0, 1.15, 0.5, 0.0)
@@ -61,3 +63,46 @@ def generate(start: dt.date, days: int, calendar: Calendar, *, seed: int = 1,
                                          handle))
         table[day] = tuple(slots)
     return QueueHistory(queue, table)
+
+
+AGENTS = ("1001", "1002", "1003")
+# Each agent's day: logged in 09:00, ready; not ready 12:00-12:30 (lunch); logged out 17:00.
+BREAK = (12 * 3600, 12 * 3600 + 1800)
+SHRINKAGE = 1800 / (8 * 3600)
+
+
+def queue_events(history: QueueHistory, zone, *, agents=AGENTS):
+    """The ACD event log (QueueEvents, UTC epoch times) that makes ``history``'s figures:
+    each interval's callers spread over it, waits shared evenly, talk = handle time. Every
+    day with records also has the agents' logins, lunch break and logouts."""
+    events = []
+    for day, slots in history.days.items():
+        midnight = dt.datetime.combine(day, dt.time(0, 0), tzinfo=zone).timestamp()
+        for agent in agents:
+            for at, old, new in ((9 * 3600, "logged_out", "not_ready"),
+                                 (9 * 3600, "not_ready", "ready"),
+                                 (BREAK[0], "ready", "not_ready"),
+                                 (BREAK[1], "not_ready", "ready"),
+                                 (17 * 3600, "ready", "logged_out")):
+                events.append(QueueEvent(midnight + at, K.AGENTSTATE, agent_id=agent,
+                                         old_state=old, new_state=new))
+        for slot, f in enumerate(slots):
+            if not f.offered:
+                continue
+            wait = f.waited_s / f.offered
+            talk = f.handle_s / f.answered if f.answered else 0.0
+            for i in range(f.offered):
+                call = f"{history.queue}-{day:%m%d}-{slot:02d}-{i:03d}"
+                t = midnight + slot * 900 + (i + 0.5) * 900 / f.offered
+                events.append(QueueEvent(t, K.ENTERQUEUE, call, history.queue,
+                                         priority_class="normal"))
+                if i < f.answered:
+                    events += [QueueEvent(t + wait, K.CONNECT, call, history.queue, agents[0],
+                                          "normal", wait_s=wait),
+                               QueueEvent(t + wait + talk, K.COMPLETECALLER, call,
+                                          history.queue, agents[0], "normal", wait_s=wait,
+                                          talk_s=talk)]
+                else:
+                    events.append(QueueEvent(t + wait, K.ABANDON, call, history.queue,
+                                             priority_class="normal", wait_s=wait))
+    return sorted(events, key=lambda e: e.time)
