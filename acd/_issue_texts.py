@@ -2,7 +2,7 @@
 """The English words of every problem the ACD's configuration models report, by key.
 
 As in ``branchline.ivr``: a problem names its message and fix by key with one set of
-parameters, so the config page can say it in Chinese (``config/web/i18n_issues.py``).
+parameters, so the config page can say it in Chinese (``config/web/i18n/issues.py``).
 ``ConfigProblems`` carries every cross-reference problem of an ``AcdConfig`` with the path of
 its field; its text is the problems joined by "; ", each "path: problem; fix".
 """

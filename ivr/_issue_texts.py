@@ -3,7 +3,7 @@
 
 An issue names its message and its fix by key (``"ivr.unknown_node"``, ``"ivr.fix.did_you_mean"``)
 with one set of parameters for both, so the config page can show the same problem in Chinese
-(``config/web/i18n_issues.py`` holds those texts; a test checks every key here has one with the
+(``config/web/i18n/issues.py`` holds those texts; a test checks every key here has one with the
 same placeholders). ``said(key, params)`` is the English text.
 """
 

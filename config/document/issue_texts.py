@@ -3,7 +3,7 @@
 
 As in ``branchline.ivr`` and ``branchline.acd`` (whose keys the checker passes on): an issue
 names its message and fix by key with one set of parameters, so the config page can say it
-in Chinese (``config/web/i18n_issues.py``; a test checks every key of the three tables has a
+in Chinese (``config/web/i18n/issues.py``; a test checks every key of the three tables has a
 Chinese text with the same placeholders). ``said(key, params)`` is the English text.
 """
 

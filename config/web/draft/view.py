@@ -41,7 +41,7 @@ __all__ = ["DraftInfo", "DraftOut", "IssueOut", "ReportOut", "RouteOut", "draft_
 
 class IssueOut(BaseModel):
     """A checker issue: English ``message`` and ``fix``; ``key``, ``fix_key`` and ``params``
-    name them in the page's catalogue (config/web/i18n_issues.py)."""
+    name them in the page's catalogue (config/web/i18n/issues.py)."""
 
     path: str
     message: str

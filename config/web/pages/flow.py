@@ -16,8 +16,8 @@ from typing import Any
 
 from branchline.config.document.loading import check_document
 from branchline.config.document.yaml_text import YamlProblem, parse_yaml
+from branchline.config.web.diagram.svg import TARGET_FIELDS
 from branchline.config.web.errors import issues_from_report
-from branchline.config.web.flow_svg import TARGET_FIELDS
 
 __all__ = ["DraftView", "FormField", "issues_by_node", "node_fields", "node_names", "raw_node",
            "split_issue_path"]

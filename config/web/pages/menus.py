@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from branchline.config.document.yaml_text import parse_yaml
 from branchline.config.web.api.menus import DEFAULT_REPEAT_S, DEFAULT_WINDOW_S, flow_in_version
 from branchline.config.web.auth import Role, User
-from branchline.config.web.flow_svg import flow_svg
-from branchline.config.web.flow_traffic import Traffic
+from branchline.config.web.diagram.svg import flow_svg
+from branchline.config.web.diagram.traffic import Traffic
 from branchline.config.web.i18n import translator
 from branchline.config.web.link import LinkError
 from branchline.config.web.pages.render import _gate, _render, _site

@@ -31,7 +31,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from branchline.acd import Strategy
 from branchline.config.document.loading import check_document
 from branchline.config.web.auth import Role, User, csrf_token, optional_user
-from branchline.config.web.flow_svg import flow_svg
+from branchline.config.web.diagram.svg import flow_svg
 from branchline.config.web.i18n import DEFAULT_LANGUAGE, messages_for_script, translator
 from branchline.config.web.pages.flow import (
     SKELETONS,

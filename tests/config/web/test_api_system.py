@@ -111,6 +111,8 @@ def test_restore_publishes_the_archived_version_as_a_new_one(h):
     assert h.store.current().info.note.startswith("restored from backup of ")
     assert body["prompts_restored"] == ["zh/common.goodbye"]
     assert recording.is_file()
+    h.run(1)  # the loop sees the new version and checks it off the loop
+    h.app.wait_config_loaded()
     h.run(1)
     assert h.app.config.version == before + 1  # the running appliance took it
     assert any(e["what"].startswith(f"restore: backup version {archived} published")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from branchline.config.web.flow_layout import (
+from branchline.config.web.diagram.layout import (
     LayoutEdge,
     LayoutError,
     LayoutGraph,

@@ -12,8 +12,8 @@ import yaml
 from diagram_measure import Drawing, crossings, dense_flow, label_overlaps
 
 from branchline.config.document.loading import default_document_text
-from branchline.config.web import flow_layout
-from branchline.config.web.flow_svg import (
+from branchline.config.web.diagram import layout as flow_layout
+from branchline.config.web.diagram.svg import (
     NODE_W,
     columns,
     diagram_edges,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from branchline.config.web import i18n
-from branchline.config.web.i18n_catalogue import MESSAGES
+from branchline.config.web.i18n.catalogue import MESSAGES
 
-WEB = Path(i18n.__file__).parent
+WEB = Path(i18n.__file__).parents[1]
 # t('key'), t("key"), t(f"prefix.{...}") is checked by its prefix having entries.
 LITERAL = re.compile(r"""\bt\(\s*['"]([a-z_]+\.[a-z0-9_.]+)['"]""")
 JS_LITERAL = re.compile(r"""\bB?\.?t\(\s*"([a-z_]+)"[,)]""")
@@ -24,7 +24,7 @@ def test_every_message_has_both_languages_and_the_same_placeholders():
 
 
 def test_every_key_used_in_templates_and_python_exists():
-    sources = [*WEB.glob("templates/*.html"), *WEB.glob("*.py")]
+    sources = [*WEB.glob("templates/*.html"), *WEB.rglob("*.py")]
     used = {key for path in sources for key in LITERAL.findall(path.read_text("utf-8"))
             if not key.endswith(("_", "."))}  # "agents.do_" ~ action: rendered by test_pages
     assert used, "the pattern found no keys: it is broken"

@@ -12,7 +12,7 @@ import pytest
 from web_harness import WebHarness
 
 from branchline.config.web.i18n import issue_said
-from branchline.config.web.i18n_issues import ISSUE_TEXTS_EN, ISSUES_ZH
+from branchline.config.web.i18n.issues import ISSUE_TEXTS_EN, ISSUES_ZH
 
 ROOT = Path(__file__).resolve().parents[3]
 CHECKER = [ROOT / "ivr", ROOT / "acd", ROOT / "config" / "document"]

@@ -11,7 +11,7 @@ import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
 from web_harness import WebHarness
 
-from branchline.config.web.flow_traffic import Traffic
+from branchline.config.web.diagram.traffic import Traffic
 from branchline.firmware.records.visits import visits
 from branchline.firmware.web.insight import FUNNEL_COLUMNS
 

@@ -33,7 +33,7 @@ from unicodedata import east_asian_width
 
 from markupsafe import Markup
 
-from branchline.config.web.flow_layout import (
+from branchline.config.web.diagram.layout import (
     LayoutEdge,
     LayoutError,
     LayoutGraph,
@@ -41,7 +41,7 @@ from branchline.config.web.flow_layout import (
     Route,
     lay_out,
 )
-from branchline.config.web.flow_traffic import NodeMarks, Traffic
+from branchline.config.web.diagram.traffic import NodeMarks, Traffic
 
 __all__ = ["NODE_H", "NODE_W", "Diagram", "DiagramEdge", "Placed", "columns", "diagram_edges",
            "flow_svg", "label_size", "layout"]

@@ -3,9 +3,9 @@
 telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys under
 ``js.`` are handed to the page's scripts. Keep one line per key where it fits."""
 
-from branchline.config.web.agent_desk_i18n import AGENT_MESSAGES
-from branchline.config.web.i18n_issues import ISSUE_MESSAGES
-from branchline.config.web.i18n_menus import MENU_MESSAGES
+from branchline.config.web.i18n.agent_desk import AGENT_MESSAGES
+from branchline.config.web.i18n.issues import ISSUE_MESSAGES
+from branchline.config.web.i18n.menus import MENU_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("Branchline 网点语音导航", "Branchline"),
@@ -535,8 +535,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.no_audio": ("（无音频）", "(no audio)"),
 }
 
-# The checker's problems and fixes (config/web/i18n_issues.py).
+# The checker's problems and fixes (config/web/i18n/issues.py).
 MESSAGES.update(ISSUE_MESSAGES)
 MESSAGES.update(MENU_MESSAGES)
-# The agent desktop and the integrations page (config/web/agent_desk_i18n.py).
+# The agent desktop and the integrations page (config/web/i18n/agent_desk.py).
 MESSAGES.update(AGENT_MESSAGES)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from branchline.config.web.i18n_catalogue import MESSAGES
+from branchline.config.web.i18n.catalogue import MESSAGES
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "Language", "Translator", "issue_said",
            "messages_for_script", "translate", "translator"]
@@ -37,7 +37,7 @@ def _text(key: str, language: str) -> str:
     try:
         return MESSAGES[key][_INDEX[language]]
     except KeyError:
-        raise KeyError(f"i18n: no message {key!r}; add it to config/web/i18n_catalogue.py "
+        raise KeyError(f"i18n: no message {key!r}; add it to config/web/i18n/catalogue.py "
                        "in both languages") from None
 
 
