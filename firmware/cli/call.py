@@ -75,6 +75,7 @@ from branchline.hw.ports import (
     BoardError,
     CallerId,
     PortError,
+    PortKind,
     Ring,
     RingOff,
 )
@@ -464,7 +465,9 @@ def _trunk_for(document, board, number: str | None) -> tuple[int, str]:
             raise SystemExit("branchline call: the configuration has no lines; add one under "
                              "lines: (e.g. fxo1: {number: ..., flow: bank})")
         number = next(iter(lines.values())).number
-    matches = [p.index for p in board.ports if p.is_trunk
+    # The terminal takes a line over from the simulated exchange: a SIP channel has no
+    # exchange behind it (a SIP caller dials in with baresip, README).
+    matches = [p.index for p in board.ports if p.is_trunk and p.kind is not PortKind.SIP
                and p.name in lines and lines[p.name].number == number]
     if not matches:
         known = ", ".join(sorted({line.number for line in lines.values()})) or "(none)"
