@@ -71,7 +71,7 @@ class Peer:
 
 def _document(text):
     document = yaml.safe_load(text)
-    document["sip"] = {"listen": "127.0.0.1:0", "channels": 2,
+    document["sip"] = {"listen": "127.0.0.1:0", "channels": 4,
                        "trunks": {"local": {"sources": ["127.0.0.1"]}},
                        "phones": {"desk1": {"extension": "801"}}}
     document["acd"]["agents"][0]["station"] = "desk1"
@@ -162,7 +162,7 @@ def test_a_sip_caller_hears_the_ivr_reaches_the_agents_sip_phone_and_keys_the_su
 
     # A caller on the trunk hears the language menu, keys 0 for a person, is offered to desk1.
     caller = runtime.peer()
-    call, out = caller.ua.invite("95588", (host, port), time.monotonic(), from_user=CALLER,
+    call, out = caller.ua.invite("075588880001", (host, port), time.monotonic(), from_user=CALLER,
                                  media_address=caller.media)
     caller.ep.send(out)
     assert runtime.until(lambda: caller.of(CallAnswered))

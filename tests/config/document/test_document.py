@@ -68,15 +68,15 @@ def test_ports_are_named_like_the_drivers_name_them(default):
     assert default.ports()[0] == PortSpec(index=0, name="fxo1", trunk=True)
     assert default.ports()[4] == PortSpec(index=4, name="fxs1", trunk=False)
     assert [p.name for p in default.ports()] == \
-        ["fxo1", "fxo2", "fxo3", "fxo4", "fxs1", "fxs2", "fxs3"]
+        ["fxo1", "fxo2", "fxo3", "fxo4", "fxs1", "fxs2", "fxs3", "sip1", "sip2", "sip3", "sip4"]
 
 
 def test_the_simulated_board_has_the_same_port_names(default):
     from branchline.hw import SimBoard, load_scenario
 
     board = SimBoard(scenario=load_scenario(str(_package_file(default.board.scenario))))
-    assert [p.name for p in board.ports] == [p.name for p in default.ports()]
-    assert [p.is_trunk for p in board.ports] == [p.trunk for p in default.ports()]
+    assert [p.name for p in board.ports] == [p.name for p in default.board.ports()]
+    assert [p.is_trunk for p in board.ports] == [p.trunk for p in default.board.ports()]
 
 
 def test_tone_names_mirror_the_dsp_tone_sets():
