@@ -18,7 +18,7 @@ BENCHMARKS = Path("docs/BENCHMARKS.md")
 MARKER = "<!-- bench:{} -->"
 # The order the sections appear in docs/BENCHMARKS.md.
 BENCHES = ["dtmf", "g711", "tones", "mix", "line", "resample", "ivr", "acd", "runtime", "board",
-           "web", "rtp", "device", "soak", "funnel", "central"]
+           "web", "rtp", "sip", "device", "soak", "funnel", "central"]
 
 
 def machine():

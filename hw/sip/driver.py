@@ -97,7 +97,9 @@ class SipEndpoint:
 
     def poll(self, timeout):
         now = self._clock()
-        deadline = self.agent.deadline
+        # The agent's deadline scans every transaction and call: the media loop's poll(0)
+        # cannot wait less, so it is spared the scan (a fifth of a 250-call tick).
+        deadline = self.agent.deadline if timeout > 0 else None
         if deadline is not None:
             timeout = max(0.0, min(timeout, deadline - now))
         reads = [self._sock] + ([self._listener] if self._listener else [])
