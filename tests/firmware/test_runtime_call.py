@@ -43,7 +43,8 @@ def test_balance_then_agent_then_survey(tmp_path, prompts_dir, bank_url):  # noq
                        prompts_dir=prompts_dir, bank_url=bank_url)
     said = []
     render = h.prompts.render_items
-    h.prompts.render_items = lambda items, lang: said.append(tuple(items)) or render(items, lang)
+    h.prompts.render_items = lambda items, lang, speed=1.0: (
+        said.append(tuple(items)) or render(items, lang, speed))
     tap = TappedBoard(h.board)
     h.app.board = h.app.loop.board = tap
     h.run_until(lambda: h.board.callers() and h.board.callers()[0].outcome is not None, 400)

@@ -31,6 +31,7 @@ from branchline.firmware.host_client import HostClient
 from branchline.firmware.records.database import Records
 from branchline.firmware.sip_board import bind_outbound, with_sip
 from branchline.hw import SimBoard, parse_scenario
+from branchline.hw.composite import CompositeBoard
 from branchline.hw.ports import BLOCK_SECONDS
 from branchline.hw.sim.caller import CallOutcome
 
@@ -143,7 +144,7 @@ class RuntimeHarness(VirtualRun):
         if not self.closed:
             self.drain(drain_limit)
             assert self.app.close(self.clock.now())
-            if self.app.board is not self.board:
+            if isinstance(self.app.board, CompositeBoard):
                 self.app.board.close()  # the SIP board's sockets
             self.closed = True
         with Records(DataDir(self.data_dir).records_db) as records:
