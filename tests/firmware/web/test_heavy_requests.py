@@ -89,6 +89,7 @@ class Appliance:
             self.child.send_signal(signal.SIGTERM)
         self.child.wait(timeout=120)
         self._reader.join(timeout=10)
+        self.child.stdout.close()
         return "".join(self.lines)
 
 
