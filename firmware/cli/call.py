@@ -65,6 +65,7 @@ import numpy as np
 
 from branchline.config.data_dir import DataDir
 from branchline.dsp import CALL_PROGRESS_TONES, ToneTx, dtmf_samples
+from branchline.firmware.board_open import close_board
 from branchline.hw.audio import SoundCardLine
 from branchline.hw.ports import (
     ABSENT_PRIVATE,
@@ -502,6 +503,7 @@ def _call(args) -> int:
     except BaseException:
         if bank is not None:
             bank.stop()
+        close_board(app.board)
         raise
     source = _Script(args.script) if args.script else _Terminal()
     if not args.script:
@@ -594,6 +596,7 @@ def run_call(app, port: int, number: str, *, source, sound=None,
                 say(report)
         ok = app.close(app.clock.now())
         board.release()
+        close_board(board.inner)  # the SIP board's sockets, when the document has one
     return ok
 
 
