@@ -29,6 +29,8 @@ import time
 from branchline.hw.sip.errors import ParseError
 from branchline.hw.sip.framing import StreamFramer
 
+_PICKS = 8  # free-port picks before giving up (the UDP port found taken for TCP each time)
+
 MAX_DATAGRAM = 65535
 MAX_CONNECTIONS = 256
 MAX_PER_SOURCE = 8  # one scanner must not take every connection a phone may need
@@ -50,20 +52,17 @@ class SipEndpoint:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._family = family
         self._connections = {}  # peer (host, port) -> _Connection
-        self._sock = socket.socket(family, socket.SOCK_DGRAM)
-        self._listener = None
-        try:
-            self._sock.bind((host, port))
-            self.address = self._sock.getsockname()[:2]
-            if tcp:
-                self._listener = socket.socket(family, socket.SOCK_STREAM)
-                self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                self._listener.bind(self.address)
-                self._listener.listen(64)
-                self._listener.setblocking(False)
-        except OSError:
-            self.close()
-            raise
+        self._sock = self._listener = None
+        # With port 0 the system picks a free UDP port, which a TCP socket may hold already
+        # (the two spaces are separate): then pick again rather than fail.
+        for attempt in range(_PICKS if port == 0 else 1):
+            try:
+                self._bind(family, host, port, tcp)
+                break
+            except OSError as exc:
+                self.close()
+                if exc.errno != errno.EADDRINUSE or attempt == _PICKS - 1 or port != 0:
+                    raise
         self._sock.setblocking(False)
         self.agent = agent_factory(*self.address)
         self.agent.tcp = tcp
@@ -72,6 +71,17 @@ class SipEndpoint:
         self.errors = 0
         self.datagrams_in = 0
         self.stream_messages_in = 0
+
+    def _bind(self, family, host, port, tcp) -> None:
+        self._sock = socket.socket(family, socket.SOCK_DGRAM)
+        self._sock.bind((host, port))
+        self.address = self._sock.getsockname()[:2]
+        if tcp:
+            self._listener = socket.socket(family, socket.SOCK_STREAM)
+            self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._listener.bind(self.address)
+            self._listener.listen(64)
+            self._listener.setblocking(False)
 
     @property
     def connections(self):
@@ -87,7 +97,8 @@ class SipEndpoint:
         self._connections.clear()
         if self._listener is not None:
             self._listener.close()
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
 
     def __enter__(self):
         return self
