@@ -41,6 +41,7 @@ from branchline.ivr._events import (
 from branchline.ivr._issue_texts import ISSUE_TEXTS
 from branchline.ivr._loader import load_flow, load_prompt_texts, sample_flow, sample_prompts
 from branchline.ivr._model import Flow
+from branchline.ivr._older_checks import QueueClasses
 from branchline.ivr._session import Phase, Session
 from branchline.ivr._spoken import (
     say_date,
@@ -74,6 +75,7 @@ __all__ = [
     "Play",
     "PlaybackFinished",
     "PromptCatalog",
+    "QueueClasses",
     "QueueOutcome",
     "RecordMessage",
     "Session",

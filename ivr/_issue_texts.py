@@ -37,6 +37,19 @@ ISSUE_TEXTS: dict[str, str] = {
     "ivr.no_person_key": "no key in this menu leads to a person",
     "ivr.menu_too_deep": "menu nested {level} deep ({chain}); the bank's rule is at most {limit}",
     "ivr.main_menu_prompts": "the main menu plays {count} prompts; the options must come first",
+    # --- the older callers' settings (_older_checks.py)
+    "ivr.older_no_person_prompt": "older callers hear no prompt saying how to reach a person (older_callers.person_prompt is empty)",
+    "ivr.older_person_prompt_unheard": "the older callers' person prompt is never played: the flow has no operator key (keys.operator)",
+    "ivr.older_person_prompt_missing": "the older callers' person prompt {prompt!r} has no text or recording in {languages}",
+    "ivr.older_key_global_operator": "the older callers' key {key!r} is the flow's operator key: in the first menu it would turn the mode on instead of reaching a person",
+    "ivr.older_key_global_back": "the older callers' key {key!r} is the flow's back key: in the first menu it would turn the mode on instead of going back",
+    "ivr.older_key_global_repeat": "the older callers' key {key!r} is the flow's repeat key: in the first menu it would turn the mode on instead of repeating",
+    "ivr.older_key_option": "the older callers' key {key!r} is taken by option {option!r} of {menu!r}, where callers can press it before choosing anything: there it would turn the mode on instead",
+    "ivr.older_host_var_unset": "older_callers.host_var {var!r}: no host node sets this variable, so the bank host can never turn the mode on",
+    "ivr.older_class_missing": "queue {queue!r} has no class of priority {priority} for older callers (its classes: {classes}); they would wait as {klass!r}",
+    "ivr.older_class_default": "queue {queue!r}: priority {priority} gives class {klass!r}, the queue's default class, so older callers would get no priority of their own",
+    "ivr.older_class_shared": "queue {queue!r}: the older callers' class {klass!r} (priority {priority}) is also the class node {node!r} queues every caller in",
+    "ivr.older_speed": "older callers' speed {speed}: prompts can be played at 0.5 to 1.0 times their speed",
     # --- the flow model (_model.py)
     "ivr.say_one_source": "give exactly one of var (a variable to read) or value (a literal)",
     "ivr.option_not_keypad": "option key {key!r} is not made of keypad keys {keys}",
@@ -78,6 +91,13 @@ ISSUE_TEXTS: dict[str, str] = {
     "ivr.fix.options_first": "move greetings and notices out of the main menu, keep one prompt that lists the options",
     "ivr.fix.lengths": "make min_length <= max_length",
     "ivr.fix.mask_full": "use mask: full",
+    "ivr.fix.older_person_prompt": "name a prompt for older_callers.person_prompt that says which key reaches a person",
+    "ivr.fix.older_operator_key": "turn on the operator key (keys.operator), or remove older_callers.person_prompt",
+    "ivr.fix.older_key_other": "choose another older_callers.key: one that is neither a global key nor an option of a menu callers reach before choosing",
+    "ivr.fix.older_host_var": "add {var!r} to the results of the host node that looks the caller up, or remove older_callers.host_var",
+    "ivr.fix.older_class_add": "add a class of priority {priority} to queue {queue!r} (acd.queues), or set older_callers.queue_priority to the priority of a class kept for older callers",
+    "ivr.fix.older_class_own": "give older callers a class of their own in queue {queue!r}: one no other caller of the flow is queued in, not the default class",
+    "ivr.fix.older_speed": "give a speed from 0.5 (prompts twice as long) to 1.0 (as recorded); 0.8 plays them a quarter longer",
 }
 
 

@@ -380,6 +380,15 @@ class OlderCallers(_Model):
     person_prompt: Prompt | None = None
     queue_priority: int = Field(5, ge=0, le=100)
 
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _speed_in_range(cls, value: object) -> object:
+        # Before the bounds, so the admin reads what the speed means, not only its limits.
+        if isinstance(value, int | float) and not isinstance(value, bool) \
+                and not 0.5 <= value <= 1.0:
+            raise KeyedValueError("ivr.older_speed", "ivr.fix.older_speed", speed=value)
+        return value
+
 
 class Subflow(_Model):
     start: NodeName

@@ -13,6 +13,8 @@ can have at that node; variables read before every path sets them; unknown calle
 sensitive variables sent to an agent's screen.
 Warnings: more than 5 options in a menu; menus nested deeper than 3 below the main menu; a
 menu with no key that leads to a person; a main menu that plays anything before its options.
+The older callers' settings are checked by ``_older_checks`` (with ``queue_classes``, the
+classes of the queues the flow sends callers to, when the caller has them).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from branchline.ivr._model import (
     Node,
     Say,
 )
+from branchline.ivr._older_checks import QueueClasses, older_caller_findings
 
 MAX_OPTIONS = 5
 MAX_DEPTH = 3
@@ -106,7 +109,8 @@ def _suggest(raw: str, names: list[str], close_key: str = "ivr.fix.did_you_mean"
 
 
 def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
-                  prompts: PromptCatalog) -> ValidationReport:
+                  prompts: PromptCatalog,
+                  queue_classes: Mapping[str, QueueClasses] | None = None) -> ValidationReport:
     errors: list[Issue] = []
     warnings: list[Issue] = []
     graph = build_graph(flow, prompts)
@@ -159,6 +163,9 @@ def validate_flow(flow: Flow, *, queues: set[str], endpoints: set[str],
     errors += _prompt_checks(flow, graph, start, reachable, prompts)
     errors += _variable_checks(flow, graph, start, reachable)
     warnings += _menu_rules(flow, graph, start, reachable, prompts)
+    for found in older_caller_findings(flow, graph, start, reachable, prompts, queue_classes):
+        (errors if found.error else warnings).append(
+            _issue(found.path, found.key, found.fix_key, **found.params))
     routes = _routes(flow, graph, start, reachable)
     if flow.older_callers is not None:
         older = build_graph(flow, prompts, older=True)

@@ -31,7 +31,7 @@ from branchline.config.document.issues import Issue, issue, keyed
 from branchline.config.document.model import TONES, PortSpec
 from branchline.config.document.numbers import normalise_number
 from branchline.config.document.sip import all_ports
-from branchline.ivr import PersonRoute, PromptCatalog, validate_flow
+from branchline.ivr import PersonRoute, PromptCatalog, QueueClasses, validate_flow
 
 __all__ = ["Findings", "cross_check"]
 
@@ -211,8 +211,11 @@ def _flows(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
     site = sections.get("site")
     # Without the acd section at all, every queue would look unknown: say nothing of queues.
     ready = _have(sections, "prompts") and isinstance(raw.get("acd"), dict)
+    classes = None  # the older callers' class is checked against whole queues only
     if _have(sections, "acd"):
         queues = {q.name for q in sections["acd"].queues}
+        classes = {q.name: QueueClasses({c.name: c.priority for c in q.classes},
+                                        q.default_class) for q in sections["acd"].queues}
     else:
         queues = {q["name"] for q in _raw_items(raw, "acd", "queues")
                   if isinstance(q.get("name"), str)}
@@ -234,7 +237,8 @@ def _flows(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings)
                                           "doc.fix.site_languages", languages=", ".join(extra)))
         if not ready:
             continue
-        report = validate_flow(flow, queues=queues, endpoints=endpoints, prompts=catalog)
+        report = validate_flow(flow, queues=queues, endpoints=endpoints, prompts=catalog,
+                               queue_classes=classes)
         found.errors += [_under(path, issue) for issue in report.errors]
         found.warnings += [_under(path, issue) for issue in report.warnings]
         found.routes[name] = report.routes
