@@ -130,6 +130,7 @@ def test_heavy_requests_leave_the_calls_and_the_health_check_alone(tmp_path, pro
                                                  '{hang_up: true}]'))
     wav = _big_wav()
     appliance = Appliance(data, scenario)
+    admin = None
     try:
         url, token = appliance.wait_ready()
         admin = _admin(url, token)
@@ -156,6 +157,8 @@ def test_heavy_requests_leave_the_calls_and_the_health_check_alone(tmp_path, pro
         probe.join(timeout=60)
         after = admin.get("/metrics").text
     finally:
+        if admin is not None:
+            admin.close()
         output = appliance.stop()
 
     assert bomb.status_code == 422 and "pax extended header" in bomb.json()["error"]["message"]
