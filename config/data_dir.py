@@ -18,6 +18,7 @@ Layout (docs/config-store.md keeps the same table for people)::
                      serialises reconciliations (firmware/records/runs.py)
     rosters/         the versioned shift rosters (firmware/planning/roster.py)
     plan-check/      the scratch data directory `plan check` simulates in (its own records)
+    plan-check/results/<day>-v<N>.json  the last check of roster version N on a day (the page)
     fleet/centre.json  how this branch reaches the centre, its login (0600; firmware/fleet/)
     fleet/ca.pem     the centre's certificate authority, for TLS
     fleet/templates.json  the centre's templates this branch applied or refused, and the
@@ -123,6 +124,9 @@ class DataDir:
     @property
     def plan_check(self) -> Path:
         return self.root / "plan-check"
+
+    def plan_check_result(self, day: str, roster: int) -> Path:
+        return self.plan_check / "results" / f"{day}-v{roster}.json"
 
     @property
     def fleet(self) -> Path:

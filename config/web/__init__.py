@@ -72,6 +72,9 @@ from branchline.config.web.api import (
     monitor as api_monitor,
 )
 from branchline.config.web.api import (
+    planning as api_planning,
+)
+from branchline.config.web.api import (
     prompts as api_prompts,
 )
 from branchline.config.web.api import (
@@ -101,6 +104,7 @@ from branchline.config.web.errors import ERROR_RESPONSES, api_error, install_err
 from branchline.config.web.integrations import Integrations
 from branchline.config.web.link import MAX_PROMPT_UPLOAD
 from branchline.config.web.pages import menus as pages_menus
+from branchline.config.web.pages import planning as pages_planning
 from branchline.config.web.pages import render as pages
 from branchline.config.web.pages import sip as pages_sip
 from branchline.config.web.worker import Worker
@@ -154,8 +158,10 @@ def create_app(store: ConfigStore, link: ApplianceLink, *, data_dir: DataDir | P
                    api_agent_desk, api_integrations, api_cti, api_menus, api_monitor):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(api_sip.router, responses=ERROR_RESPONSES)
+    app.include_router(api_planning.router, responses=ERROR_RESPONSES)
     app.include_router(pages_menus.router)
     app.include_router(pages_sip.router)
+    app.include_router(pages_planning.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static",
                                      check_dir=False), name="static")

@@ -144,6 +144,20 @@ class ApplianceLink(Protocol):
     def compare_menus(self, before: tuple[int, list[str]], after: tuple[int, list[str]],
                       start: float, end: float) -> dict: ...
 
+    # --- workforce planning (docs/planning.md; firmware/web/planning.py has the shapes) --------
+    def planning(self, day: str, queue: str | None) -> dict:
+        """The day's plan per interval (one queue or all), its shifts, the last check, and
+        for a day that has begun what happened and adherence. Refused: bad day or queue."""
+
+    def save_roster_day(self, day: str, shifts: list[dict], base: int | None, note: str,
+                        who: str) -> dict:
+        """The day's shifts as a new roster version, audited; Refused with ``issues`` (the
+        day's rows) for bad shifts, code ``conflict`` when ``base`` is stale."""
+
+    def check_roster(self, day: str, who: str) -> dict:
+        """The roster in force simulated on the day in event mode (a worker process), kept
+        for the page and audited; Refused without a roster or shifts that day."""
+
     # --- system -----------------------------------------------------------------------------
     def board_status(self) -> dict: ...
 

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 from branchline.acd.planning import INTERVAL_S, predict
 from branchline.config.data_dir import DataDir
-from branchline.firmware.cli.simulate import simulate
 from branchline.firmware.planning.history import read_history
 from branchline.firmware.planning.plan import Plan
 from branchline.firmware.planning.roster import Roster, scheduled
@@ -103,6 +102,9 @@ def roster_scenario(plan: Plan, roster: Roster, template: Scenario, document) ->
 def check_roster_day(data: DataDir, document, plan: Plan, roster: Roster, template: Scenario,
                      *, hours: float | None = None, seed: int | None = None,
                      media: str = "events") -> list[CheckRow]:
+    # Imported here: the cli package imports `plan`, whose command imports this module.
+    from branchline.firmware.cli.simulate import simulate
+
     scenario = roster_scenario(plan, roster, template, document)
     check = DataDir(data.plan_check)
     # A check's KPIs come from its own run only: the last check's records go first.

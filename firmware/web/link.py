@@ -65,6 +65,7 @@ from branchline.firmware.web.insight import MenuReports
 from branchline.firmware.web.listen import close_listen, open_listen
 from branchline.firmware.web.live import LiveBoard
 from branchline.firmware.web.logs import LogRing
+from branchline.firmware.web.planning import WebPlanning
 from branchline.firmware.web.prompts import WebPrompts
 from branchline.firmware.web.reports import Reports
 from branchline.firmware.web.sip import WebSip
@@ -130,9 +131,13 @@ class RuntimeLink:
             lambda scopes, e: covers(scopes, e.agent, e.queue, self.cti_agent_queues()))
         self.cti.listeners.append(self.webhooks.offer)
         self._sip = WebSip(app, self.audit)
+        self.planning_work = WebPlanning(
+            app.data, self._document, app.prompts.root,
+            lambda: app.clock.wall(app.clock.now()).date(), self.audit, self.worker)
 
     def close(self) -> None:
         self._logs.remove()
+        self.planning_work.close()
         self.webhooks.close()
 
     def _calls_today(self, zone) -> list:
@@ -344,6 +349,17 @@ class RuntimeLink:
 
     def compare_menus(self, before, after, start, end) -> dict:
         return self._menus.compare(before, after, start, end)
+
+    # --- workforce planning ---------------------------------------------------------------
+
+    def planning(self, day: str, queue: str | None) -> dict:
+        return self.planning_work.view(day, queue)
+
+    def save_roster_day(self, day, shifts, base, note, who) -> dict:
+        return self.planning_work.save_day(day, shifts, base, note, who)
+
+    def check_roster(self, day: str, who: str) -> dict:
+        return self.planning_work.check(day, who)
 
     # --- system ---------------------------------------------------------------------------
 

@@ -73,6 +73,7 @@ class WebServer:
         """Kill running heavy jobs (their requests answer 503), stop serving (open event
         streams end), then detach the link."""
         self.link.worker.close()
+        self.link.planning_work.close()
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout)

@@ -6,6 +6,7 @@ telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys
 from branchline.config.web.i18n.agent_desk import AGENT_MESSAGES
 from branchline.config.web.i18n.issues import ISSUE_MESSAGES
 from branchline.config.web.i18n.menus import MENU_MESSAGES
+from branchline.config.web.i18n.planning import PLANNING_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "app.name": ("Branchline 网点语音导航", "Branchline"),
@@ -538,5 +539,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
 # The checker's problems and fixes (config/web/i18n/issues.py).
 MESSAGES.update(ISSUE_MESSAGES)
 MESSAGES.update(MENU_MESSAGES)
+# The Planning page and the roster's problems (config/web/i18n/planning.py).
+MESSAGES.update(PLANNING_MESSAGES)
 # The agent desktop and the integrations page (config/web/i18n/agent_desk.py).
 MESSAGES.update(AGENT_MESSAGES)

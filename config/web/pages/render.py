@@ -9,7 +9,8 @@ redirects to ``/login?next=...``.
 
 Pages: /login, /setup, / (overview), /flows, /flows/{flow} (diagram, node form, routes to a
 person, issues), /tryit, /versions, /queues, /agents, /wallboard, /reports, /prompts, /users,
-/system, /integrations (CTI tokens), /agent (the agent desktop, role agent only). The page
+/system, /integrations (CTI tokens), /agent (the agent desktop, role agent only); /planning
+is pages/planning.py. The page
 modules ``page_flow``, ``page_queues`` and ``page_live`` work out what the
 pages show.
 """
@@ -69,6 +70,7 @@ NAV: tuple[tuple[str, str, str, Role], ...] = (
     ("agents", "/agents", "nav.agents", Role.supervisor),
     ("wallboard", "/wallboard", "nav.wallboard", Role.supervisor),
     ("reports", "/reports", "nav.reports", Role.supervisor),
+    ("planning", "/planning", "nav.planning", Role.supervisor),
     ("prompts", "/prompts", "nav.prompts", Role.viewer),
     ("users", "/users", "nav.users", Role.admin),
     ("integrations", "/integrations", "nav.integrations", Role.admin),
