@@ -73,6 +73,7 @@ from branchline.firmware.bankhost import BankHostSimulator
 from branchline.firmware.calls.callback import Dialer
 from branchline.firmware.calls.listen import Listeners
 from branchline.firmware.calls.session import CallSession, ConfigInForce
+from branchline.firmware.calls.sip_phones import SipPhones
 from branchline.firmware.calls.stations import Station, StationState
 from branchline.firmware.event_loop import EventLoop
 from branchline.firmware.fleet import open_shipper
@@ -91,7 +92,7 @@ from branchline.firmware.records.recorder import Recorder
 from branchline.firmware.records.retention import RetentionKeeper, policy_of
 from branchline.firmware.records.runs import RunLock
 from branchline.firmware.records.writer import RecordWriter
-from branchline.firmware.sip_board import bind_outbound, with_sip
+from branchline.firmware.sip_board import bind_outbound, sip_of, with_sip
 from branchline.hw import SimBoard
 from branchline.hw.ports import (
     CallerId,
@@ -101,6 +102,10 @@ from branchline.hw.ports import (
     LineState,
     OffHook,
     OnHook,
+    PhoneConsult,
+    PhoneConsultEnded,
+    PhoneHold,
+    PhoneTransfer,
     PolarityReversal,
     PortInService,
     PortOutOfService,
@@ -154,6 +159,7 @@ class Appliance:
         self._station_by_name = {s.name: s for s in self.stations.values()}
         self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
         self.dialer = Dialer(self)
+        self.sip_phones = SipPhones(self, sip_of(board))  # a SIP phone's own buttons
         self.listeners = Listeners()  # the page listening to calls (firmware/calls/listen.py)
         self._host_endpoint: dict[tuple[str, int], str] = {}
         self._host_outstanding = 0  # requests submitted and not yet answered
@@ -356,6 +362,8 @@ class Appliance:
                 self.stations[port].hook_on(now)
             case HookFlash() if port in self.stations:
                 self.stations[port].flash(now)
+            case PhoneHold() | PhoneTransfer() | PhoneConsult() | PhoneConsultEnded():
+                self.sip_phones.event(event, now)
 
     def _port_lost(self, port: int, reason: str, now: float) -> None:
         """A port stopped working: end what was up on it; it takes nothing until it is back."""
@@ -416,6 +424,7 @@ class Appliance:
             self.host.wait(5.0)
             replies = self.host.poll()
         self._host_outstanding -= len(replies)
+        self.sip_phones.settle(now)
         for call_id, reply in replies:
             call = self.by_id.get(call_id)
             if call is not None:

@@ -18,6 +18,9 @@ Events (frozen dataclasses; `port` is the index, `time` the board time it happen
 - ``CallerId``: the caller ID received between the first and second ring: ``number`` and
   ``name``, or the reason each is absent (``ABSENT_UNAVAILABLE`` 'O', ``ABSENT_PRIVATE`` 'P').
 - ``OffHook``/``OnHook``/``HookFlash``: a station's phone.
+- ``PhoneHold``, ``PhoneTransfer``, ``PhoneConsult``, ``PhoneConsultEnded``: a SIP station's
+  phone used its own buttons (hold by re-INVITE, transfer by REFER, a second call while in
+  one); the SIP board waits for the appliance's answer (hw/sip/phones.py).
 - ``FarEndHangup``: a trunk's far end cleared, reported by the line itself (loop-current drop
   or polarity reversal) for lines that do so (``Port.clear_signal``). An ordinary Chinese PSTN
   line does not: there the runtime hears the exchange's busy tone with the DSP.
@@ -86,6 +89,10 @@ __all__ = [
     "LineState",
     "OffHook",
     "OnHook",
+    "PhoneConsult",
+    "PhoneConsultEnded",
+    "PhoneHold",
+    "PhoneTransfer",
     "PolarityReversal",
     "Port",
     "PortError",
@@ -273,6 +280,34 @@ class OnHook(PortEvent):
 @dataclass(frozen=True, slots=True)
 class HookFlash(PortEvent):
     """A station's phone flashed the hook (a short on-hook, typically 100-600 ms)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneHold(PortEvent):
+    """A SIP station's phone held (``held``) or resumed its call, by re-INVITE."""
+
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneTransfer(PortEvent):
+    """A SIP station's phone asked, by REFER, to transfer its caller to ``target`` (the
+    Refer-To's user), or with ``attended`` to the party of its consult call (Replaces)."""
+
+    target: str
+    attended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneConsult(PortEvent):
+    """A SIP station's phone, in a call, placed a second call to ``number``."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneConsultEnded(PortEvent):
+    """The second call of a SIP station's phone ended (the phone hung it up, or we did)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 ``flash(station, now)``: an agent talking flashes to hold the caller (dial tone follows); a
 flash while held, ringing or talking to a colleague goes back to the caller.
 ``agent_code(station, keys, now)``: keys an agent keyed while the caller is held or a
-colleague is on the line (consult, conference, complete, transfers).
+colleague is on the line (consult, conference, complete, transfers). A SIP phone's keys (RFC
+4733, never heard by the caller) are codes while talking too: a code that needs the caller
+held holds first, and resumes if it is refused.
 ``supervisor_code(station, keys, now)``: keys a supervisor keyed at their own station: off
 hook with no call (start monitoring an agent's call) or while monitoring (change the mode, take
 over). Each returns True (done), False (refused: the caller beeps three times) or None (the
@@ -26,6 +28,7 @@ log = logging.getLogger("branchline.stations")
 
 _MONITOR = {"listen": MonitorMode.LISTEN, "whisper": MonitorMode.WHISPER,
             "barge": MonitorMode.BARGE}
+_FROM_HOLD = ("consult", "transfer_agent", "transfer_queue")
 _AGENT_ACTIONS = ("consult", "conference", "complete", "transfer_agent", "transfer_queue",
                   "transfer_outside")
 
@@ -43,7 +46,15 @@ def controls_keys(station) -> bool:
         return False
     if station.port in control.conv.monitors:
         return True
-    return control.agent_port == station.port and control.phase is not Phase.TALKING
+    # A SIP phone's keys come by RFC 4733, apart from its voice: the caller never hears them,
+    # and the phone has no hook to flash, so they are codes even while talking.
+    return control.agent_port == station.port and (control.phase is not Phase.TALKING
+                                                   or _sip_phone(station))
+
+
+def _sip_phone(station) -> bool:
+    phones = getattr(station.app, "sip_phones", None)
+    return phones is not None and phones.owns(station.port)
 
 
 def flash(station, now: float) -> bool:
@@ -64,6 +75,12 @@ def agent_code(station, keys: str, now: float) -> bool | None:
         return None
     if control is None or control.agent_port != station.port:
         return False
+    if keyed.action in _FROM_HOLD and control.phase is Phase.TALKING and _sip_phone(station):
+        held = control.hold(now)  # what a flash would have done first
+        done = held and agent_code(station, keys, now)
+        if held and not done:
+            control.resume(now)
+        return done
     match keyed.action:
         case "consult":
             return control.consult(keyed.target, now)

@@ -42,6 +42,7 @@ from branchline.hw.sip.calls import (
     Outgoing,
     Qualified,
     TransferProgress,
+    TransferRequested,
 )
 from branchline.hw.sip.dialog import Dialog
 from branchline.hw.sip.digest import DigestClient, DigestServer, Verdict
@@ -128,6 +129,7 @@ __all__ = [
     "TimerValues",
     "Transaction",
     "TransferProgress",
+    "TransferRequested",
     "TransportFailed",
     "Uri",
     "UsageError",

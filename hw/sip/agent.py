@@ -30,8 +30,9 @@ Security (hw/sip/guard.py): a request from a source the ``guard`` blocks is drop
 answered 403); an INVITE is taken from a ``trusted`` source (a trunk's address) or from a
 station that authenticates with digest as a registrar account; anything else gets 403 and
 counts as an unknown-user probe. ``invite`` and ``transfer`` place calls only to numbers the
-``outbound`` policy allows (``Refused`` otherwise). A REFER from the peer is not taken (405):
-a transfer is ours to make, never the caller's.
+``outbound`` policy allows (``Refused`` otherwise). A REFER is taken only from a station's
+phone (``TransferRequested``; the board decides, midcall.py); from anyone else it gets 405:
+a caller never transfers itself.
 
 Responses go where RFC 3261 §18.2.2 and RFC 3581 say (Via ``received``/``rport``) over UDP, and
 back on the connection a request came on over TCP. A request over 1300 bytes goes by TCP when
@@ -344,7 +345,7 @@ class UserAgent(OutgoingCalls, MidCall):
             return self._incoming_cancel(request, now)
         if method == "INVITE" and request.to.tag is None:
             return self._incoming_invite(request, source, transport, now)
-        if method in ("INVITE", "BYE", "UPDATE", "NOTIFY"):
+        if method in ("INVITE", "BYE", "UPDATE", "NOTIFY", "REFER"):
             return self._in_dialog_request(request, now)
         return self._respond(request, response_for(request, 405, headers=[("Allow", ALLOW)]),
                              now)
@@ -393,6 +394,7 @@ class UserAgent(OutgoingCalls, MidCall):
             return out + self._respond(request, response_for(
                 request, 400, "Bad Request (no usable Contact)", to_tag=new_tag()), now)
         call.peer_allows_update = "UPDATE" in (request.header("Allow") or "").upper()
+        call.station = account
         self._negotiate_timer(call, request, uas=True)
         self.calls[call.call_id] = call
         self.events.append(IncomingCall(call.call_id, request.from_.uri.user, request.uri.user,

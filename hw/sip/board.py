@@ -30,7 +30,8 @@ station is out of service (``PortOutOfService(reason="unregistered")`` on the fi
 ``PortInService`` when it registers). ``ring(port)`` INVITEs the phone at its
 binding; its 200 raises ``OffHook``, its BYE ``OnHook``; ``stop_ring`` CANCELs. A phone that
 calls in (any number; it authenticates with its account) goes ``OffHook`` at once, as an
-analog phone lifted to key a code, and ``OnHook`` at its BYE.
+analog phone lifted to key a code, and ``OnHook`` at its BYE. Its hold, transfer and second
+(consult) calls are ``phone_control``'s (hw/sip/phones.py).
 
 Keys. RFC 4733 events come from ``rtp.receive()`` as ``DtmfEvent``s of their channel. The
 media loop hands its own receiver's keys to ``dtmf_events``, which keeps, per channel, the
@@ -75,6 +76,7 @@ from branchline.hw.sip.digest import DigestClient
 from branchline.hw.sip.driver import SipEndpoint
 from branchline.hw.sip.errors import SdpError, UsageError
 from branchline.hw.sip.guard import OutboundPolicy, ScannerGuard
+from branchline.hw.sip.phones import PhoneControl
 from branchline.hw.sip.registrar import PhoneRegistered, PhoneUnregistered, Registrar
 from branchline.hw.sip.registration import Registration, RegistrationChanged
 from branchline.hw.sip.rtp import PCMA, RtpEngine
@@ -192,6 +194,7 @@ class SipBoard:
         self._ended_stats: dict[int, object] = {}  # port -> RtpStats of its last call
         self._rtp_ended = {"lost": 0, "late": 0}  # counted over calls that have ended
         self._freed: set[int] = set()  # channels released since this tick began
+        self.phone_control = PhoneControl(self)
 
     # --- the Board ------------------------------------------------------------------------
 
@@ -306,6 +309,7 @@ class SipBoard:
             self._drop(port, line)
 
     def close(self) -> None:
+        self.phone_control.close()
         for port, line in enumerate(self._lines):
             if line.call_id is not None:
                 self._drop(port, line)
@@ -353,6 +357,8 @@ class SipBoard:
                 self._events.append(PortOutOfService(port, now, "unregistered"))
 
     def _sip_event(self, event, now):
+        if self.phone_control.take(event, now):
+            return
         match event:
             case IncomingCall():
                 self._incoming(event, now)
@@ -398,6 +404,9 @@ class SipBoard:
         if event.account is not None:
             port = self._station_of.get(event.account)
             line = None if port is None else self._lines[port]
+            if line is not None and line.state != "idle" and \
+                    self.phone_control.second_call(port, event, now):
+                return
             if line is None or line.state != "idle" or port in self._out_of_service:
                 self._send(self.agent.reject(event.call_id, clock, 486))
                 return

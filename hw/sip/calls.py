@@ -114,6 +114,8 @@ class Call:
     cancel_sent: bool = False
     bye_after_ack: bool = False
     ok: tuple | None = None     # (response, cseq) of our 2xx resent until its ACK
+    station: str | None = None  # the registrar account at the far end, if it is a phone
+    refer: object = None        # the phone's REFER we are answering, until its last NOTIFY
     end_reason: str = ""
     end_status: int | None = None
     due: dict = field(default_factory=dict)  # timer name -> [time, interval]
@@ -173,6 +175,16 @@ class TransferProgress:
     call_id: str
     status: int
     final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRequested:
+    """A station's phone sent REFER: to ``target`` (the Refer-To URI's user), replacing the
+    dialog ``replaces`` ((Call-ID, to-tag, from-tag), RFC 3891) for an attended transfer."""
+
+    call_id: str
+    target: str
+    replaces: tuple | None = None
 
 
 @dataclass(frozen=True, slots=True)

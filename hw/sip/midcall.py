@@ -2,6 +2,14 @@
 re-INVITEs for hold and resume (RFC 3264 §8.4) with 491 glare (RFC 3261 §14.1), session
 timers (RFC 4028), REFER and its NOTIFYs (RFC 3515), and the per-call timers.
 
+A phone's own buttons. A station's phone holds and resumes by re-INVITE (``MediaChanged``
+with ``remote_hold``; our answer mirrors its direction: sendonly -> recvonly, inactive ->
+inactive). Its REFER (blind, or attended with ``Replaces`` in the Refer-To, RFC 3891) becomes
+``TransferRequested`` and waits for the board: ``accept_transfer`` sends 202 and the first
+NOTIFY (100 Trying), ``transfer_outcome`` the last one (a sipfrag status line, subscription
+terminated), ``refuse_transfer`` a 403 (or the status given). One REFER at a time per call
+(another gets 491); a REFER from a caller or trunk gets 405.
+
 Per-call timers live in ``call.due`` (name -> [time, interval]): ``ok`` resends our 2xx until
 its ACK (T1 doubling to T2), ``no_ack`` gives up on it after 64*T1 and sends BYE, ``glare``
 retries a re-INVITE refused with 491 (2.1-4 s if we placed the call, else 0-2 s), ``refresh``
@@ -17,6 +25,7 @@ a 2xx without Session-Expires means no timer.
 """
 
 from dataclasses import replace
+from urllib.parse import unquote
 
 from branchline.hw.sip.calls import (
     ALLOW,
@@ -25,13 +34,14 @@ from branchline.hw.sip.calls import (
     MediaChanged,
     Outgoing,
     TransferProgress,
+    TransferRequested,
 )
 from branchline.hw.sip.dialog import record_route
 from branchline.hw.sip.errors import ParseError, SdpError, UsageError
-from branchline.hw.sip.message import Request, response_for
+from branchline.hw.sip.message import REASONS, Request, response_for
 from branchline.hw.sip.outgoing import Refused
 from branchline.hw.sip.sdp import Session, accept_answer
-from branchline.hw.sip.uri import Uri
+from branchline.hw.sip.uri import Address, Uri
 
 
 class MidCall:
@@ -57,6 +67,59 @@ class MidCall:
                    ("Contact", self._contact())]
         return self._in_dialog(call, "REFER", now, self._on_refer_answer, headers)
 
+    def accept_transfer(self, call_id, now):
+        """Take the phone's REFER: 202, then NOTIFY 100 Trying (RFC 3515 §2.4.5)."""
+        call, refer = self._pending_refer(call_id)
+        out = self._respond(refer, response_for(refer, 202, headers=[
+            ("Contact", self._contact())]), now)
+        return out + self._refer_notify(call, 100, now)
+
+    def refuse_transfer(self, call_id, now, status=403):
+        call, refer = self._pending_refer(call_id)
+        call.refer = None
+        return self._respond(refer, response_for(refer, status), now)
+
+    def transfer_outcome(self, call_id, status, now):
+        """The accepted REFER's last NOTIFY: ``status`` as its sipfrag (200: done)."""
+        call, _ = self._pending_refer(call_id)
+        out = self._refer_notify(call, status, now)
+        call.refer = None
+        return out
+
+    def _pending_refer(self, call_id):
+        call = self.calls.get(call_id)
+        if call is None or call.refer is None:
+            raise UsageError(f"call {call_id!r} has no REFER waiting for an answer")
+        return call, call.refer
+
+    def _incoming_refer(self, call, request, now):
+        if call.station is None:
+            return self._respond(request, response_for(request, 405, headers=[
+                ("Allow", ALLOW)]), now)
+        if call.refer is not None:
+            return self._respond(request, response_for(request, 491), now)
+        try:
+            target, replaces = refer_target(request.header("Refer-To"))
+        except ParseError as exc:
+            return self._respond(request, response_for(
+                request, 400, f"Bad Request ({exc})"[:200]), now)
+        call.refer = request
+        self.events.append(TransferRequested(call.call_id, target, replaces))
+        return []
+
+    def _refer_notify(self, call, status, now):
+        if call.state != "confirmed":
+            return []  # the phone hung up first: there is no dialog to notify in
+        final = status >= 200
+        headers = [("Event", f"refer;id={call.refer.cseq.number}"),
+                   ("Subscription-State",
+                    "terminated;reason=noresource" if final else "active;expires=60"),
+                   ("Contact", self._contact()),
+                   ("Content-Type", "message/sipfrag;version=2.0")]
+        body = f"SIP/2.0 {status} {REASONS.get(status, 'Unknown')}\r\n".encode()
+        return self._in_dialog(call, "NOTIFY", now, lambda call, response, when: [],
+                               headers, body)
+
     def _in_dialog_request(self, request, now):
         call = self.calls.get(request.call_id)
         dialog = call.dialog if call is not None else None
@@ -78,6 +141,8 @@ class MidCall:
         if call.state != "confirmed":
             return self._respond(request, response_for(request, 491 if method == "INVITE"
                                                        else 500), now)
+        if method == "REFER":
+            return self._incoming_refer(call, request, now)
         if method == "INVITE" and (call.reinvite is not None or call.their_reinvite):
             # RFC 3261 §14.2: glare (491) when ours is pending, 500 while theirs is unACKed
             status = 491 if call.reinvite is not None else 500
@@ -326,3 +391,26 @@ def session_expires(message):
         if name.strip().lower() == "refresher" and v.strip().lower() in ("uac", "uas"):
             refresher = v.strip().lower()
     return int(number), refresher
+
+
+def refer_target(value):
+    """(user, replaces) from a Refer-To value: the URI's user, and the dialog its Replaces
+    header names as (Call-ID, to-tag, from-tag) or None. ParseError when it has neither a SIP
+    URI with a user nor a well-formed Replaces (RFC 3891 §6.1)."""
+    if not value:
+        raise ParseError("REFER without Refer-To")
+    uri = Address.parse(value).uri
+    if uri.scheme not in ("sip", "sips") or not uri.user:
+        raise ParseError(f"Refer-To {value!r} is not a SIP URI with a user")
+    replaces = None
+    for item in uri.headers.split("&") if uri.headers else ():
+        name, _, text = item.partition("=")
+        if name.strip().lower() != "replaces":
+            continue
+        call_id, *params = unquote(text).split(";")
+        tags = dict(p.strip().partition("=")[::2] for p in params)
+        if not call_id.strip() or "to-tag" not in tags or "from-tag" not in tags:
+            raise ParseError(f"Refer-To {value!r}: Replaces needs a Call-ID, to-tag and "
+                             "from-tag")
+        replaces = (call_id.strip(), tags["to-tag"], tags["from-tag"])
+    return unquote(uri.user), replaces

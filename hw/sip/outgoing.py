@@ -59,8 +59,10 @@ class OutgoingCalls:
         if not bindings:
             raise UsageError(f"station {user!r} has no live registration")
         binding = bindings[0]
-        return self._place(_uri(binding.contact), binding.source, now, from_user,
-                           media_address, None, binding.transport)
+        call_id, out = self._place(_uri(binding.contact), binding.source, now, from_user,
+                                   media_address, None, binding.transport)
+        self.calls[call_id].station = user
+        return call_id, out
 
     def _place(self, target, address, now, from_user, media_address, credentials, transport,
                codecs=None):
