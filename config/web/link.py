@@ -203,6 +203,11 @@ class ApplianceLink(Protocol):
     def end_listen(self, tap: Any) -> None:
         """End a tap; audited with its duration."""
 
+    def monitor(self, call_id: str, action: str, who: str, admin: bool) -> dict:
+        """Whisper, barge, take over or leave a call from ``who``'s own phone (the station
+        ``call_control.supervisors`` gives them), applied by the loop before it returns;
+        NotFound / Refused (no station, phone on hook, not allowed...) with the fix."""
+
     # --- prompts ----------------------------------------------------------------------------
     def prompt_list(self) -> list[dict]: ...
 

@@ -61,6 +61,7 @@ from branchline.firmware.cti.webhooks import WebhookSender, WebhookTarget
 from branchline.firmware.records.database import AuditEntry, Records
 from branchline.firmware.records.dispositions import Disposition
 from branchline.firmware.records.errors import SensitiveDataRefused
+from branchline.firmware.web.call_monitor import MonitorRequest, request_monitor
 from branchline.firmware.web.insight import MenuReports
 from branchline.firmware.web.listen import close_listen, open_listen
 from branchline.firmware.web.live import LiveBoard
@@ -164,6 +165,8 @@ class RuntimeLink:
             elif isinstance(command, Disposed):
                 self.cti.disposed(command.agent_id, command.call_id, command.code,
                                   command.notes, now)
+            elif isinstance(command, MonitorRequest):
+                command.apply(self.app, now)
             else:
                 self._apply_prompt(command)
         if now >= self._next:
@@ -416,6 +419,9 @@ class RuntimeLink:
 
     def end_listen(self, tap) -> None:
         close_listen(self, tap)
+
+    def monitor(self, call_id: str, action: str, who: str, admin: bool) -> dict:
+        return request_monitor(self, call_id, action, who, admin)
 
     def audit(self, who: str, what: str, diff: str) -> None:
         entry = AuditEntry(self._now_epoch(), who, what, diff)

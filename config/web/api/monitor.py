@@ -1,4 +1,9 @@
-"""Listening to a call in the browser: a WebSocket of the call's voices (supervisor role).
+"""Supervising a call from the wallboard (supervisor role): listen in the browser, and
+whisper, barge or take over from the supervisor's own phone.
+
+    WS   /api/calls/{call_id}/listen    the call's voices (below)
+    POST /api/calls/{call_id}/monitor   {"action": whisper | barge | take_over | leave}: done
+                                        from the supervisor's station before the answer (200)
 
 ``/api/calls/{call_id}/listen`` (WebSocket). The session cookie says who is asking; below
 the supervisor role the handshake is refused (close 4403), so is a page of another site (its
@@ -7,23 +12,31 @@ listen only to the agents and queues the document's ``call_control.supervisors``
 an admin to any call. Once open, the server sends a binary message every 100 ms: the call's
 voices since the last one, little-endian int16 mono at 8 kHz (what a listening supervisor
 hears in the mix). When the call ends it closes with 1000 "call over". Each listen is audited
-with its duration when it ends. The page plays it with the Web Audio API (static/listen.js).
+with its duration when it ends. The wallboard plays it with the Web Audio API
+(static/wallboard.js).
+
+``monitor`` acts as the keypad codes do at the station ``call_control.supervisors`` gives the
+user (firmware/web/call_monitor.py): the phone must be off hook (dial tone) or already
+monitoring the call; refusals are 422 with what would be right, and every session is audited
+with its duration.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
-from branchline.config.web.auth import SESSION_COOKIE, Role
+from branchline.config.web.auth import SESSION_COOKIE, Role, SupervisorUser
 from branchline.config.web.link import LinkError
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(tags=["call control"])
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_REFUSED = 4409
@@ -74,3 +87,23 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
         # Not awaited: when the server drops the socket it cancels this task, and the tap
         # must still end and its audit entry (one small commit) still be written.
         link.end_listen(tap)
+
+
+class MonitorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["whisper", "barge", "take_over", "leave"]
+
+
+class MonitorDone(BaseModel):
+    call_id: str
+    action: str
+    station: str
+
+
+@router.post("/api/calls/{call_id}/monitor",
+             summary="Whisper, barge, take over or leave a call from your own phone")
+def monitor(call_id: str, body: MonitorIn, request: Request,
+            user: SupervisorUser) -> MonitorDone:
+    done = request.app.state.link.monitor(call_id, body.action, user.name,
+                                          user.role is Role.admin)
+    return MonitorDone(**done)

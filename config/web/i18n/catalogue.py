@@ -6,6 +6,7 @@ telephony jargon. ``{name}`` placeholders are filled by ``i18n.translate``. Keys
 from branchline.config.web.i18n.agent_desk import AGENT_MESSAGES
 from branchline.config.web.i18n.issues import ISSUE_MESSAGES
 from branchline.config.web.i18n.menus import MENU_MESSAGES
+from branchline.config.web.i18n.monitor import MONITOR_MESSAGES
 from branchline.config.web.i18n.planning import PLANNING_MESSAGES
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -543,3 +544,5 @@ MESSAGES.update(MENU_MESSAGES)
 MESSAGES.update(PLANNING_MESSAGES)
 # The agent desktop and the integrations page (config/web/i18n/agent_desk.py).
 MESSAGES.update(AGENT_MESSAGES)
+# The wallboard's call supervision (config/web/i18n/monitor.py).
+MESSAGES.update(MONITOR_MESSAGES)

@@ -65,6 +65,7 @@ ROLES = {
     ("GET", "/api/live"): V,
     ("GET", "/api/live/stream"): V,
     ("POST", "/api/agents/{agent_id}/state"): S,
+    ("POST", "/api/calls/{call_id}/monitor"): S,
     ("GET", "/api/reports/kpis"): S,
     ("GET", "/api/reports/export.csv"): S,
     ("GET", "/api/reports/queue_log"): S,
