@@ -9,7 +9,9 @@ Periods are whole days, ``since`` to ``until`` inclusive, in the centre's time z
 daily rollup's days). Every report reads a rollup, never the calls themselves: a year of 500
 branches is about 180,000 rows per branch and day (``branch_days``), read through its day-first key.
 The figures follow docs/kpis.md: service level A_T / (A + B + O), abandon rate
-B / (A + B + O), ASA, AHT, and the survey's average score.
+B / (A + B + O), ASA, AHT, and the survey's average score; for the SIP calls (those with a
+call quality) the average MOS, the share below MOS 3.6 (``kpi_sql.POOR_MOS``), the average
+loss and jitter.
 """
 
 import csv
@@ -21,13 +23,14 @@ import psycopg
 
 from branchline.central.errors import CentralInputError, map_pg_error
 
-__all__ = ["Kpis", "branch_agents", "branch_kpis", "branch_queues", "interval_kpis",
-           "region_kpis", "to_csv"]
+__all__ = ["Kpis", "branch_agents", "branch_kpis", "branch_queues", "check_period",
+           "interval_kpis", "region_kpis", "run_query", "to_csv"]
 
 _SUMS = ("sum(calls)::int, sum(self_served)::int, sum(offered)::int, sum(answered)::int, "
          "sum(answered_in_sl)::int, sum(abandoned)::int, sum(short_abandoned)::int, "
          "sum(timed_out)::int, sum(callbacks)::int, sum(wait_answered_s), sum(handle_s), "
-         "sum(survey_sum)::int, sum(survey_n)::int")
+         "sum(survey_sum)::int, sum(survey_n)::int, sum(quality_n)::int, sum(mos_sum), "
+         "sum(mos_poor)::int, sum(loss_sum), sum(jitter_sum)")
 MAX_DAYS = 366 * 2
 
 
@@ -50,11 +53,17 @@ class Kpis:
     asa_s: float | None
     aht_s: float | None
     survey: float | None
+    sip_calls: int
+    mos_average: float | None
+    mos_poor_share: float | None
+    loss_average_percent: float | None
+    jitter_average_ms: float | None
 
 
 def _kpis(key, label, region, row) -> Kpis:
     (calls, self_served, offered, answered, in_sl, abandoned, _short, timed_out, callbacks,
-     wait_s, handle_s, survey_sum, survey_n) = (v or 0 for v in row)
+     wait_s, handle_s, survey_sum, survey_n, sip, mos_sum, poor, loss_sum, jitter_sum) = (
+        v or 0 for v in row)
     waited = answered + abandoned + timed_out
     return Kpis(
         key=key, label=label, region=region, calls=calls, self_served=self_served,
@@ -64,10 +73,14 @@ def _kpis(key, label, region, row) -> Kpis:
         abandon_rate=abandoned / waited if waited else None,
         asa_s=wait_s / answered if answered else None,
         aht_s=handle_s / answered if answered else None,
-        survey=survey_sum / survey_n if survey_n else None)
+        survey=survey_sum / survey_n if survey_n else None, sip_calls=sip,
+        mos_average=round(mos_sum / sip, 3) if sip else None,
+        mos_poor_share=poor / sip if sip else None,
+        loss_average_percent=round(loss_sum / sip, 3) if sip else None,
+        jitter_average_ms=round(jitter_sum / sip, 2) if sip else None)
 
 
-def _period(since: dt.date, until: dt.date) -> None:
+def check_period(since: dt.date, until: dt.date) -> None:
     if until < since:
         raise CentralInputError(f"report: the period ends ({until}) before it starts "
                                 f"({since}); give since <= until")
@@ -76,7 +89,7 @@ def _period(since: dt.date, until: dt.date) -> None:
                                 "ask for two years at most")
 
 
-def _query(conn, sql, params, doing):
+def run_query(conn, sql, params, doing):
     try:
         with conn.transaction():
             return conn.execute(sql, params).fetchall()
@@ -93,11 +106,11 @@ def _worst_first(rows: list[Kpis]) -> list[Kpis]:
 def branch_kpis(conn, since: dt.date, until: dt.date, *, region: str | None = None
                 ) -> list[Kpis]:
     """Every branch (of one region) over the period, worst service level first."""
-    _period(since, until)
+    check_period(since, until)
     where, params = "", [since, until]
     if region is not None:
         where, params = " AND b.region = %s", [*params, region]
-    rows = _query(conn, f"""
+    rows = run_query(conn, f"""
         SELECT b.id, b.name, b.region, {_SUMS}
           FROM branches b JOIN branch_days k ON k.branch = b.id
          WHERE k.day BETWEEN %s AND %s{where}
@@ -107,8 +120,8 @@ def branch_kpis(conn, since: dt.date, until: dt.date, *, region: str | None = No
 
 def region_kpis(conn, since: dt.date, until: dt.date) -> list[Kpis]:
     """Every region over the period, worst service level first."""
-    _period(since, until)
-    rows = _query(conn, f"""
+    check_period(since, until)
+    rows = run_query(conn, f"""
         SELECT b.region, {_SUMS}
           FROM branch_days k JOIN branches b ON b.id = k.branch
          WHERE k.day BETWEEN %s AND %s GROUP BY b.region""", (since, until), "region report")
@@ -119,7 +132,7 @@ def interval_kpis(conn, day: dt.date, *, branch: str | None = None,
                   region: str | None = None) -> list[Kpis]:
     """The day's quarter hours (centre's time zone) with calls, for one branch, one region
     or all; ``key`` is the interval's start as HH:MM."""
-    tz = _query(conn, "SELECT value FROM central_settings WHERE key = 'time_zone'", (),
+    tz = run_query(conn, "SELECT value FROM central_settings WHERE key = 'time_zone'", (),
                 "interval report")[0][0]
     where, params = "", [tz, day, tz, day, tz]
     if branch is not None:
@@ -127,7 +140,7 @@ def interval_kpis(conn, day: dt.date, *, branch: str | None = None,
     if region is not None:
         where += " AND k.branch IN (SELECT id FROM branches WHERE region = %s)"
         params.append(region)
-    rows = _query(conn, f"""
+    rows = run_query(conn, f"""
         SELECT to_char(k.bucket AT TIME ZONE %s, 'HH24:MI'), {_SUMS}
           FROM interval_kpis k
          WHERE k.bucket >= (%s::date)::timestamp AT TIME ZONE %s
@@ -138,8 +151,8 @@ def interval_kpis(conn, day: dt.date, *, branch: str | None = None,
 
 def branch_queues(conn, branch: str, since: dt.date, until: dt.date) -> list[Kpis]:
     """One branch's queues over the period ('' is calls that never queued)."""
-    _period(since, until)
-    rows = _query(conn, f"""
+    check_period(since, until)
+    rows = run_query(conn, f"""
         SELECT k.queue, {_SUMS} FROM daily_kpis k
          WHERE k.branch = %s AND k.day BETWEEN %s AND %s GROUP BY k.queue ORDER BY k.queue""",
         (branch, since, until), "queue report")
@@ -148,8 +161,8 @@ def branch_queues(conn, branch: str, since: dt.date, until: dt.date) -> list[Kpi
 
 def branch_agents(conn, branch: str, since: dt.date, until: dt.date) -> list[Kpis]:
     """One branch's agents over the period (calls they answered)."""
-    _period(since, until)
-    rows = _query(conn, f"""
+    check_period(since, until)
+    rows = run_query(conn, f"""
         SELECT k.agent, {_SUMS} FROM daily_kpis k
          WHERE k.branch = %s AND k.day BETWEEN %s AND %s AND k.agent <> ''
          GROUP BY k.agent ORDER BY k.agent""", (branch, since, until), "agent report")

@@ -3,7 +3,8 @@
 ``MIGRATIONS[i]`` takes the schema from version i to i + 1; ``central_schema.version`` holds
 the version. Each migration runs in one transaction together with the version bump (DDL is
 transactional in PostgreSQL), under an advisory lock so two services starting at once do not
-both migrate. Migrations are only ever appended.
+both migrate. Migrations are only ever appended. Version 3 (schema_v3.py) adds the calls'
+quality and the IVR visits.
 
 Branch rows carry the branch's id and the record's own key (call id, or the branch's log
 ``seq``): that key is the primary key, so shipping the same record twice stores it once.
@@ -23,53 +24,13 @@ count each call exactly once too. Service level is judged against the default cl
 thresholds (VIP 10 s, other classes 20 s); an abandon under 5 s is a short abandon (docs/kpis.md).
 """
 
-_KPI_COLUMNS = """
-        calls           integer NOT NULL DEFAULT 0,
-        self_served     integer NOT NULL DEFAULT 0,
-        offered         integer NOT NULL DEFAULT 0,
-        answered        integer NOT NULL DEFAULT 0,
-        answered_in_sl  integer NOT NULL DEFAULT 0,
-        abandoned       integer NOT NULL DEFAULT 0,
-        short_abandoned integer NOT NULL DEFAULT 0,
-        timed_out       integer NOT NULL DEFAULT 0,
-        callbacks       integer NOT NULL DEFAULT 0,
-        wait_answered_s double precision NOT NULL DEFAULT 0,
-        handle_s        double precision NOT NULL DEFAULT 0,
-        survey_sum      integer NOT NULL DEFAULT 0,
-        survey_n        integer NOT NULL DEFAULT 0"""
-
-# How one call adds to the counters above (the rollup's SELECT list, over a row set "c").
-_KPI_SUMS = """
-        count(*),
-        count(*) FILTER (WHERE c.outcome = 'self-served'),
-        count(*) FILTER (WHERE c.queue IS NOT NULL),
-        count(*) FILTER (WHERE c.queue IS NOT NULL AND c.outcome = 'answered'),
-        count(*) FILTER (WHERE c.queue IS NOT NULL AND c.outcome = 'answered'
-                         AND c.wait_seconds <= CASE WHEN c.priority_class = 'vip'
-                                                    THEN 10 ELSE 20 END),
-        count(*) FILTER (WHERE c.queue IS NOT NULL AND c.outcome = 'abandoned-in-queue'
-                         AND c.wait_seconds >= 5),
-        count(*) FILTER (WHERE c.queue IS NOT NULL AND c.outcome = 'abandoned-in-queue'
-                         AND c.wait_seconds < 5),
-        count(*) FILTER (WHERE c.queue IS NOT NULL
-                         AND c.outcome IN ('overflowed', 'appliance-restarted')),
-        count(*) FILTER (WHERE c.outcome = 'callback'),
-        coalesce(sum(c.wait_seconds) FILTER (WHERE c.queue IS NOT NULL
-                                             AND c.outcome = 'answered'), 0),
-        coalesce(sum(c.talk_seconds + c.wrapup_seconds) FILTER (WHERE c.outcome = 'answered'),
-                 0),
-        coalesce(sum(c.survey_score), 0),
-        count(c.survey_score)"""
-
-_KPI_NAMES = ("calls", "self_served", "offered", "answered", "answered_in_sl", "abandoned",
-              "short_abandoned", "timed_out", "callbacks", "wait_answered_s", "handle_s",
-              "survey_sum", "survey_n")
-KPI_COUNTERS = _KPI_NAMES
-
-_ADD_UP = ", ".join(f"{n} = t.{n} + excluded.{n}" for n in _KPI_NAMES)
+from branchline.central.kpi_sql import ADD_UP as _ADD_UP
+from branchline.central.kpi_sql import KPI_COLUMNS as _KPI_COLUMNS
+from branchline.central.kpi_sql import KPI_SUMS as _KPI_SUMS
+from branchline.central.schema_v3 import V3 as _V3
 
 # The tables a branch ships, in shipping order: its SQLite table -> the centre's.
-SHIPPED_TABLES = ("calls", "acd_events", "agent_states", "audit")
+SHIPPED_TABLES = ("calls", "acd_events", "agent_states", "audit", "ivr_visits")
 
 _V1 = (
     """
@@ -400,5 +361,5 @@ _V2 = (
     "TO branchline_branch",
 )
 
-MIGRATIONS = (_V1, _V2)
+MIGRATIONS = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,10 +1,12 @@
 """The centre's API: KPIs per branch, region, quarter hour; a branch's queues and agents.
 
     GET /api/branches                       viewer: branches, regions, shipping marks and lag
-    GET /api/kpis/branches?since&until&region[&format=csv]   supervisor: worst first
+    GET /api/kpis/branches?since&until&region[&format=csv]   supervisor: worst first, with
+                                            call quality (average MOS, share below 3.6)
     GET /api/kpis/regions?since&until[&format=csv]           supervisor
     GET /api/kpis/intervals?day&branch&region[&format=csv]   supervisor: quarter hours
     GET /api/branches/{id}/queues|agents?since&until[&format=csv]  supervisor
+    GET /api/funnel?since&until&branch&region[&format=csv]  supervisor: the menu funnel
     GET /api/templates                      supervisor: templates, each branch's result
                                             (applied or refused, why) and local overrides
 
@@ -24,6 +26,7 @@ from fastapi.responses import Response
 from branchline.central import reports
 from branchline.central.db import connect
 from branchline.central.errors import CentralError, CentralInputError
+from branchline.central.funnel import funnel_csv, menu_funnel
 from branchline.central.templates import template_overview
 from branchline.config.web.auth import AnyUser, SupervisorUser
 from branchline.config.web.errors import api_error
@@ -58,7 +61,9 @@ def period(conn, since: str | None, until: str | None) -> tuple[dt.date, dt.date
     return first or last or now, last or first or now
 
 
-def _answer(rows, fmt: Format, name: str):
+def _answer(rows, fmt: Format | Literal["raw"], name: str):
+    if fmt == "raw":
+        return rows
     if fmt == "csv":
         return Response(reports.to_csv(rows), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -123,6 +128,23 @@ def branch_agents(request: Request, user: SupervisorUser, branch: str,
                   since: str | None = None, until: str | None = None, format: Format = "json"):
     return _report(request, lambda c: reports.branch_agents(c, branch, *period(c, since, until)),
                    format, f"{branch}-agents")
+
+
+@router.get("/api/funnel", summary="The menu funnel: every node's visits and exits, for a "
+                                   "branch, a region or all branches")
+def funnel(request: Request, user: SupervisorUser, since: str | None = None,
+           until: str | None = None, branch: str | None = None, region: str | None = None,
+           format: Format = "json"):
+    def nodes(c):
+        return menu_funnel(c, *period(c, since, until), branch=branch, region=region)
+
+    if format == "csv":
+        name = branch or region or "fleet"
+        return _report(request, lambda c: Response(
+            funnel_csv(nodes(c)), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}-funnel.csv"'}),
+            "raw", "")
+    return _report(request, lambda c: {"nodes": [asdict(n) for n in nodes(c)]}, "raw", "")
 
 
 def templates_of(request: Request) -> list:

@@ -17,6 +17,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 
 import branchline.config.web as branch_web
 from branchline.central import reports
+from branchline.central.funnel import menu_funnel
 from branchline.central.web.api import _conn, period, templates_of
 from branchline.config.web.auth import Role, User, csrf_token, optional_user
 from branchline.config.web.i18n import DEFAULT_LANGUAGE, messages_for_script, translator
@@ -45,7 +46,11 @@ _TEXT = {
            "tpl.version": "version {version}, {who}: {note}", "col.branch": "Branch",
            "col.version": "Version", "col.outcome": "Result", "col.reason": "Why refused",
            "col.overrides": "Local overrides", "tpl.applied": "applied",
-           "tpl.refused": "refused", "tpl.waiting": "not reported yet"},
+           "tpl.refused": "refused", "tpl.waiting": "not reported yet", "col.mos": "MOS",
+           "col.poor": "MOS < 3.6", "branch.funnel": "Menu funnel", "col.node": "Node",
+           "col.entered": "Visits", "col.hung_up": "Hung up there",
+           "col.to_person": "Then to a person", "col.average": "Average time",
+           "col.exits": "Left by"},
     "zh": {"app.name": "Branchline 总行", "nav.fleet": "网点", "fleet.regions": "地区",
            "fleet.branches": "网点（服务水平最差的在前）", "fleet.since": "从", "fleet.until": "到",
            "fleet.show": "显示", "fleet.csv": "CSV", "branch.queues": "队列",
@@ -58,7 +63,10 @@ _TEXT = {
            "tpl.version": "第 {version} 版，{who}：{note}", "col.branch": "网点",
            "col.version": "版本", "col.outcome": "结果", "col.reason": "拒绝原因",
            "col.overrides": "本地覆盖", "tpl.applied": "已应用", "tpl.refused": "已拒绝",
-           "tpl.waiting": "尚未回报"},
+           "tpl.waiting": "尚未回报", "col.mos": "MOS", "col.poor": "MOS 低于 3.6",
+           "branch.funnel": "菜单漏斗", "col.node": "节点", "col.entered": "进入次数",
+           "col.hung_up": "在此挂机", "col.to_person": "之后转人工", "col.average": "平均时长",
+           "col.exits": "离开方式"},
 }
 _NAV = (("fleet", "/", "nav.fleet", Role.supervisor),
         ("templates", "/templates", "nav.templates", Role.supervisor),
@@ -152,8 +160,10 @@ def branch_page(request: Request, branch: str, since: str | None = None,
         queues = reports.branch_queues(conn, branch, first, last)
         agents = reports.branch_agents(conn, branch, first, last)
         intervals = reports.interval_kpis(conn, last, branch=branch)
+        funnel = menu_funnel(conn, first, last, branch=branch)
     return _render(request, "branch.html", user=user, page="fleet", branch=branch,
-                   since=first, until=last, queues=queues, agents=agents, intervals=intervals)
+                   since=first, until=last, queues=queues, agents=agents, intervals=intervals,
+                   funnel=funnel)
 
 
 @router.get("/templates", response_class=HTMLResponse)

@@ -82,6 +82,9 @@ def _status(args) -> int:
     outbox = Outbox(data.records_db)
     try:
         for table in TABLES:
+            if table not in marks:
+                print(f"{table:13} not kept by this centre (its release is older)")
+                continue
             print(f"{table:13} centre at {marks[table]:>9}  not yet there "
                   f"{outbox.unshipped(table, marks[table]):>7}")
     finally:

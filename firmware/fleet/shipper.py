@@ -129,7 +129,8 @@ class Shipper:
             self._pulled_at = None
         self._pull_templates()
         sent = 0
-        for table in TABLES:
+        # A centre older than this branch has no mark for a newer table: that waits.
+        for table in (t for t in TABLES if t in self._marks):
             while not self._stop.is_set():
                 after = self._marks[table]
                 batch = self.outbox.next_batch(table, after, self.batch)
@@ -165,10 +166,11 @@ class Shipper:
         if self._marks is None:
             return
         now = self.wall()
-        firsts = [self.outbox.first_unshipped_at(t, self._marks[t]) for t in TABLES]
+        tables = [t for t in TABLES if t in self._marks]
+        firsts = [self.outbox.first_unshipped_at(t, self._marks[t]) for t in tables]
         known = [t for t in firsts if t is not None]
         self._set(lag_s=max(0.0, now - min(known)) if known else 0.0,
-                  unshipped=sum(self.outbox.unshipped(t, self._marks[t]) for t in TABLES))
+                  unshipped=sum(self.outbox.unshipped(t, self._marks[t]) for t in tables))
 
     def _loop(self) -> None:
         wait = self.retry_s

@@ -40,7 +40,8 @@ def test_a_branch_writes_only_its_own_records_through_ship(postgres, central):
     b1 = add_test_branch(postgres, central, "b1")
     add_test_branch(postgres, central, "b2")
     with connect(b1) as conn:
-        assert read_marks(conn) == {"acd_events": 0, "agent_states": 0, "audit": 0, "calls": 0}
+        assert read_marks(conn) == {"acd_events": 0, "agent_states": 0, "audit": 0, "calls": 0,
+                                    "ivr_visits": 0}
         assert ship(conn, "audit", 0, 1, AUDIT, None) == 1
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("INSERT INTO audit VALUES ('b2', 9, now(), 'x', 'y', '')")

@@ -79,6 +79,27 @@ def test_branches_worst_first_regions_and_csv(fleet):
     assert table[0]["key"] == "south-2" and table[0]["calls"] == "30"
 
 
+def test_call_quality_and_the_menu_funnel(fleet):
+    sup = fleet.user("supervisor")
+    rows = sup.get("/api/kpis/branches", params={"since": DAY}).json()["rows"]
+    north = next(r for r in rows if r["key"] == "north-1")
+    # 60 calls: the 30 even ones over SIP, 8 of them (n % 8 == 0) at MOS 3.1, 22 at 4.2.
+    assert (north["sip_calls"], north["mos_poor_share"]) == (30, 8 / 30)
+    assert north["mos_average"] == round((8 * 3.1 + 22 * 4.2) / 30, 3)
+    funnel = sup.get("/api/funnel", params={"since": DAY, "branch": "south-2"}).json()
+    assert [(n["node"], n["calls"], n["exits"]) for n in funnel["nodes"]] == [
+        ("welcome", 30, {"next": 30})]
+    every = sup.get("/api/funnel", params={"since": DAY}).json()["nodes"]
+    assert every[0]["calls"] == 150
+    text = sup.get("/api/funnel", params={"since": DAY, "region": "north",
+                                          "format": "csv"}).text
+    assert text.splitlines()[1] == "welcome,,60,60,0,0,0,0,0,0.0,3.0,next,60"
+    fleet_page = sup.get("/", params={"since": DAY, "until": DAY, "region": "north"}).text
+    assert "<td>3.91</td><td>27 %</td>" in fleet_page
+    page = sup.get("/branches/north-1", params={"since": DAY, "until": DAY}).text
+    assert "Menu funnel" in page and "next 60" in page
+
+
 def test_quarter_hours_and_drill_down(fleet):
     sup = fleet.user("supervisor")
     quarters = sup.get("/api/kpis/intervals", params={"day": DAY, "branch": "north-1"}).json()

@@ -22,6 +22,7 @@ from branchline.firmware.records.database import (
     Records,
     TraceStep,
 )
+from branchline.firmware.records.types import CallQuality
 
 __all__ = ["T0", "add_test_branch", "branch_rows", "centre_rows", "wait_for", "write_calls"]
 
@@ -52,7 +53,17 @@ def call(n: int, at: float) -> CallRecord:
         wait_seconds=float(n % 40) if queued else 0.0,
         talk_seconds=60.0 if outcome is Outcome.ANSWERED else 0.0,
         wrapup_seconds=5.0 if outcome is Outcome.ANSWERED else 0.0,
-        survey_score=n % 10 if outcome is Outcome.ANSWERED else None)
+        survey_score=n % 10 if outcome is Outcome.ANSWERED else None,
+        quality=quality(n))
+
+
+def quality(n: int) -> CallQuality | None:
+    """Every other call came over SIP; of those, every fourth (n % 8 == 0) was poor."""
+    if n % 2:
+        return None
+    mos = 3.1 if n % 8 == 0 else 4.2
+    return CallQuality(loss_percent=(n % 5) / 2, jitter_ms=10.0 + n % 7, rtt_ms=None,
+                       r=60.0 if mos < 3.6 else 85.0, mos=mos)
 
 
 def write_calls(db_path, numbers, *, at: float = T0, spacing: float = 60.0) -> None:
@@ -76,7 +87,8 @@ def write_calls(db_path, numbers, *, at: float = T0, spacing: float = 60.0) -> N
             records.append_many(batch)
 
 
-_KEYS = {"calls": "call_id", "acd_events": "seq", "agent_states": "seq", "audit": "seq"}
+_KEYS = {"calls": "call_id", "acd_events": "seq", "agent_states": "seq", "audit": "seq",
+         "ivr_visits": "call_id || ':' || step"}
 
 
 def branch_rows(db_path) -> dict[str, list]:

@@ -28,10 +28,11 @@ SUPPORT = HERE.parents[2] / "support"
 
 
 @contextlib.contextmanager
-def rollups_held(central_dsn):
-    """Block every ship() of calls inside its transaction until the block ends."""
+def rollups_held(central_dsn, rollup="interval_kpis"):
+    """Block every ship() of calls (of IVR visits with ``ivr_node_days``) inside its
+    transaction until the block ends."""
     with connect(central_dsn) as conn:
-        conn.execute("LOCK TABLE interval_kpis IN SHARE MODE")
+        conn.execute(f"LOCK TABLE {rollup} IN SHARE MODE")
         yield
         conn.rollback()
 
@@ -48,9 +49,17 @@ def assert_exactly_once(central_dsn, branch, db):
     with connect(central_dsn) as conn:
         calls = conn.execute("SELECT count(*) FROM calls WHERE branch = %s",
                              (branch,)).fetchone()[0]
-        rolled = [conn.execute(f"SELECT coalesce(sum(calls), 0) FROM {t} WHERE branch = %s",
-                               (branch,)).fetchone()[0] for t in ("interval_kpis", "daily_kpis")]
-    assert rolled == [calls, calls]
+        rolled = [conn.execute(f"SELECT coalesce(sum(calls), 0), coalesce(sum(quality_n), 0) "
+                               f"FROM {t} WHERE branch = %s", (branch,)).fetchone()
+                  for t in ("interval_kpis", "daily_kpis", "branch_days")]
+        sip = conn.execute("SELECT count(quality_mos) FROM calls WHERE branch = %s",
+                           (branch,)).fetchone()[0]
+        visits = conn.execute(
+            "SELECT (SELECT count(*) FROM ivr_visits WHERE branch = %s), "
+            "(SELECT coalesce(sum(visits), 0) FROM ivr_node_days WHERE branch = %s)",
+            (branch, branch)).fetchone()
+    assert rolled == [(calls, sip)] * 3
+    assert visits[0] == visits[1] > 0
 
 
 def catch_up(db, conninfo):
@@ -69,7 +78,7 @@ def child_main(db):
     signal.pause()
 
 
-@pytest.mark.parametrize("kill_after", ["ready", 1, 7, 30, "mid-batch"])
+@pytest.mark.parametrize("kill_after", ["ready", 1, 7, 30, "mid-batch", "mid-visits-batch"])
 def test_sigkill_of_the_shipper_at_any_point_loses_and_doubles_nothing(
         postgres, central, tmp_path, kill_after):
     db = tmp_path / "records.db"
@@ -77,7 +86,9 @@ def test_sigkill_of_the_shipper_at_any_point_loses_and_doubles_nothing(
     conninfo = add_test_branch(postgres, central, "b1")
     env = {**os.environ, "CENTRE_CONNINFO": conninfo, "BATCH": "25",
            "PYTHONPATH": str(SUPPORT)}
-    hold = rollups_held(central) if kill_after == "mid-batch" else contextlib.nullcontext()
+    hold = (rollups_held(central) if kill_after == "mid-batch" else
+            rollups_held(central, "ivr_node_days") if kill_after == "mid-visits-batch" else
+            contextlib.nullcontext())
     with hold:
         child = subprocess.Popen([sys.executable, str(HERE), str(db)], env=env,
                                  stdout=subprocess.PIPE, text=True)
@@ -86,7 +97,7 @@ def test_sigkill_of_the_shipper_at_any_point_loses_and_doubles_nothing(
             for line in child.stdout:
                 if kill_after == "ready" or (kill_after == batches and batches):
                     break
-                if kill_after == "mid-batch":
+                if kill_after in ("mid-batch", "mid-visits-batch"):
                     wait_for(lambda: ship_waiting_on_lock(central), "ship blocked on the lock")
                     break
                 batches += line.startswith("batch ")
@@ -98,6 +109,8 @@ def test_sigkill_of_the_shipper_at_any_point_loses_and_doubles_nothing(
     shipped_before = centre_rows(central, "b1")
     if kill_after == "mid-batch":
         assert shipped_before["calls"] == []      # the held batch did not land
+    if kill_after == "mid-visits-batch":          # visits ship last: all else is there
+        assert len(shipped_before["calls"]) == 600 and shipped_before["ivr_visits"] == []
     catch_up(db, conninfo)
     assert_exactly_once(central, "b1", db)
 
