@@ -15,6 +15,7 @@ import json
 import os
 import re
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ from branchline.config.data_dir import DataDir
 from branchline.firmware.records.database import Records
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+MARK_HZ = 700.0  # the caller's tone for the delay measurement
 VOICE = 2283 / 32768  # each test voice's peak (-20 dBm0), as the page's float samples
 
 
@@ -79,7 +81,7 @@ def test_listen_plays_the_calls_voices_in_the_browser(tmp_path, prompts_dir, ban
     floor = SupervisedCall(tmp_path, prompts_dir, bank_url)
     try:
         floor.h.client("supervisor", name="wang")
-        with serve(floor.h.web) as base, PacedLoop(floor.h):
+        with serve(floor.h.web) as base, PacedLoop(floor.h) as loop:
             page = log_in(browser, base, "wang")
             row = page.locator(f'#wb-calls tr[data-call="{floor.call.call_id}"]')
             expect(row).to_contain_text("1001")
@@ -101,11 +103,13 @@ def test_listen_plays_the_calls_voices_in_the_browser(tmp_path, prompts_dir, ban
                 delays.append(page.evaluate("({delay: window.wallboardListener.delayMs(),"
                                             " queued: window.wallboardListener.depthMs()})"))
             dropped = page.evaluate("window.wallboardListener.droppedSeconds")
+            end_to_end = [_mark_delay(page, loop, floor, hz)
+                          for hz in (MARK_HZ, CALLER_HZ) * 3]
             shoot(page, "wallboard-listen")
             page.click("#wb-stop")
             expect(page.locator("#wb-player")).to_be_hidden()
             expect(page.locator("#wb-said")).to_have_text("Listening stopped.")
-        _write_delays(delays, dropped)
+        _write_delays(delays, dropped, end_to_end)
         audit = _audit_of(floor, "wang", "listen (page)")
         assert re.fullmatch(rf"call {floor.call.call_id}: listen \(page\) agent 1001, "
                             r"[0-9.]+ s", audit)
@@ -177,9 +181,29 @@ def _audit_of(floor, who, containing, within_s=10.0):
     raise AssertionError(f"no audit entry of {who} containing {containing!r}")
 
 
-def _write_delays(delays, dropped):
+def _mark_delay(page, loop, floor, hz):
+    """Milliseconds from the loop's tick that changes the caller's tone to `hz` to the page's
+    analyser playing it (its last 20 ms), plus the output's reported latency. Polled as fast
+    as Playwright answers (a few ms a poll); the 20 ms window adds up to about 10 ms."""
+    started = loop.call(lambda: (floor.board.voice(floor.trunk, hz), time.monotonic())[1])
+    rate = page.evaluate("window.wallboardListener.sampleRate")
+    n = rate // 50
+    phase = np.exp(-2j * np.pi * hz * np.arange(n) / rate)
+    for _ in range(2000):
+        recent = np.asarray(page.evaluate("(n) => window.wallboardListener.samples(n)", n))
+        if abs(recent @ phase) * 2 / n > VOICE / 2:
+            heard = time.monotonic()
+            break
+    else:
+        raise AssertionError(f"the page never played {hz} Hz")
+    output = page.evaluate("window.wallboardListener.outputMs()")
+    return round((heard - started) * 1000 + output)
+
+
+def _write_delays(delays, dropped, end_to_end):
     ARTIFACTS.mkdir(exist_ok=True)
     load = os.getloadavg()
     (ARTIFACTS / "listen-delay.txt").write_text(json.dumps(
-        {"delay_ms": [d["delay"] for d in delays], "queued_ms": [d["queued"] for d in delays],
-         "dropped_s": dropped, "load_average": [round(x, 2) for x in load]}) + "\n")
+        {"end_to_end_ms": end_to_end, "shown_delay_ms": [d["delay"] for d in delays],
+         "queued_ms": [d["queued"] for d in delays], "dropped_s": dropped,
+         "load_average": [round(x, 2) for x in load]}) + "\n")

@@ -188,9 +188,12 @@
       return ctx && state.callId ? Math.max(next - ctx.currentTime, 0) : 0;
     }
 
+    function outputS() {
+      return ctx ? (ctx.outputLatency || 0) + (ctx.baseLatency || 0) : 0;
+    }
+
     function delayMs() {
-      const output = ctx ? (ctx.outputLatency || 0) + (ctx.baseLatency || 0) : 0;
-      return Math.round((depth() + output + SERVER_BATCH_S) * 1000);
+      return Math.round((depth() + outputS() + SERVER_BATCH_S) * 1000);
     }
 
     function play(data) {
@@ -271,7 +274,7 @@
     }
 
     // What the page plays, for people and for the browser test: the delay, counts, and the
-    // last analyser window (what went to the speakers) at the context's rate.
+    // analyser's window (what went to the speakers; its `last` samples) at the context's rate.
     window.wallboardListener = {
       get callId() { return state.callId; },
       get receivedSeconds() { return state.received / RATE; },
@@ -279,11 +282,12 @@
       get underruns() { return state.underruns; },
       get sampleRate() { return ctx ? ctx.sampleRate : null; },
       depthMs: () => Math.round(depth() * 1000),
+      outputMs: () => Math.round(outputS() * 1000),
       delayMs,
-      samples() {
+      samples(last) {
         const data = new Float32Array(analyser.fftSize);
         analyser.getFloatTimeDomainData(data);
-        return Array.from(data);
+        return Array.from(last ? data.subarray(data.length - last) : data);
       },
     };
     return {start, stop, get callId() { return state.callId; }};
