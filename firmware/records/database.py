@@ -50,11 +50,11 @@ from branchline.firmware.records.rows import (
     INSERT_CALL,
     OPEN_COLUMNS,
     call_from_row,
-    call_visit_rows,
     event_from_row,
     opened_from_row,
     row_for,
     state_from_row,
+    store_call_ivr,
 )
 from branchline.firmware.records.schema import MIGRATIONS, SCHEMA_VERSION
 from branchline.firmware.records.types import (
@@ -70,15 +70,6 @@ from branchline.firmware.records.types import (
     RetentionPolicy,
     TraceStep,
     check_recording_path,
-)
-from branchline.firmware.records.visits import (
-    ADD_HOUR,
-    ADD_HOUR_TIME,
-    INSERT_CALL_PATH,
-    INSERT_VISIT,
-    call_path_row,
-    hour_row,
-    hour_time_row,
 )
 
 __all__ = [
@@ -236,13 +227,7 @@ class Records:
                 db.execute(sql, params)
                 if sql is INSERT_CALL:
                     db.execute(CLOSE_OPEN, (params[0],))
-                    visit_rows = call_visit_rows(params)
-                    db.executemany(INSERT_VISIT, visit_rows)
-                    db.executemany(ADD_HOUR, [hour_row(v) for v in visit_rows])
-                    db.executemany(ADD_HOUR_TIME, [hour_time_row(v) for v in visit_rows])
-                    db.execute(INSERT_CALL_PATH, call_path_row(
-                        params[0], params[1], params[7], params[10], params[8], params[22],
-                        params[14], visit_rows))
+                    store_call_ivr(db, params)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:

@@ -18,7 +18,7 @@ from branchline.firmware.records.types import (
     Outcome,
     TraceStep,
 )
-from branchline.firmware.records.visits import visit_rows
+from branchline.firmware.records.visits import store_call
 
 # Fields made to hold phone numbers (E.164 allows up to 15 digits) are checked for card
 # numbers only above that length: a 13-15 digit number with a country code passes Luhn one
@@ -142,9 +142,11 @@ def _call_params(r):
     )
 
 
-def call_visit_rows(params):
-    """The ``ivr_visits`` rows of the call whose ``INSERT_CALL`` parameters are ``params``."""
-    return visit_rows(params[10], params[1], params[0], params[8], json.loads(params[12]))
+def store_call_ivr(db, params):
+    """Write the IVR rows (``visits.store_call``) of the call whose ``INSERT_CALL``
+    parameters are ``params``."""
+    store_call(db, params[0], params[1], params[7], params[10], params[8], params[22],
+               params[14], json.loads(params[12]))
 
 
 def _digits(number):

@@ -19,11 +19,11 @@ from branchline.firmware.records.quality import QUALITY_SCHEMA
 from branchline.firmware.records.visits import (
     ADD_HOUR,
     ADD_HOUR_TIME,
-    INSERT_CALL_PATH,
-    INSERT_VISIT,
+    NEXT_HORIZON_S,
     call_path_row,
     hour_row,
     hour_time_row,
+    older_mode,
     visit_rows,
 )
 
@@ -128,16 +128,39 @@ _V2 = (
 )
 
 
+# Version 3's statements as they were (visits.py's grew the columns of version 7).
+_V3_INSERT_VISIT = (
+    "INSERT INTO ivr_visits (config_version, started_epoch, call_id, step, dialled, node, "
+    "kind, seconds, exit, next_node, no_input, invalid, first, to_person) "
+    "VALUES (" + ", ".join("?" * 14) + ")"
+)
+_V3_ADD_HOUR = (
+    "INSERT INTO ivr_hours (config_version, hour, dialled, node, kind, exit, next_node, "
+    "visits, first, timed_out, invalid, to_person) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) "
+    "ON CONFLICT DO UPDATE SET visits = visits + 1, first = first + excluded.first, "
+    "timed_out = timed_out + excluded.timed_out, invalid = invalid + excluded.invalid, "
+    "to_person = to_person + excluded.to_person"
+)
+_V3_ADD_HOUR_TIME = (
+    "INSERT INTO ivr_hour_times (config_version, hour, dialled, node, seconds, visits) "
+    "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET visits = visits + 1"
+)
+_V3_INSERT_CALL_PATH = (
+    "INSERT INTO ivr_calls (caller, started_epoch, call_id, config_version, dialled, path, "
+    "served, person) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _visits_of_stored_calls(db):
     for call_id, version, started, caller, dialled, path, outcome, queue in db.execute(
             "SELECT call_id, config_version, started_epoch, caller, dialled, ivr_path, "
             "outcome, queue FROM calls").fetchall():
         rows = visit_rows(version, started, call_id, dialled, json.loads(path))
-        db.execute(INSERT_CALL_PATH, call_path_row(call_id, started, caller, version, dialled,
-                                                   outcome, queue, rows))
-        db.executemany(INSERT_VISIT, rows)
-        db.executemany(ADD_HOUR, [hour_row(row) for row in rows])
-        db.executemany(ADD_HOUR_TIME, [hour_time_row(row) for row in rows])
+        db.execute(_V3_INSERT_CALL_PATH, call_path_row(call_id, started, caller, version,
+                                                       dialled, outcome, queue, rows))
+        db.executemany(_V3_INSERT_VISIT, rows)
+        db.executemany(_V3_ADD_HOUR, [hour_row(row) for row in rows])
+        db.executemany(_V3_ADD_HOUR_TIME, [hour_time_row(row) for row in rows])
 
 
 # Version 3: each call's IVR path as node visits (visits.py), for the menus' funnel: kept in
@@ -257,5 +280,103 @@ _V5 = DISPOSITIONS_SCHEMA
 # Version 6: a SIP call's media quality (loss, jitter, round trip, R, MOS) with its record.
 _V6 = QUALITY_SCHEMA
 
-MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6)
+
+def _older_stored_calls(db):
+    """Calls stored before version 7 that were in the older callers' mode: their visits and
+    call rows say so, and their part of the hourly sums moves to the older callers' rows."""
+    for call_id, version, started, dialled, path in db.execute(
+            "SELECT call_id, config_version, started_epoch, dialled, ivr_path FROM calls "
+            "WHERE ivr_path LIKE '%\"mode\"%'").fetchall():
+        steps = json.loads(path)
+        if not older_mode(steps):
+            continue
+        db.execute("UPDATE ivr_visits SET older = 1 WHERE config_version = ? "
+                   "AND started_epoch = ? AND call_id = ?", (version, started, call_id))
+        db.execute("UPDATE ivr_calls SET older = 1 WHERE call_id = ?", (call_id,))
+        for row in visit_rows(version, started, call_id, dialled, steps):
+            hour = hour_row(row)
+            db.execute("UPDATE ivr_hours SET visits = visits - 1, first = first - ?, "
+                       "timed_out = timed_out - ?, invalid = invalid - ?, "
+                       "to_person = to_person - ? WHERE config_version = ? AND hour = ? "
+                       "AND dialled = ? AND older = 0 AND node = ? AND exit = ? "
+                       "AND next_node = ?", (*hour[7:], *hour[:3], hour[3], *hour[5:7]))
+            db.execute(ADD_HOUR, (*hour, 1))
+            time = hour_time_row(row)
+            db.execute("UPDATE ivr_hour_times SET visits = visits - 1 WHERE config_version = ? "
+                       "AND hour = ? AND dialled = ? AND node = ? AND seconds = ? "
+                       "AND older = 0", time)
+            db.execute(ADD_HOUR_TIME, (*time, 1))
+    db.execute("DELETE FROM ivr_hours WHERE visits = 0")
+    db.execute("DELETE FROM ivr_hour_times WHERE visits = 0")
+
+
+def _rebuilt(table, create, select):
+    """Statements that rebuild ``table`` as ``create`` (written for ``<table>_v7``), filled
+    by ``select``."""
+    return (create, f"INSERT INTO {table}_v7 {select}", f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_v7 RENAME TO {table}")
+
+
+# Version 7: the caller's mode (older callers or standard) on every node visit, hourly sum and
+# call, so the menus' reports can be had per mode; and, per call, how long until its number
+# called again and next reached a person (visits.store_call keeps them as calls are written),
+# so containment and repeats need no window over the calls at report time.
+_V7 = (
+    "ALTER TABLE ivr_visits ADD COLUMN older INTEGER NOT NULL DEFAULT 0",
+    *_rebuilt("ivr_hours", """
+    CREATE TABLE ivr_hours_v7 (
+        config_version  INTEGER NOT NULL,
+        hour            INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        older           INTEGER NOT NULL, -- 1: calls in the older callers' mode
+        node            TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        exit            TEXT NOT NULL,
+        next_node       TEXT NOT NULL,
+        visits          INTEGER NOT NULL,
+        first           INTEGER NOT NULL,
+        timed_out       INTEGER NOT NULL,
+        invalid         INTEGER NOT NULL,
+        to_person       INTEGER NOT NULL,
+        PRIMARY KEY (config_version, hour, dialled, older, node, exit, next_node)
+    ) WITHOUT ROWID
+    """, "SELECT config_version, hour, dialled, 0, node, kind, exit, next_node, visits, first, "
+         "timed_out, invalid, to_person FROM ivr_hours"),
+    *_rebuilt("ivr_hour_times", """
+    CREATE TABLE ivr_hour_times_v7 (
+        config_version  INTEGER NOT NULL,
+        hour            INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        older           INTEGER NOT NULL,
+        node            TEXT NOT NULL,
+        seconds         INTEGER NOT NULL,
+        visits          INTEGER NOT NULL,
+        PRIMARY KEY (config_version, hour, dialled, older, node, seconds)
+    ) WITHOUT ROWID
+    """, "SELECT config_version, hour, dialled, 0, node, seconds, visits FROM ivr_hour_times"),
+    *_rebuilt("ivr_calls", """
+    CREATE TABLE ivr_calls_v7 (
+        caller          TEXT NOT NULL,
+        started_epoch   REAL NOT NULL,
+        call_id         TEXT NOT NULL,
+        config_version  INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        older           INTEGER NOT NULL,
+        path            TEXT NOT NULL,
+        served          INTEGER NOT NULL,
+        person          INTEGER NOT NULL,
+        next_call_s     REAL,             -- seconds to the number's next call (NULL: none
+        next_person_s   REAL,             -- within a week, or withheld); to its next person
+        PRIMARY KEY (caller, started_epoch, call_id)
+    ) WITHOUT ROWID
+    """, "SELECT caller, started_epoch, call_id, config_version, dialled, 0, path, served, "
+         "person, CASE WHEN caller != '' THEN min(started_epoch) OVER later - started_epoch "
+         "END, CASE WHEN caller != '' THEN min(CASE WHEN person THEN started_epoch END) "
+         "OVER later - started_epoch END FROM ivr_calls WINDOW later AS (PARTITION BY caller "
+         f"ORDER BY started_epoch RANGE BETWEEN 0.001 FOLLOWING AND {NEXT_HORIZON_S!r} "
+         "FOLLOWING)"),
+    _older_stored_calls,
+)
+
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,6 +25,14 @@ hanging up overrides everything except an agent having answered:
 ``first`` marks the call's first visit of that node (so a funnel counts calls as well as
 visits); ``to_person`` marks the one visit after which the call first reached a person (the
 next node is a queue or a transfer): the node and exit that sent the caller there.
+
+``store_call`` writes one call's rows (records schema v7): its visits, the hourly sums and
+its ``ivr_calls`` row, each marked ``older`` when the older callers' mode was on at any
+moment of the call (a ``mode`` step in its path), so every report can be had per mode. An
+``ivr_calls`` row also keeps how many seconds later its number called again
+(``next_call_s``) and next reached a person (``next_person_s``), looking at most
+``NEXT_HORIZON_S`` ahead; the calls before it within that horizon are updated when it is
+written, so containment and repeats within any window up to a week are a plain sum.
 """
 
 from __future__ import annotations
@@ -37,11 +45,14 @@ __all__ = [
     "ADD_HOUR_TIME",
     "INSERT_CALL_PATH",
     "INSERT_VISIT",
+    "NEXT_HORIZON_S",
     "PERSON_KINDS",
     "Visit",
     "call_path_row",
     "hour_row",
     "hour_time_row",
+    "older_mode",
+    "store_call",
     "visit_rows",
     "visits",
 ]
@@ -49,27 +60,52 @@ __all__ = [
 PERSON_KINDS = frozenset({"queue", "transfer"})
 _HUNG_UP = frozenset({"caller hung up", "caller left the queue"})
 
+NEXT_HORIZON_S = 7 * 86400.0  # the longest containment or repeat window a report may ask
+
+# The row functions below give the columns up to to_person / person; ``store_call`` adds
+# ``older`` (and the next-call times), which schema v7 added.
 INSERT_VISIT = (
     "INSERT INTO ivr_visits (config_version, started_epoch, call_id, step, dialled, node, "
-    "kind, seconds, exit, next_node, no_input, invalid, first, to_person) "
-    "VALUES (" + ", ".join("?" * 14) + ")"
+    "kind, seconds, exit, next_node, no_input, invalid, first, to_person, older) "
+    "VALUES (" + ", ".join("?" * 15) + ")"
 )
 
 ADD_HOUR = (
     "INSERT INTO ivr_hours (config_version, hour, dialled, node, kind, exit, next_node, "
-    "visits, first, timed_out, invalid, to_person) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) "
+    "visits, first, timed_out, invalid, to_person, older) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
     "ON CONFLICT DO UPDATE SET visits = visits + 1, first = first + excluded.first, "
     "timed_out = timed_out + excluded.timed_out, invalid = invalid + excluded.invalid, "
     "to_person = to_person + excluded.to_person"
 )
 ADD_HOUR_TIME = (
-    "INSERT INTO ivr_hour_times (config_version, hour, dialled, node, seconds, visits) "
-    "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET visits = visits + 1"
+    "INSERT INTO ivr_hour_times (config_version, hour, dialled, node, seconds, older, visits) "
+    "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET visits = visits + 1"
 )
 
 INSERT_CALL_PATH = (
     "INSERT INTO ivr_calls (caller, started_epoch, call_id, config_version, dialled, path, "
-    "served, person) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "served, person, older, next_call_s, next_person_s) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# The same number's later calls, as RANGE BETWEEN 0.001 FOLLOWING AND NEXT_HORIZON_S
+# FOLLOWING would frame them (?1 the call's start, ?2 its caller).
+_NEXT_OF_NEW = (
+    "SELECT min(started_epoch) - ?1, min(CASE WHEN person THEN started_epoch END) - ?1 "
+    "FROM ivr_calls WHERE caller = ?2 AND started_epoch >= ?1 + 0.001 "
+    f"AND started_epoch <= ?1 + {NEXT_HORIZON_S!r}"
+)
+# The earlier calls of the number that this one (?1 its start, ?3 1 when it reached a
+# person) follows within the horizon.
+_LINK_EARLIER = (
+    "UPDATE ivr_calls SET "
+    "next_call_s = CASE WHEN next_call_s IS NULL OR next_call_s > ?1 - started_epoch "
+    "THEN ?1 - started_epoch ELSE next_call_s END, "
+    "next_person_s = CASE WHEN ?3 AND (next_person_s IS NULL "
+    "OR next_person_s > ?1 - started_epoch) THEN ?1 - started_epoch ELSE next_person_s END "
+    f"WHERE caller = ?2 AND started_epoch >= ?1 - {NEXT_HORIZON_S + 1!r} "
+    "AND started_epoch < ?1 AND ?1 >= started_epoch + 0.001 "
+    f"AND ?1 <= started_epoch + {NEXT_HORIZON_S!r}"
 )
 
 
@@ -190,3 +226,26 @@ def call_path_row(call_id: str, started_epoch: float, caller: str, config_versio
     person = queue is not None or outcome == "transferred"
     return (caller, started_epoch, call_id, config_version, dialled, path, int(served),
             int(person))
+
+
+def older_mode(path: Sequence) -> bool:
+    """Whether the older callers' mode was on at some moment of the call."""
+    return any((s["what"] if isinstance(s, dict) else s.what) == "mode" for s in path)
+
+
+def store_call(db, call_id: str, started_epoch: float, caller: str, config_version: int,
+               dialled: str, outcome: str, queue: str | None, path: Sequence) -> None:
+    """Write one call's visits, hourly sums and ``ivr_calls`` row on the open connection
+    ``db`` (inside the caller's transaction), and link the number's earlier calls to it."""
+    rows = visit_rows(config_version, started_epoch, call_id, dialled, path)
+    older = int(older_mode(path))
+    db.executemany(INSERT_VISIT, [(*row, older) for row in rows])
+    db.executemany(ADD_HOUR, [(*hour_row(row), older) for row in rows])
+    db.executemany(ADD_HOUR_TIME, [(*hour_time_row(row), older) for row in rows])
+    call = call_path_row(call_id, started_epoch, caller, config_version, dialled, outcome,
+                         queue, rows)
+    later: tuple = (None, None)
+    if caller:
+        later = db.execute(_NEXT_OF_NEW, (started_epoch, caller)).fetchone()
+        db.execute(_LINK_EARLIER, (started_epoch, caller, call[-1]))
+    db.execute(INSERT_CALL_PATH, (*call, older, *later))

@@ -14,12 +14,17 @@ optionally some hours of the week) and returns JSON-able dicts:
 * ``containment``: calls served in the IVR (outcome ``self-served``, never queued) whose
   number did not reach a person (queued or transferred) within ``window_s`` afterwards; per
   path and per day. A withheld number cannot be followed: such a call counts as contained.
+  It and ``repeats`` read each call's stored time to its number's next call and next person
+  (``ivr_calls.next_call_s``, ``next_person_s``, kept as calls are written): one pass over
+  the calls, no window function.
 * ``person_reasons``: the node and exit after which calls first reached a person.
 * ``repeats``: calls whose number called again within ``window_s``, per path.
 * ``compare``: two versions' per-node rates over the hours of the week both took calls in.
 
 A call's *path* is the last play node it heard (``records.visits.call_path_row``): where a
 bank flow answers (``balance_said``, ``loss_said``, ``branch_info``); ``""`` for none.
+A scope's ``mode`` keeps the calls of one caller mode: ``"older"`` (the older callers' mode
+was on at some moment of the call) or ``"standard"`` (never); None keeps both.
 """
 
 from __future__ import annotations
@@ -36,13 +41,16 @@ from zoneinfo import ZoneInfo
 from branchline.config.web.link import Refused
 from branchline.config.web.worker import Worker
 from branchline.firmware.records.database import Records
+from branchline.firmware.records.visits import NEXT_HORIZON_S
 
-__all__ = ["FUNNEL_COLUMNS", "MAX_RANGE_S", "MAX_WINDOW_S", "MenuReports", "Scope", "compare",
+__all__ = ["FUNNEL_COLUMNS", "MAX_RANGE_S", "MAX_WINDOW_S", "MODES", "MenuReports", "Scope",
+           "compare",
            "compare_report", "containment", "funnel", "local_offset", "menus_csv",
            "menus_report", "person_reasons", "repeats", "week_hour_sql"]
 
 MAX_RANGE_S = 366 * 86400.0  # a year and a day, as the KPI reports
-MAX_WINDOW_S = 7 * 86400.0   # the longest containment or repeat window
+MAX_WINDOW_S = NEXT_HORIZON_S  # the longest containment or repeat window
+MODES = {"older": 1, "standard": 0}  # a caller mode and its ``older`` column
 # 1970-01-01 was a Thursday: 72 hours after the Monday that starts its week.
 _THURSDAY_H = 72
 
@@ -55,6 +63,7 @@ class Scope:
     end: float
     offset_s: float = 0.0             # the branch's UTC offset (days and hours of the week)
     week_hours: tuple[int, ...] | None = None  # 0 = Monday 00:00-01:00 local time
+    mode: str | None = None           # "older", "standard" or None (both)
 
 
 def week_hour_sql(column: str, offset_s: float) -> str:
@@ -75,6 +84,9 @@ def _where(scope: Scope, table: str, start: float | None = None, end: float | No
     if scope.dialled:
         sql += f" AND {table}.dialled IN ({', '.join('?' * len(scope.dialled))})"
         params += scope.dialled
+    if scope.mode is not None:
+        sql += f" AND {table}.older = ?"
+        params.append(MODES[scope.mode])
     if scope.week_hours is not None:
         hours_in = ", ".join(str(int(h)) for h in sorted(scope.week_hours)) or "-1"
         epoch = f"({column} * 3600)" if hours else column
@@ -160,29 +172,21 @@ def funnel(records: Records, scope: Scope) -> dict:
                       for (s, t), n in sorted(edges.items())]}
 
 
-def _later(scope: Scope, window_s: float) -> tuple[str, list]:
-    """Each call of the scope's lines and period with, from the same number within
-    ``window_s`` after it, whether it called again (``again``) and whether a call reached a
-    person (``person_later``); read in the table's order (caller, time): no sort."""
-    where, params = _where(scope, "c")
-    frame = (f"OVER (PARTITION BY caller ORDER BY started_epoch RANGE BETWEEN "
-             f"0.001 FOLLOWING AND {float(window_s)!r} FOLLOWING)")
-    sql = (f"SELECT c.*, caller != '' AND count(*) {frame} > 0 AS again, "
-           f"caller != '' AND coalesce(max(person) {frame}, 0) AS person_later "
-           f"FROM ivr_calls c WHERE started_epoch >= ? AND started_epoch < ?")
-    outer = where.replace("c.", "w.")
-    return (f"({sql}) w WHERE {outer}",
-            [scope.start, scope.end + window_s, *params])
+def _within(column: str, window_s: float) -> str:
+    """SQL: 1 when the call's stored time ``column`` (to its number's next call or next
+    person; NULL for none within a week or a withheld number) is at most ``window_s``."""
+    return f"coalesce(c.{column} <= {float(window_s)!r}, 0)"
 
 
 def containment(records: Records, scope: Scope, window_s: float) -> dict:
-    source, params = _later(scope, window_s)
-    day = f"date(started_epoch + {float(scope.offset_s)!r}, 'unixepoch')"
+    where, params = _where(scope, "c")
+    day = f"date(c.started_epoch + {float(scope.offset_s)!r}, 'unixepoch')"
     paths: dict[str, list[int]] = {}
     days: dict[str, list[int]] = {}
     for path, when, n, served, contained in records.rows(
-            f"SELECT path, {day}, count(*), sum(served), sum(served AND NOT person_later) "
-            f"FROM {source} GROUP BY 1, 2", params):
+            f"SELECT path, {day}, count(*), sum(served), "
+            f"sum(served AND NOT {_within('next_person_s', window_s)}) "
+            f"FROM ivr_calls c WHERE {where} GROUP BY 1, 2", params):
         for key, table in ((path, paths), (when, days)):
             row = table.setdefault(key, [0, 0, 0])
             row[0] += n
@@ -216,11 +220,11 @@ def person_reasons(records: Records, scope: Scope, top: int = 10) -> dict:
 
 
 def repeats(records: Records, scope: Scope, window_s: float) -> dict:
-    source, params = _later(scope, window_s)
+    where, params = _where(scope, "c")
     paths = [{"path": path, "calls": n, "repeated": r, "repeat_rate": _rate(r, n)}
              for path, n, r in records.rows(
-                 f"SELECT path, count(*), sum(again) FROM {source} GROUP BY 1 ORDER BY 1",
-                 params)]
+                 f"SELECT path, count(*), sum({_within('next_call_s', window_s)}) "
+                 f"FROM ivr_calls c WHERE {where} GROUP BY 1 ORDER BY 1", params)]
     total, repeated = sum(p["calls"] for p in paths), sum(p["repeated"] for p in paths)
     return {"window_s": window_s, "calls": total, "repeated": repeated,
             "repeat_rate": _rate(repeated, total), "paths": paths}
@@ -250,7 +254,8 @@ def compare(records: Records, before: Scope, after: Scope) -> dict:
             for label, n in zip(("before", "after"), pair, strict=True)
             for key in ("calls", "entered", "hang_up_rate", "escalation_rate", "median_s",
                         "p90_s")}})
-    return {"before": before.version, "after": after.version, "week_hours": list(hours),
+    return {"before": before.version, "after": after.version, "mode": before.mode,
+            "week_hours": list(hours),
             "calls_before": sides[0]["calls"], "calls_after": sides[1]["calls"],
             "nodes": rows}
 
@@ -272,7 +277,8 @@ class MenuReports:
         self.zone = zone
         self.worker = worker
 
-    def scope(self, version: int, dialled: Sequence[str], start: float, end: float) -> Scope:
+    def scope(self, version: int, dialled: Sequence[str], start: float, end: float,
+              mode: str | None = None) -> Scope:
         if not (math.isfinite(start) and math.isfinite(end)) or end <= start:
             raise Refused(f"report range {start}..{end}: give start < end in UTC epoch "
                           "seconds", code="bad_range")
@@ -280,26 +286,32 @@ class MenuReports:
             raise Refused(f"report range: {(end - start) / 86400:.0f} days; at most "
                           f"{MAX_RANGE_S / 86400:.0f} days per report, split the range",
                           code="bad_range")
-        return Scope(int(version), tuple(dialled), start, end, local_offset(self.zone, start))
+        if mode is not None and mode not in MODES:
+            raise Refused(f"caller mode {mode!r}: give one of {', '.join(MODES)}, or none "
+                          "for every caller", code="bad_mode")
+        return Scope(int(version), tuple(dialled), start, end, local_offset(self.zone, start),
+                     mode=mode)
 
     def menus(self, version: int, dialled: Sequence[str], start: float, end: float,
-              window_s: float, repeat_s: float) -> dict:
+              window_s: float, repeat_s: float, mode: str | None = None) -> dict:
         for name, value in (("window", window_s), ("repeat", repeat_s)):
             if not (math.isfinite(value) and 0 < value <= MAX_WINDOW_S):
                 raise Refused(f"{name} {value!r} s: give seconds from 1 to {MAX_WINDOW_S:.0f} "
                               "(a week)", code="bad_window")
         return self.worker.run("menus report", menus_report, self.db_path,
-                               self.scope(version, dialled, start, end), window_s, repeat_s)
+                               self.scope(version, dialled, start, end, mode), window_s,
+                               repeat_s)
 
     def menus_csv(self, version: int, dialled: Sequence[str], start: float,
-                  end: float) -> str:
+                  end: float, mode: str | None = None) -> str:
         return self.worker.run("menus export", menus_csv, self.db_path,
-                               self.scope(version, dialled, start, end))
+                               self.scope(version, dialled, start, end, mode))
 
     def compare(self, before: tuple[int, Sequence[str]], after: tuple[int, Sequence[str]],
-                start: float, end: float) -> dict:
+                start: float, end: float, mode: str | None = None) -> dict:
         return self.worker.run("menus comparison", compare_report, self.db_path,
-                               self.scope(*before, start, end), self.scope(*after, start, end))
+                               self.scope(*before, start, end, mode),
+                               self.scope(*after, start, end, mode))
 
 
 # --- run by the worker process ----------------------------------------------------------------
@@ -311,7 +323,7 @@ FUNNEL_COLUMNS = ("node", "kind", "entered", "calls", "timed_out", "invalid", "h
 def menus_report(db_path, scope: Scope, window_s: float, repeat_s: float) -> dict:
     """The funnel, containment, reasons for a person and repeat calls of one scope."""
     with Records(db_path) as records:
-        return {"funnel": funnel(records, scope),
+        return {"mode": scope.mode, "funnel": funnel(records, scope),
                 "containment": containment(records, scope, window_s),
                 "reasons": person_reasons(records, scope),
                 "repeats": repeats(records, scope, repeat_s)}

@@ -344,14 +344,14 @@ class RuntimeLink:
     def queue_log(self, start: float, end: float) -> str:
         return self._reports.queue_log(start, end)
 
-    def menus(self, version, dialled, start, end, window_s, repeat_s) -> dict:
-        return self._menus.menus(version, dialled, start, end, window_s, repeat_s)
+    def menus(self, version, dialled, start, end, window_s, repeat_s, mode=None) -> dict:
+        return self._menus.menus(version, dialled, start, end, window_s, repeat_s, mode)
 
-    def menus_csv(self, version, dialled, start, end) -> str:
-        return self._menus.menus_csv(version, dialled, start, end)
+    def menus_csv(self, version, dialled, start, end, mode=None) -> str:
+        return self._menus.menus_csv(version, dialled, start, end, mode)
 
-    def compare_menus(self, before, after, start, end) -> dict:
-        return self._menus.compare(before, after, start, end)
+    def compare_menus(self, before, after, start, end, mode=None) -> dict:
+        return self._menus.compare(before, after, start, end, mode)
 
     # --- workforce planning ---------------------------------------------------------------
 

@@ -5,7 +5,8 @@
 
 ``journeys`` runs seeded random callers through the sample bank flow on the IVR harness:
 balance, lost card, branch info, a person, random keys, silence, hang-ups at any moment, host
-ok/error/no reply, queue answered/overflow/closed/abandoned. ``calls`` lays those paths out
+ok/error/no reply, queue answered/overflow/closed/abandoned; with ``older``, that share of
+callers first press the older callers' key (9) in the first menu. ``calls`` lays those paths out
 as call records over days (09:00-17:00 Shanghai unless told), callers drawn from a pool so
 that some call again; the outcome follows the path the way ``records.cdr`` decides it.
 """
@@ -24,7 +25,8 @@ from branchline.ivr import AgentCallEnded, CallerHungUp, QueueOutcome, sample_fl
 DIALLED = "075588880001"
 
 
-def journeys(n: int, seed: int, flow=None) -> list[tuple[TraceStep, ...]]:
+def journeys(n: int, seed: int, flow=None, older: float = 0.0
+             ) -> list[tuple[TraceStep, ...]]:
     flow = flow or sample_flow()
     prompts = sample_prompts()
     rng = random.Random(seed)
@@ -37,6 +39,8 @@ def journeys(n: int, seed: int, flow=None) -> list[tuple[TraceStep, ...]]:
                               [lang, "2", card + "#", "1", "1"], [lang, "3", "9"],
                               [lang, "3"], [lang, "0"], [lang], [], [lang, "1", "7", "0"]])
         noise = [rng.choice("0123456789*#") for _ in range(rng.choice([0, 0, 0, 1, 3]))]
+        if older and rng.random() < older:
+            journey = ["9", *journey]
         host = rng.choice([(0.5, "ok"), (0.5, "ok"), (0.5, "error"), None])
         queue = rng.choice([[(rng.uniform(2, 90), QueueOutcome("answered", "a1")),
                              (rng.uniform(60, 300), AgentCallEnded())],

@@ -48,5 +48,10 @@ MENU_MESSAGES: dict[str, tuple[str, str]] = {
     "routes.mode": ("来电者", "Callers"),
     "routes.mode_standard": ("一般", "everyone"),
     "routes.mode_older": ("老年人模式", "older callers' mode"),
+    "menus.mode": ("来电者", "Callers"),
+    "menus.mode_all": ("全部", "all"),
+    "menus.mode_standard": ("一般模式", "standard mode"),
+    "menus.mode_older": ("老年人模式", "older callers' mode"),
+    "menus.bad_mode": ("来电者模式 {mode} 不对：请选 全部、一般模式 或 老年人模式", "Caller mode {mode} is not known: choose all, standard or older"),
     "menus.bad_day": ("日期 {day} 不对：请用 年-月-日", "Day {day} is not a date: use YYYY-MM-DD"),
 }

@@ -1,6 +1,7 @@
 """The menus report page (/reports/menus, supervisor): the funnel drawn on the flow diagram
 and as a table, containment, reasons for a person, repeat calls, and a second version side
-by side. It reads through the same link calls as ``/api/reports/menus``; docs/ivr-insight.md.
+by side; for every caller or one caller mode (``mode``: older, standard). It reads through
+the same link calls as ``/api/reports/menus``; docs/ivr-insight.md.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from branchline.config.document.yaml_text import parse_yaml
-from branchline.config.web.api.menus import DEFAULT_REPEAT_S, DEFAULT_WINDOW_S, flow_in_version
+from branchline.config.web.api.menus import (
+    CALLER_MODES,
+    DEFAULT_REPEAT_S,
+    DEFAULT_WINDOW_S,
+    flow_in_version,
+)
 from branchline.config.web.auth import Role, User
 from branchline.config.web.diagram.svg import flow_svg
 from branchline.config.web.diagram.traffic import Traffic
@@ -36,7 +42,7 @@ def _day(text: str | None, fallback: dt.date) -> dt.date | None:
 @router.get("/reports/menus", response_class=HTMLResponse)
 def menus_page(request: Request, flow: str | None = None, version: int | None = None,
                since: str | None = None, until: str | None = None,
-               compare: int | None = None) -> Response:
+               compare: int | None = None, mode: str | None = None) -> Response:
     user = _gate(request, Role.supervisor)
     if not isinstance(user, User):
         return user
@@ -48,11 +54,15 @@ def menus_page(request: Request, flow: str | None = None, version: int | None = 
     problems = [t("menus.bad_day", day=text) for text, day in ((since, first), (until, last))
                 if day is None]
     first, last = first or today - dt.timedelta(days=6), last or today
+    if mode is not None and mode not in CALLER_MODES:
+        problems.append(t("menus.bad_mode", mode=mode))
+    mode = mode if mode in CALLER_MODES else None
     start = dt.datetime.combine(first, dt.time(0), zone).timestamp()
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), zone).timestamp()
     context = {"flows": [], "flow": flow, "version": version, "since": first.isoformat(),
                "until": last.isoformat(), "compare": compare, "report": None, "svg": "",
-               "comparison": None, "csv": "", "window_min": int(DEFAULT_WINDOW_S // 60),
+               "comparison": None, "csv": "", "mode": mode, "modes": CALLER_MODES,
+               "window_min": int(DEFAULT_WINDOW_S // 60),
                "repeat_min": int(DEFAULT_REPEAT_S // 60)}
     try:
         current = request.app.state.store.current()
@@ -64,15 +74,16 @@ def menus_page(request: Request, flow: str | None = None, version: int | None = 
             number, dialled, raw = flow_in_version(request, flow, version)
             context["version"] = number
             report = request.app.state.link.menus(number, dialled, start, end,
-                                                  DEFAULT_WINDOW_S, DEFAULT_REPEAT_S)
+                                                  DEFAULT_WINDOW_S, DEFAULT_REPEAT_S, mode)
             context["report"] = report
             context["svg"] = flow_svg(raw, t, traffic=Traffic(report["funnel"], t))
             context["csv"] = "/api/reports/menus.csv?" + urlencode(
-                {"flow": flow, "version": number, "start": start, "end": end})
+                {"flow": flow, "version": number, "start": start, "end": end,
+                 **({"mode": mode} if mode else {})})
             if compare is not None:
                 other = flow_in_version(request, flow, compare)
                 context["comparison"] = request.app.state.link.compare_menus(
-                    other[:2], (number, dialled), start, end)
+                    other[:2], (number, dialled), start, end, mode)
     except LinkError as exc:
         problems.append(str(exc))
     return _render(request, "menus_report.html", user=user, page="reports",

@@ -117,3 +117,32 @@ def test_the_flow_page_lists_the_routes_to_a_person_for_both_modes(day):
     rows = re.findall(r"<tr><td>([^<]+)</td><td>main_menu</td><td class=\"keys\">1 → 0</td>",
                       page)
     assert len(rows) == 2 and rows[0] != rows[1]
+
+
+def test_one_caller_mode_at_a_time_in_the_api_the_csv_and_the_page(day):
+    _, supervisor, _, records, span = day
+    older = [r for r in records if any(s.what == "mode" for s in r.ivr_path)]
+    counts = {}
+    for mode in ("older", "standard"):
+        reply = supervisor.get("/api/reports/menus", params={**span, "flow": "bank",
+                                                             "mode": mode})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["mode"] == mode
+        counts[mode] = reply.json()["funnel"]["calls"]
+    assert counts == {"older": len(older), "standard": len(records) - len(older)}
+    reply = supervisor.get("/api/reports/menus.csv", params={**span, "flow": "bank",
+                                                             "mode": "standard"})
+    assert reply.status_code == 200
+    assert "-standard-" in reply.headers["content-disposition"]
+    start = next(r for r in csv.DictReader(io.StringIO(reply.text)) if r["node"] == "vip_check")
+    assert int(start["entered"]) == len(records) - len(older)
+    bad = supervisor.get("/api/reports/menus", params={**span, "flow": "bank", "mode": "old"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "bad_mode"
+    assert "give one of older, standard" in bad.json()["error"]["message"]
+    page = supervisor.get("/reports/menus", params={"flow": "bank", "mode": "standard"}).text
+    assert '<select id="mode" name="mode">' in page
+    assert '<option value="standard" selected>' in page
+    assert "mode=standard" in page  # the CSV link keeps the mode
+    page = supervisor.get("/reports/menus", params={"flow": "bank", "mode": "old"}).text
+    assert "Caller mode old is not known" in page or "来电者模式 old 不对" in page
