@@ -53,5 +53,8 @@ MENU_MESSAGES: dict[str, tuple[str, str]] = {
     "menus.mode_standard": ("一般模式", "standard mode"),
     "menus.mode_older": ("老年人模式", "older callers' mode"),
     "menus.bad_mode": ("来电者模式 {mode} 不对：请选 全部、一般模式 或 老年人模式", "Caller mode {mode} is not known: choose all, standard or older"),
+    "menus.window": ("自助完成后观察（分钟）", "Containment window (minutes)"),
+    "menus.repeat": ("重复来电间隔（分钟）", "Repeat window (minutes)"),
+    "menus.bad_minutes": ("{minutes} 分钟不行：请填 1 到 {most} 分钟（一周）", "{minutes} minutes is not a window: give 1 to {most} minutes (a week)"),
     "menus.bad_day": ("日期 {day} 不对：请用 年-月-日", "Day {day} is not a date: use YYYY-MM-DD"),
 }

@@ -1,6 +1,7 @@
 """The menus report page (/reports/menus, supervisor): the funnel drawn on the flow diagram
 and as a table, containment, reasons for a person, repeat calls, and a second version side
-by side; for every caller or one caller mode (``mode``: older, standard). It reads through
+by side; for every caller or one caller mode (``mode``: older, standard), with the
+containment and repeat windows in minutes (``window``, ``repeat``). It reads through
 the same link calls as ``/api/reports/menus``; docs/ivr-insight.md.
 """
 
@@ -30,6 +31,7 @@ from branchline.config.web.pages.render import _gate, _render, _site
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+WEEK_MIN = 7 * 24 * 60  # the longest containment or repeat window, in minutes
 
 
 def _day(text: str | None, fallback: dt.date) -> dt.date | None:
@@ -42,7 +44,8 @@ def _day(text: str | None, fallback: dt.date) -> dt.date | None:
 @router.get("/reports/menus", response_class=HTMLResponse)
 def menus_page(request: Request, flow: str | None = None, version: int | None = None,
                since: str | None = None, until: str | None = None,
-               compare: int | None = None, mode: str | None = None) -> Response:
+               compare: int | None = None, mode: str | None = None,
+               window: int | None = None, repeat: int | None = None) -> Response:
     user = _gate(request, Role.supervisor)
     if not isinstance(user, User):
         return user
@@ -57,13 +60,20 @@ def menus_page(request: Request, flow: str | None = None, version: int | None = 
     if mode is not None and mode not in CALLER_MODES:
         problems.append(t("menus.bad_mode", mode=mode))
     mode = mode if mode in CALLER_MODES else None
+    minutes = {}
+    for name, given, default in (("window", window, DEFAULT_WINDOW_S),
+                                 ("repeat", repeat, DEFAULT_REPEAT_S)):
+        if given is not None and not 1 <= given <= WEEK_MIN:
+            problems.append(t("menus.bad_minutes", minutes=given, most=WEEK_MIN))
+            given = None
+        minutes[name] = given if given is not None else int(default // 60)
     start = dt.datetime.combine(first, dt.time(0), zone).timestamp()
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), zone).timestamp()
     context = {"flows": [], "flow": flow, "version": version, "since": first.isoformat(),
                "until": last.isoformat(), "compare": compare, "report": None, "svg": "",
                "comparison": None, "csv": "", "mode": mode, "modes": CALLER_MODES,
-               "window_min": int(DEFAULT_WINDOW_S // 60),
-               "repeat_min": int(DEFAULT_REPEAT_S // 60)}
+               "window_min": minutes["window"], "repeat_min": minutes["repeat"],
+               "week_min": WEEK_MIN}
     try:
         current = request.app.state.store.current()
         if current is not None:
@@ -74,7 +84,8 @@ def menus_page(request: Request, flow: str | None = None, version: int | None = 
             number, dialled, raw = flow_in_version(request, flow, version)
             context["version"] = number
             report = request.app.state.link.menus(number, dialled, start, end,
-                                                  DEFAULT_WINDOW_S, DEFAULT_REPEAT_S, mode)
+                                                  minutes["window"] * 60.0,
+                                                  minutes["repeat"] * 60.0, mode)
             context["report"] = report
             context["svg"] = flow_svg(raw, t, traffic=Traffic(report["funnel"], t))
             context["csv"] = "/api/reports/menus.csv?" + urlencode(

@@ -4,8 +4,10 @@ real calls."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 (fixtures)
@@ -146,3 +148,27 @@ def test_one_caller_mode_at_a_time_in_the_api_the_csv_and_the_page(day):
     assert "mode=standard" in page  # the CSV link keeps the mode
     page = supervisor.get("/reports/menus", params={"flow": "bank", "mode": "old"}).text
     assert "Caller mode old is not known" in page or "来电者模式 old 不对" in page
+
+
+def test_the_page_takes_the_containment_and_repeat_windows_in_minutes(day):
+    _, supervisor, _, _, _ = day
+    page = supervisor.get("/reports/menus", params={"flow": "bank", "window": 1440,
+                                                    "repeat": 5}).text
+    assert 'name="window" type="number" min="1" max="10080" value="1440"' in page
+    assert 'name="repeat" type="number" min="1" max="10080" value="5"' in page
+    # The figures are the API's with the same windows in seconds over the page's days.
+    zone = ZoneInfo("Asia/Shanghai")
+    days = [dt.date.fromisoformat(re.search(rf'name="{name}" type="date" value="([^"]+)"',
+                                            page).group(1)) for name in ("since", "until")]
+    start = dt.datetime.combine(days[0], dt.time(0), zone).timestamp()
+    end = dt.datetime.combine(days[1] + dt.timedelta(days=1), dt.time(0), zone).timestamp()
+    api = supervisor.get("/api/reports/menus", params={
+        "flow": "bank", "start": start, "end": end, "window": 86400, "repeat": 300}).json()
+    rows = re.search(r'<table class="grid" id="repeats">.*?</table>', page, re.S).group(0)
+    for p in api["repeats"]["paths"]:
+        assert f'<td class="num">{p["calls"]}</td><td class="num">{p["repeated"]}</td>' in rows
+    assert f"{(api['containment']['containment'] or 0) * 100:.1f} %</h2>" in page
+    bad = supervisor.get("/reports/menus", params={"flow": "bank", "window": 20000}).text
+    assert ("20000 minutes is not a window: give 1 to 10080 minutes (a week)" in bad
+            or "20000 分钟不行" in bad)
+    assert 'name="window" type="number" min="1" max="10080" value="60"' in bad
