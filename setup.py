@@ -54,7 +54,7 @@ setup(
     packages=packages,
     package_data={"branchline.config": ["defaults/*.yaml"],
                   "branchline.config.web": ["static/*", "templates/*"],
-                  "branchline.central.web": ["templates/*"]},
+                  "branchline.central.web": ["static/*", "templates/*"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={

@@ -7,6 +7,7 @@
     branchline central serve --listen 0.0.0.0:8443 --tls-cert C --tls-key K [--data DIR]
     branchline central template publish menus.yaml --name bank-menus --note "new hours"
     branchline central template assign bank-menus sz-futian sz-nanshan
+    branchline central template unassign bank-menus sz-nanshan   # it keeps the parts
 
 The connection string comes from the environment, never from the command line (which
 other users of the machine can read); its password may instead live in ~/.pgpass. A new
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from branchline.central.db import add_branch, connect, migrate, rotate_branch_password
 from branchline.central.errors import CentralError
-from branchline.central.templates import assign_template, publish_template
+from branchline.central.templates import assign_template, publish_template, unassign_template
 from branchline.config.data_dir import DataDir
 
 __all__ = ["DSN_ENV", "add_central_commands"]
@@ -64,6 +65,11 @@ def add_central_commands(subparsers) -> None:
     assign.add_argument("name")
     assign.add_argument("branches", nargs="+", metavar="BRANCH")
     assign.set_defaults(func=_template_assign)
+    unassign = verb.add_parser("unassign", help="take a template back from branches (they "
+                                                "keep its parts as their own)")
+    unassign.add_argument("name")
+    unassign.add_argument("branches", nargs="+", metavar="BRANCH")
+    unassign.set_defaults(func=_template_unassign)
 
 
 def _dsn() -> str:
@@ -151,6 +157,18 @@ def _template_assign(args) -> int:
     except CentralError as exc:
         return _fail(exc)
     print(f"template {args.name} assigned to {', '.join(added) or 'no new branch'}")
+    return 0
+
+
+def _template_unassign(args) -> int:
+    try:
+        with connect(_dsn()) as conn:
+            removed = unassign_template(conn, args.name, args.branches, who=_who())
+    except CentralError as exc:
+        return _fail(exc)
+    kept = sorted(set(args.branches) - set(removed))
+    print(f"template {args.name} unassigned from {', '.join(removed) or 'no branch'}"
+          + (f"; {', '.join(kept)} did not have it" if kept else ""))
     return 0
 
 

@@ -4,6 +4,7 @@ The centre's side (its own role; every change goes to ``centre_audit``):
 
     version = publish_template(conn, "bank-menus", text, note="new hours", who="alice")
     assign_template(conn, "bank-menus", ["sz-futian", "sz-nanshan"], who="alice")
+    unassign_template(conn, "bank-menus", ["sz-nanshan"], who="alice")  # it keeps the parts
     overview = template_overview(conn)       # per template, each branch's result and overrides
 
 The branch's side (its own role, central/schema.py v2; only its own assignments):
@@ -28,7 +29,7 @@ from branchline.central.errors import CentralInputError, map_pg_error
 from branchline.config.document.templates import TemplateInvalid, parse_template
 
 __all__ = ["Assignment", "BranchResult", "TemplateSummary", "assign_template", "my_templates",
-           "publish_template", "report_template", "template_overview"]
+           "publish_template", "report_template", "template_overview", "unassign_template"]
 
 TEMPLATE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 OUTCOMES = ("applied", "refused")
@@ -131,6 +132,37 @@ def assign_template(conn, name: str, branches: list[str], *, who: str) -> list[s
     except psycopg.Error as exc:
         raise map_pg_error(exc, f"assigning template {name}") from exc
     return sorted(added)
+
+
+def unassign_template(conn, name: str, branches: list[str], *, who: str) -> list[str]:
+    """Take template ``name`` back from branches; returns those that had it.
+
+    The branch keeps its last composed version as its own (firmware/fleet/templates.py);
+    its results for the template go with the assignment."""
+    _check_name(name)
+    if not branches:
+        raise CentralInputError(f"centre: template {name}: name one or more branches")
+    try:
+        with conn.transaction():
+            if not conn.execute("SELECT 1 FROM templates WHERE name = %s", (name,)).fetchone():
+                raise CentralInputError(f"centre: no template {name}; the templates are "
+                                        "listed by GET /api/templates")
+            known = {r[0] for r in conn.execute("SELECT id FROM branches WHERE id = ANY(%s)",
+                                                (list(branches),))}
+            missing = sorted(set(branches) - known)
+            if missing:
+                raise CentralInputError(f"centre: no branch {', '.join(missing)}; the branches "
+                                        "are listed by GET /api/branches")
+            removed = sorted(r[0] for r in conn.execute(
+                "DELETE FROM template_assignments WHERE template = %s AND branch = ANY(%s) "
+                "RETURNING branch", (name, sorted(set(branches)))))
+            if removed:
+                conn.execute("INSERT INTO centre_audit (who, what, diff) VALUES (%s, %s, '')",
+                             (who, f"unassigned template {name} from {', '.join(removed)}; "
+                                   "they keep its parts as their own"))
+    except psycopg.Error as exc:
+        raise map_pg_error(exc, f"unassigning template {name}") from exc
+    return removed
 
 
 def template_overview(conn) -> list[TemplateSummary]:

@@ -59,6 +59,8 @@ def create_central_app(dsn: str, *, data: DataDir, announce: Callable[[str], Non
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=Path(branch_web.__file__).parent / "static"),
               name="static")
+    app.mount("/centre-static", StaticFiles(directory=Path(__file__).parent / "static"),
+              name="centre-static")
     app.add_middleware(CsrfMiddleware, secure=secure_cookies)
     token = app.state.accounts.issue_setup_token()
     if token is not None:

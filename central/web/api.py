@@ -9,6 +9,7 @@
     GET /api/funnel?since&until&branch&region[&format=csv]  supervisor: the menu funnel
     GET /api/templates                      supervisor: templates, each branch's result
                                             (applied or refused, why) and local overrides
+    DELETE /api/templates/{name}/branches/{id}  admin: unassign (the branch keeps the parts)
 
 Dates are YYYY-MM-DD in the centre's time zone; without them the period is today.
 """
@@ -27,8 +28,8 @@ from branchline.central import reports
 from branchline.central.db import connect
 from branchline.central.errors import CentralError, CentralInputError
 from branchline.central.funnel import funnel_csv, menu_funnel
-from branchline.central.templates import template_overview
-from branchline.config.web.auth import AnyUser, SupervisorUser
+from branchline.central.templates import template_overview, unassign_template
+from branchline.config.web.auth import AdminUser, AnyUser, SupervisorUser
 from branchline.config.web.errors import api_error
 
 __all__ = ["period", "router", "templates_of"]
@@ -153,6 +154,22 @@ def templates_of(request: Request) -> list:
             return template_overview(conn)
         except CentralError as exc:
             raise api_error(503, "centre_unavailable", str(exc)) from exc
+
+
+@router.delete("/api/templates/{name}/branches/{branch}",
+               summary="Take a template back from a branch (it keeps the parts as its own)")
+def unassign(request: Request, user: AdminUser, name: str, branch: str):
+    with _conn(request) as conn:
+        try:
+            removed = unassign_template(conn, name, [branch], who=user.name)
+        except CentralInputError as exc:
+            raise api_error(422, "bad_template", str(exc)) from exc
+        except CentralError as exc:
+            raise api_error(503, "centre_unavailable", str(exc)) from exc
+    if not removed:
+        raise api_error(404, "not_assigned", f"template {name} is not assigned to branch "
+                        f"{branch}; GET /api/templates lists the assignments")
+    return {"unassigned": removed}
 
 
 @router.get("/api/templates", summary="Templates, and which branches applied, refused or "

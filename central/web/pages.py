@@ -50,7 +50,10 @@ _TEXT = {
            "col.poor": "MOS < 3.6", "branch.funnel": "Menu funnel", "col.node": "Node",
            "col.entered": "Visits", "col.hung_up": "Hung up there",
            "col.to_person": "Then to a person", "col.average": "Average time",
-           "col.exits": "Left by"},
+           "col.exits": "Left by", "tpl.unassign": "Unassign",
+           "tpl.unassign_confirm": "Take {name} back from {branch}? The branch keeps its "
+                                   "parts as its own.",
+           "tpl.unassigned": "{name} unassigned from {branch}."},
     "zh": {"app.name": "Branchline 总行", "nav.fleet": "网点", "fleet.regions": "地区",
            "fleet.branches": "网点（服务水平最差的在前）", "fleet.since": "从", "fleet.until": "到",
            "fleet.show": "显示", "fleet.csv": "CSV", "branch.queues": "队列",
@@ -66,7 +69,10 @@ _TEXT = {
            "tpl.waiting": "尚未回报", "col.mos": "MOS", "col.poor": "MOS 低于 3.6",
            "branch.funnel": "菜单漏斗", "col.node": "节点", "col.entered": "进入次数",
            "col.hung_up": "在此挂机", "col.to_person": "之后转人工", "col.average": "平均时长",
-           "col.exits": "离开方式"},
+           "col.exits": "离开方式", "tpl.unassign": "取消分配",
+           "tpl.unassign_confirm": "从 {branch} 取消分配 {name}？"
+                                   "该网点保留这些部分作为自己的配置。",
+           "tpl.unassigned": "已从 {branch} 取消分配 {name}。"},
 }
 _NAV = (("fleet", "/", "nav.fleet", Role.supervisor),
         ("templates", "/templates", "nav.templates", Role.supervisor),
@@ -172,4 +178,4 @@ def templates_page(request: Request) -> Response:
     if not isinstance(user, User):
         return user
     return _render(request, "templates.html", user=user, page="templates",
-                   templates=templates_of(request))
+                   templates=templates_of(request), can_unassign=user.role.allows(Role.admin))

@@ -17,6 +17,10 @@ the applied versions and a fingerprint of each part as published. A part an admi
 since is an override: later template versions leave it as the admin left it, the note says
 so, and the centre lists it, until the part is again what the templates give.
 
+Unassigned at the centre, a template is dropped from ``templates.json``: nothing is published,
+the version in force keeps what the template gave as the branch's own (no longer followed,
+never an override); the audit log says so. Assigned again, it is applied afresh.
+
 Offline, ``pull`` raises CentralUnavailable before changing anything; the shipper retries, and
 the store keeps its last good version meanwhile. A crash between publishing and saving the
 state is harmless: the next pull composes the same text and publishes nothing.
@@ -96,6 +100,8 @@ class TemplatePuller:
         """Apply what is new at the centre, then report what the centre has not heard."""
         assignments = my_templates(conn)
         state = self._load()
+        for name in sorted(set(state["templates"]) - {a.name for a in assignments}):
+            self._unassigned(state, name)
         store = open_config_store(self.data)
         for assignment in assignments:
             seen = state["templates"].get(assignment.name)
@@ -149,6 +155,18 @@ class TemplatePuller:
                 f"version {number}" + (f"; local override kept: {', '.join(sorted(keep))}"
                                        if keep else ""))
         self._audit(what, store.diff(base, number) if number != base else "")
+        log.info("%s", what)
+
+    def _unassigned(self, state: dict, name: str) -> None:
+        """The centre took ``name`` back: the version in force stays, and the parts it gave
+        are this branch's own from now on (no longer followed, never overrides)."""
+        entry = state["templates"].pop(name)
+        given, _owners = self._merged(state)
+        state["digests"] = {p: d for p, d in state["digests"].items() if p in given}
+        self._save(state)
+        what = (f"template {name} (last v{entry['version']}, {entry['outcome']}) unassigned by "
+                "the centre; the configuration in force keeps its parts as this branch's own")
+        self._audit(what, "")
         log.info("%s", what)
 
     def _refused(self, state: dict, a: Assignment, reason: str) -> None:

@@ -105,3 +105,47 @@ def test_the_api_and_page_show_refusals_and_overrides(postgres, central, tmp_pat
     assert page.status_code == 200
     assert "unknown prompt &#39;x&#39;" in page.text and "not reported yet" in page.text
     assert TestClient(sup.app).get("/api/templates").status_code == 401
+
+
+def test_unassigning_from_the_page_api_and_command_line(postgres, central, tmp_path):
+    for b in ("b1", "b2", "b3"):
+        add_test_branch(postgres, central, b)
+    path = tmp_path / "menus.yaml"
+    path.write_text(MENU)
+    run(central, "publish", str(path), "--name", "menus", "--note", "n")
+    run(central, "assign", "menus", "b1", "b2", "b3")
+    admin = admin_client(central, tmp_path)
+    page = admin.get("/templates").text
+    assert 'data-unassign="menus" data-branch="b2"' in page
+    assert '<script src="/centre-static/templates.js"></script>' in page
+    assert admin.get("/centre-static/templates.js").status_code == 200
+    made = admin.post("/api/users", json={"name": "sup", "role": "supervisor",
+                                          "language": "en", "password": "branch-line-test-pw"})
+    assert made.status_code == 201
+    sup = TestClient(admin.app)
+    sup.get("/api/setup")
+    sup.headers[CSRF_HEADER] = sup.cookies[CSRF_COOKIE]
+    reply = sup.post("/api/session", json={"name": "sup", "password": "branch-line-test-pw"})
+    sup.headers[CSRF_HEADER] = reply.json()["csrf"]
+    assert "data-unassign" not in sup.get("/templates").text
+    assert sup.delete("/api/templates/menus/branches/b2").status_code == 403
+    no_csrf = TestClient(admin.app, cookies=admin.cookies)
+    assert no_csrf.delete("/api/templates/menus/branches/b2").status_code == 403
+
+    done = admin.delete("/api/templates/menus/branches/b2")
+    assert (done.status_code, done.json()) == (200, {"unassigned": ["b2"]})
+    again = admin.delete("/api/templates/menus/branches/b2")
+    assert again.status_code == 404 and "is not assigned to branch b2" in again.text
+    unknown = admin.delete("/api/templates/menus/branches/b9")
+    assert unknown.status_code == 422 and "no branch b9" in unknown.text
+    cli = run(central, "unassign", "menus", "b3", "b2")
+    assert (cli.returncode, cli.stdout) == (
+        0, "template menus unassigned from b3; b2 did not have it\n")
+    [menus] = admin.get("/api/templates").json()["templates"]
+    assert [b["branch"] for b in menus["branches"]] == ["b1"]
+    with connect(central) as conn:
+        audit = [r[0] for r in conn.execute("SELECT who || ': ' || what FROM centre_audit "
+                                            "WHERE what LIKE 'unassigned%%' ORDER BY seq")]
+    assert audit == [
+        "admin: unassigned template menus from b2; they keep its parts as their own",
+        "alice: unassigned template menus from b3; they keep its parts as their own"]

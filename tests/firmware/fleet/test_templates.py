@@ -16,6 +16,7 @@ from branchline.central.templates import (
     publish_template,
     report_template,
     template_overview,
+    unassign_template,
 )
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import default_document_text, open_config_store
@@ -183,6 +184,57 @@ def test_a_local_change_to_a_shared_part_is_kept_as_an_override_and_shown(
                   note="back", base=version.info.number)
     pull(data, conninfo)
     assert centre_results(central)[("shared", "b1")].overrides == ()
+
+
+def test_unassigned_the_branch_keeps_the_parts_as_its_own(postgres, central, tmp_path):
+    data, conninfo = make_branch(tmp_path, postgres, central, "b1")
+    with connect(central) as conn:
+        publish_template(conn, "menus", prompts_template("centre menu"), note="one", who="a")
+        assign_template(conn, "menus", ["b1"], who="a")
+    pull(data, conninfo)
+    applied = current(data)[0]
+    with connect(central) as conn:
+        assert unassign_template(conn, "menus", ["b1"], who="alice") == ["b1"]
+        assert unassign_template(conn, "menus", ["b1"], who="alice") == []
+        publish_template(conn, "menus", prompts_template("centre menu 2"), note="two", who="a")
+        audit = [r[0] for r in conn.execute("SELECT what FROM centre_audit ORDER BY seq")]
+    assert "unassigned template menus from b1; they keep its parts as their own" in audit
+    pull(data, conninfo)
+    version, doc = current(data)
+    assert (version.info.number, version.text) == (applied.info.number, applied.text)
+    assert doc["prompts"]["main.short"]["en"] == "centre menu"
+    assert ("menus", "b1") not in centre_results(central)
+    with Records(data.records_db) as records:
+        assert records.audit()[-1].what == (
+            "template menus (last v1, applied) unassigned by the centre; the configuration in "
+            "force keeps its parts as this branch's own")
+    # Its own now: a local change is no override, and pulling publishes nothing.
+    store = open_config_store(data)
+    store.publish(version.text.replace("centre menu", "our menu"), who="admin", note="ours",
+                  base=version.info.number)
+    ours = current(data)[0].info.number
+    pull(data, conninfo)
+    assert current(data)[0].info.number == ours
+    # Assigned again, the template's newest version is applied afresh.
+    with connect(central) as conn:
+        assign_template(conn, "menus", ["b1"], who="a")
+    pull(data, conninfo)
+    version, doc = current(data)
+    assert version.info.note == "template menus v2: two"
+    assert doc["prompts"]["main.short"]["en"] == "centre menu 2"
+
+
+def test_unassigning_names_what_is_wrong(central):
+    from branchline.central.errors import CentralInputError
+
+    with connect(central) as conn:
+        with pytest.raises(CentralInputError, match="no template nope"):
+            unassign_template(conn, "nope", ["b1"], who="a")
+        publish_template(conn, "menus", prompts_template("x"), note="one", who="a")
+        with pytest.raises(CentralInputError, match="no branch b9; the branches are listed"):
+            unassign_template(conn, "menus", ["b9"], who="a")
+        with pytest.raises(CentralInputError, match="name one or more branches"):
+            unassign_template(conn, "menus", [], who="a")
 
 
 def test_a_branch_reads_and_reports_only_its_own_assignments(postgres, central, tmp_path):
