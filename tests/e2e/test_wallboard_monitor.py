@@ -81,6 +81,7 @@ def test_listen_plays_the_calls_voices_in_the_browser(tmp_path, prompts_dir, ban
     floor = SupervisedCall(tmp_path, prompts_dir, bank_url)
     try:
         floor.h.client("supervisor", name="wang")
+        floor.h.client("supervisor", name="li")
         with serve(floor.h.web) as base, PacedLoop(floor.h) as loop:
             page = log_in(browser, base, "wang")
             row = page.locator(f'#wb-calls tr[data-call="{floor.call.call_id}"]')
@@ -109,6 +110,14 @@ def test_listen_plays_the_calls_voices_in_the_browser(tmp_path, prompts_dir, ban
             page.click("#wb-stop")
             expect(page.locator("#wb-player")).to_be_hidden()
             expect(page.locator("#wb-said")).to_have_text("Listening stopped.")
+
+            other = log_in(browser, base, "li")  # may monitor agent 1002 only
+            other.locator(f'#wb-calls tr[data-call="{floor.call.call_id}"] '
+                          'button[data-act="listen"]').click()
+            expect(other.locator("#wb-said")).to_have_text(
+                "Cannot listen: li may not monitor agent 1001 (queue general); an admin sets "
+                "that in call_control.supervisors")
+            expect(other.locator("#wb-player")).to_be_hidden()
         _write_delays(delays, dropped, end_to_end)
         audit = _audit_of(floor, "wang", "listen (page)")
         assert re.fullmatch(rf"call {floor.call.call_id}: listen \(page\) agent 1001, "

@@ -9,11 +9,12 @@ whisper, barge or take over from the supervisor's own phone.
 the supervisor role the handshake is refused (close 4403), so is a page of another site (its
 Origin must be this host: a WebSocket is not covered by the CSRF token). A supervisor may
 listen only to the agents and queues the document's ``call_control.supervisors`` gives them;
-an admin to any call. Once open, the server sends a binary message every 100 ms: the call's
-voices since the last one, little-endian int16 mono at 8 kHz (what a listening supervisor
-hears in the mix). When the call ends it closes with 1000 "call over". Each listen is audited
-with its duration when it ends. The wallboard plays it with the Web Audio API
-(static/wallboard.js).
+an admin to any call (else the socket opens and closes at once with 4409 and the reason,
+which a browser could not read from a refused handshake). Once open, the server sends a
+binary message every 100 ms: the call's voices since the last one, little-endian int16 mono
+at 8 kHz (what a listening supervisor hears in the mix). When the call ends it closes with
+1000 "call over". Each listen is audited with its duration when it ends. The wallboard plays
+it with the Web Audio API (static/wallboard.js).
 
 ``monitor`` acts as the keypad codes do at the station ``call_control.supervisors`` gives the
 user (firmware/web/call_monitor.py): the phone must be off hook (dial tone) or already
@@ -66,7 +67,10 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
         tap = await run_in_threadpool(link.listen, call_id, user.name,
                                       user.role is Role.admin)
     except LinkError as exc:
-        # A close reason is at most 123 bytes (RFC 6455 §5.5).
+        # Accepted first: a browser sees a handshake refused before acceptance as 1006 with
+        # no reason, and this user may know why. A close reason is at most 123 bytes
+        # (RFC 6455 §5.5).
+        await websocket.accept()
         await websocket.close(CLOSE_REFUSED, str(exc).encode()[:123].decode(errors="ignore"))
         return
     await websocket.accept()

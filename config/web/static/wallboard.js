@@ -8,8 +8,10 @@
  * /api/calls/{id}/listen, which sends int16 LE mono at 8 kHz every 100 ms; each message
  * becomes an AudioBuffer at 8 kHz scheduled right after the previous one (a buffer queue; the
  * AudioContext resamples to the device), through an AnalyserNode that feeds the level meter.
- * The queue starts PREBUFFER_S ahead of the clock (and again after an underrun) and never
- * holds more than MAX_DEPTH_S: older audio is dropped first, so the delay stays bounded when
+ * The queue starts PREBUFFER_S ahead of the clock (and again after an underrun); when a burst
+ * (after the network or the server stalled) leaves more than SLACK_S over that queued, the
+ * excess is dropped, oldest first, and it never holds more than MAX_DEPTH_S: the delay comes
+ * back to its target instead of keeping what a burst added, and stays bounded when
  * the network stalls. The page shows the delay: what is queued, plus the output's latency,
  * plus the server's 100 ms batching. Whisper, barge, take over and "phone out" POST
  * /api/calls/{id}/monitor and say the server's answer (or its refusal) in #wb-said.
@@ -160,6 +162,7 @@
   const listener = (() => {
     const RATE = 8000;
     const PREBUFFER_S = 0.15;
+    const SLACK_S = 0.08;
     const MAX_DEPTH_S = 0.4;
     const SERVER_BATCH_S = 0.1;
     const state = {callId: null, received: 0, dropped: 0, underruns: 0};
@@ -206,8 +209,11 @@
         if (next) state.underruns += 1;
         next = now + PREBUFFER_S;
       }
-      const room = Math.floor((MAX_DEPTH_S - (next - now)) * RATE);
-      const skip = Math.max(n - Math.max(room, 0), 0);  // the oldest samples go first
+      const ahead = next - now;
+      // The oldest samples go first: back to the target after a burst, never over the most.
+      const excess = ahead > PREBUFFER_S + SLACK_S ? Math.round((ahead - PREBUFFER_S) * RATE) : 0;
+      const over = n - Math.floor((MAX_DEPTH_S - ahead) * RATE);
+      const skip = Math.min(Math.max(excess, over, 0), n);
       state.dropped += skip;
       n -= skip;
       if (!n) return;
