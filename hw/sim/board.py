@@ -229,7 +229,7 @@ class SimBoard:
             self._exchange(now)
         if self._agents_due <= now:  # most ticks nobody at a phone has anything due
             self._advance_agents(now, events)
-        if self._broken.any():
+        if events and self._broken.any():
             events = [e for e in events if not self._broken[e.port]
                       or isinstance(e, PortOutOfService)]
         events.sort(key=lambda e: e.time)

@@ -39,8 +39,10 @@ changes, and the quiet block ``next_hearing_check(now)`` names (a turn, the agen
 silence after which it hangs up).
 """
 
+import bisect
 import enum
 import heapq
+import itertools
 import string
 from dataclasses import dataclass
 
@@ -244,9 +246,13 @@ class VirtualCaller:
     # -- bookkeeping ---------------------------------------------------------------------
 
     def _pick(self, shares):
-        names = list(shares)
-        weights = np.array(list(shares.values()))
-        return names[int(self.rng.choice(len(names), p=weights / weights.sum()))]
+        # What rng.choice(n, p=shares / total) draws, one uniform number and the same float
+        # steps, without its checks of p (six times the cost of the draw itself).
+        total = sum(shares.values())
+        cumulative = list(itertools.accumulate(w / total for w in shares.values()))
+        last = cumulative[-1]
+        index = bisect.bisect_right([c / last for c in cumulative], self.rng.random())
+        return list(shares)[index]
 
     def _at(self, time, name, *args):
         self._seq += 1

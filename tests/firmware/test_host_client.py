@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from branchline.firmware.bankhost import ENDPOINTS, TEST_CARDS, BankHostSimulator
-from branchline.firmware.host_client import HostClient, HostClientClosed
+from branchline.firmware.host_client import HostClient, HostClientClosed, InProcessHost
 from branchline.ivr import HostReplied, HostRequest
 
 CARD = TEST_CARDS[0]
@@ -239,3 +239,31 @@ def test_no_more_than_max_workers_requests_are_on_the_wire():
             client.submit(balance_request(request_id=n), f"call-{n}")
         assert len(replies(client, 6)) == 6
     assert max(peak) == 2
+
+
+@pytest.mark.parametrize("setting, request_, expected", [
+    ({}, balance_request(), HostReplied(1, "ok", {"balance": "1234.56", "currency": "CNY"})),
+    ({}, balance_request(pin="000000"), HostReplied(1, "error", {"code": "bad_pin"})),
+    ({"error_rate": 1.0}, balance_request(), HostReplied(1, "failed", {"code": "http_503"})),
+    ({"malformed_rate": 1.0}, balance_request(),
+     HostReplied(1, "failed", {"code": "bad_reply"})),
+    ({}, HostRequest(1, "loans", {}, 5.0), HostReplied(1, "failed",
+                                                       {"code": "unknown_endpoint"})),
+])
+def test_the_in_process_host_answers_as_the_http_client_does(sim, setting, request_, expected):
+    """``simulate --media events`` asks the simulator in the loop's thread: the same replies,
+    each ready at the next poll without waiting."""
+    for name, value in setting.items():
+        setattr(sim, name, value)
+    with HostClient(sim.base_url, ENDPOINTS) as client:
+        client.submit(request_, "over-http")
+        assert replies(client, 1) == [("over-http", expected)]
+    sim.reset()
+    direct = InProcessHost(sim.answer, ENDPOINTS)
+    assert direct.poll() == [] and not direct.wait(0)
+    direct.submit(request_, "in-process")
+    assert direct.wait(0) and direct.poll() == [("in-process", expected)]
+    assert direct.poll() == []
+    direct.close()
+    with pytest.raises(HostClientClosed, match="after close"):
+        direct.submit(request_, "late")
