@@ -92,7 +92,7 @@ from branchline.firmware.records.recorder import Recorder
 from branchline.firmware.records.retention import RetentionKeeper, policy_of
 from branchline.firmware.records.runs import RunLock
 from branchline.firmware.records.writer import RecordWriter
-from branchline.firmware.sip_board import bind_outbound, sip_of, with_sip
+from branchline.firmware.sip_board import TrunkPasswords, bind_outbound, sip_of, with_sip
 from branchline.hw import SimBoard
 from branchline.hw.ports import (
     CallerId,
@@ -113,6 +113,7 @@ from branchline.hw.ports import (
     SpanAlarm,
 )
 from branchline.hw.sim.event_board import EventSimBoard
+from branchline.hw.sip.board_trunks import TransferEnded
 
 __all__ = ["Appliance", "bank_host", "build_prompts", "open_sim", "scenario_file"]
 
@@ -159,6 +160,7 @@ class Appliance:
         self._station_by_name = {s.name: s for s in self.stations.values()}
         self.out_of_service: dict[int, str] = {}  # port -> why (PortOutOfService, line cut)
         self.dialer = Dialer(self)
+        self.trunk_passwords = TrunkPasswords.of(self.data, board, document)
         self.sip_phones = SipPhones(self, sip_of(board))  # a SIP phone's own buttons
         self.listeners = Listeners()  # the page listening to calls (firmware/calls/listen.py)
         self._host_endpoint: dict[tuple[str, int], str] = {}
@@ -208,6 +210,8 @@ class Appliance:
         self._ticks += 1
         if self._ticks % _RELOAD_EVERY_TICKS == 0:
             self._poll_config()
+            if self.trunk_passwords is not None:
+                self.trunk_passwords.check()
             wall = self.wall_epoch(now)
             if self.retention.due(wall):
                 self.retention.request(wall, policy_of(self.config.document.retention))
@@ -362,6 +366,10 @@ class Appliance:
                 self.stations[port].hook_on(now)
             case HookFlash() if port in self.stations:
                 self.stations[port].flash(now)
+            case TransferEnded():
+                call = self.calls.get(port)
+                if call is not None:
+                    call.guard(now, lambda: call.transfer_ended(event.status, now))
             case PhoneHold() | PhoneTransfer() | PhoneConsult() | PhoneConsultEnded():
                 self.sip_phones.event(event, now)
 

@@ -86,6 +86,7 @@ def cross_check(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> Findings
     _agents(sections, raw, found)
     _sip(sections, found)
     _flows(sections, raw, found)
+    _transfer_targets(sections, found)
     _vip_numbers(sections, _country(sections, raw), found)
     _site(sections, found)
     if sections.get("prompts"):
@@ -175,6 +176,21 @@ def _sip(sections: Mapping[str, Any], found: Findings) -> None:
         if station in board:
             found.errors.append(issue(f"sip.phones.{station}", "doc.sip_station_taken",
                                       "doc.fix.sip_station_other_name", station=station))
+
+
+def _transfer_targets(sections: Mapping[str, Any], found: Findings) -> None:
+    """With SIP on, a flow's transfer node whose target is not in ``sip.transfer_targets``
+    would be refused on every SIP call (the toll-fraud rule): say so before it is live."""
+    if not _have(sections, "sip") or sections.get("flows") is None:
+        return
+    allowed = set(sections["sip"].transfer_targets)
+    for name, flow in sections["flows"].items():
+        for _, where, node in flow.all_nodes():
+            if node.kind == "transfer" and node.target not in allowed:
+                found.warnings.append(issue(
+                    f"flows.{name}.{where}.target", "doc.transfer_not_allowed",
+                    "doc.fix.transfer_target", target=node.target,
+                    allowed=", ".join(sorted(allowed)) or "(none)"))
 
 
 def _agents(sections: Mapping[str, Any], raw: Mapping[str, Any], found: Findings) -> None:

@@ -93,6 +93,8 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.sip_rtp_ports": "RTP ports {low}-{high} are not a range within 1024-65535",
     "doc.sip_name": "{name!r} must be lower-case letters, digits, '.', '_' or '-'",
     "doc.sip_station_taken": "station {station!r} is already a port of the board",
+    "doc.transfer_not_allowed": "transfer target {target!r} is not in sip.transfer_targets "
+                                "({allowed}): SIP calls would not be transferred there",
     # --- fixes
     "doc.fix.value_error": "{fix}",
     "doc.fix.add_field": "add {name} ({guide} lists the fields)",
@@ -175,6 +177,7 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.fix.sip_rtp_ports": "give a low and a high port, like [20000, 20999]",
     "doc.fix.sip_name": "name it like desk1 or carrier",
     "doc.fix.sip_station_other_name": "name the phone's station differently from the board's ports",
+    "doc.fix.transfer_target": "add {target!r} to sip.transfer_targets, or transfer to one of them",
 }
 
 

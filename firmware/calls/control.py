@@ -16,6 +16,8 @@ conversation.py: the phase table and the mix paths) and carries out each step::
                          SIP REFER                        the agent leaves at once
     transfer_queue(q)    agent: *42{digit}# while held   TransferCompleted(to_queue); the call
                                                           waits in q with its class
+    transfer_outside(n)  agent: *43{digit}# while held   TransferCompleted (out of the ACD);
+                                                          the caller bridged or REFERred to n
     monitor(station, m)  supervisor: *51..53{agent}#;    listen / whisper / barge; the coach
                          page                             beep to the agent only
     take_over(station)   supervisor: *54{agent}#; page   TransferCompleted (out of the ACD);
@@ -46,6 +48,7 @@ from branchline.acd import (
     TransferOffered,
 )
 from branchline.dsp import CALL_PROGRESS_TONES
+from branchline.firmware.calls import outside
 from branchline.firmware.calls.conversation import (
     Conversation,
     ConversationError,
@@ -154,6 +157,26 @@ class CallControl:
         self.call.requeued(queue, now)
         self.app.acd_event(TransferCompleted(self.call.call_id, to_queue=queue), now)
         return True
+
+    def transfer_outside(self, number: str, now: float) -> bool:
+        """Blind transfer to an outside number over SIP (firmware/calls/outside.py): the
+        agent leaves at once and the call leaves the ACD (``TransferCompleted`` with detail
+        ``outside:<number>``: the agent's wrap-up starts, the KPIs count the call once)."""
+        if self.phase is not Phase.HELD or not self.in_acd:
+            return False
+        why = outside.refusal(self.call, number)
+        if why is not None:
+            outside.refuse(self.call, number, why, now)
+            return False
+        if not self.app.acd_event(TransferCompleted(self.call.call_id,
+                                                    detail=f"outside:{number}"), now):
+            return False
+        self.in_acd = False
+        left = self.conv.agent
+        self._end_leg(now, f"transferred:outside:{number}")  # still the record's agent
+        self.end(now)
+        self._release_station(left, now)
+        return self.call.transfer_outside(number, now)
 
     # --- supervisors ----------------------------------------------------------------------------
 

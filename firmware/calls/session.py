@@ -11,8 +11,10 @@ when the renderer reports the end. ``StopPlayback`` -> ``TxRenderer.stop``. ``St
 ``CancelTimer`` -> the loop's timer heap. ``HostRequest`` -> ``HostClient.submit`` (never
 blocks); ``HostReplied`` when polled. ``Enqueue`` -> the ACD's ``CallArrived``; the ACD's
 decisions come back through ``offered``, ``connected``, ``announce`` and ``left_queue``.
-``RecordMessage`` -> a mono WAV of the caller. ``Transfer`` -> traced, then the call ends
-(analog transfer by hook flash needs the hardware issue). ``HangUp`` -> trunk on hook.
+``RecordMessage`` -> a mono WAV of the caller. ``Transfer`` -> on a SIP channel, the caller
+handed to the number by REFER or a bridged second call (firmware/calls/outside.py); on an
+analog line traced, then the call ends (transfer by hook flash needs the hardware issue).
+``HangUp`` -> trunk on hook.
 
 A caller who hangs up at any moment (busy/congestion tone heard by ``CallProgressRx``, or the
 line's ``FarEndHangup``) is ``caller_gone``: the ACD hears ``CallerLeft`` (queued) or
@@ -33,11 +35,13 @@ import numpy as np
 
 from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft, LeaveReason
 from branchline.dsp import CALL_PROGRESS_TONES
+from branchline.firmware.calls import outside
 from branchline.firmware.calls.control import CallControl
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record, call_quality
 from branchline.firmware.records.database import CallOpened
 from branchline.firmware.records.recorder import recording_path
+from branchline.hw.ports import PortKind
 from branchline.ivr import (
     AgentCallEnded,
     CallerHungUp,
@@ -138,6 +142,7 @@ class _State:
     failed: bool = False
     written: bool = False
     quality: object = None  # CallQuality of a SIP call, taken at its hang-up
+    outside: object = None  # OutsideTransfer: the caller handed to an outside number
 
 
 class CallSession:
@@ -453,11 +458,38 @@ class CallSession:
                     self.s.survey = action.score
                 case Transfer():
                     self.s.transferred = True
+                    if app.board.ports[self.port].kind is PortKind.SIP:
+                        self.transfer_outside(action.target, now)
+                        continue
                     log.info("call %s: transfer to %s is not available on analog lines yet; "
                              "ending the call", self.call_id, action.target)
                     self.release(now, f"transfer:{action.target}")
                 case HangUp():
                     self.release(now, action.reason)
+
+    def transfer_outside(self, number: str, now: float) -> bool:
+        """Hand the caller to ``number`` over SIP (firmware/calls/outside.py); False if it
+        is refused (logged, counted): from the IVR the caller then hears why and the call
+        ends, an agent's station beeps and nothing changes."""
+        why = outside.refusal(self, number)
+        if why is not None:
+            outside.refuse(self, number, why, now)
+            if self.control is None:
+                self.s.outside = outside.OutsideTransfer(self, number, now)
+                self.s.outside.failed(now, "refused")
+            return False
+        q = self.s.queueing
+        if q is not None and q.talk_started is not None and q.talk_ended is None:
+            q.talk_ended = now  # an agent handed the caller on: their talk ends here
+        self.s.in_acd = False
+        self.s.outside = outside.OutsideTransfer(self, number, now)
+        self.s.outside.start(now)
+        return True
+
+    def transfer_ended(self, status: int, now: float) -> None:
+        """The board's REFER of this caller ended (``TransferEnded``)."""
+        if self.s.outside is not None:
+            self.s.outside.refer_ended(status, now)
 
     def _enqueue(self, action: Enqueue, now: float) -> None:
         queue = next(q for q in self.document.acd.queues if q.name == action.queue)
@@ -576,6 +608,8 @@ class CallSession:
         app.loop.tones.stop(port)
         app.loop.timers.cancel_owner(self, ("digit", "host", "ivr_time", _MESSAGE_TIMER,
                                             _RING_TIMER))
+        if self.s.outside is not None:
+            self.s.outside.end(now)
         app.board.hang_up(port)
         self.s.quality = call_quality(app.board, port)
         app.call_over(self, now)

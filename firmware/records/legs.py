@@ -4,8 +4,9 @@
 (``Records.events(..., call_id=...)``) and its call record. Each agent's leg starts at their
 CONNECT (the first answer, or a colleague's with reason "transfer") and ends at a TRANSFER
 (the agent handed the call on; ``how`` says where to) or at the call's COMPLETE entry. A
-TRANSFER to ``supervisor:<user>`` (a take-over) starts that supervisor's leg, which ends with
-the call. So a transferred call keeps one record, and its legs list agent A, then agent B.
+TRANSFER to ``supervisor:<user>`` (a take-over) or ``outside:<number>`` (a blind transfer to an
+outside number over SIP) starts that leg, which ends with the call. So a transferred call
+keeps one record, and its legs list agent A, then agent B (or the outside number).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _ENDS = {"COMPLETECALLER": "caller_hung_up", "COMPLETEAGENT": "agent_hung_up"}
 
 @dataclass(frozen=True, slots=True)
 class CallLeg:
-    who: str  # an agent id, or "supervisor:<user>"
+    who: str  # an agent id, "supervisor:<user>" or "outside:<number>"
     started: float  # UTC epoch seconds
     ended: float
     how: str  # "transferred:<where>", "caller_hung_up", "agent_hung_up" or "ended"
@@ -39,7 +40,7 @@ def call_legs(record: CallRecord, events: Iterable[AcdEvent]) -> list[CallLeg]:
         elif event.name == "TRANSFER" and who is not None:
             detail = str(event.data.get("detail", ""))
             legs.append(CallLeg(who, since, event.at, f"transferred:{detail}"))
-            who = detail if detail.startswith("supervisor:") else None
+            who = detail if detail.startswith(("supervisor:", "outside:")) else None
             since = event.at
         elif event.name in _ENDS and who is not None:
             legs.append(CallLeg(who, since, event.at, _ENDS[event.name]))

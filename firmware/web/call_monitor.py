@@ -101,6 +101,9 @@ def _apply(app, r: MonitorRequest, now: float) -> tuple[str, str] | None:
                               "a working station of this board; an admin corrects it")
     monitoring = station.call is call and station.port in control.conv.monitors
     if r.action == "leave":
+        if station.call is call and not monitoring:
+            return "not_monitoring", (f"your phone at {r.station} has call {r.call_id} (taken "
+                                      "over): hang it up to end the call")
         if not monitoring:
             return "not_monitoring", f"your phone at {r.station} is not in call {r.call_id}"
         control.hung_up(station.port, now)

@@ -71,7 +71,14 @@ from branchline.hw.ports import (
     check_block,
 )
 from branchline.hw.sip.agent import UserAgent
-from branchline.hw.sip.calls import CallAnswered, CallEnded, IncomingCall, MediaChanged
+from branchline.hw.sip.board_trunks import TRANSFER_MODES, TrunkOperations
+from branchline.hw.sip.calls import (
+    CallAnswered,
+    CallEnded,
+    IncomingCall,
+    MediaChanged,
+    TransferProgress,
+)
 from branchline.hw.sip.digest import DigestClient
 from branchline.hw.sip.driver import SipEndpoint
 from branchline.hw.sip.errors import SdpError, UsageError
@@ -94,7 +101,8 @@ CODECS = ("PCMA", "PCMU")  # A-law first: the law of E1 and of the networks in C
 @dataclass(frozen=True, slots=True)
 class SipTrunk:
     """A trunk: where its calls come from, where ours go, how it registers, its DTMF mode,
-    the codecs it takes in our order of preference (answers and offers follow it)."""
+    the codecs it takes in our order of preference (answers and offers follow it), how its
+    callers are transferred out (REFER, or a second call bridged: board_trunks.py)."""
 
     name: str
     sources: frozenset[str] = frozenset()  # addresses its INVITEs may come from
@@ -104,8 +112,12 @@ class SipTrunk:
     register: bool = False
     dtmf: str = "auto"
     codecs: tuple[str, ...] = CODECS
+    transfer: str = "bridge"
 
     def __post_init__(self):
+        if self.transfer not in TRANSFER_MODES:
+            raise UsageError(f"trunk {self.name!r}: transfer={self.transfer!r}; expected one "
+                             f"of {', '.join(TRANSFER_MODES)}")
         if not self.codecs or any(c not in CODECS for c in self.codecs) or \
                 len(set(self.codecs)) < len(self.codecs):
             raise UsageError(f"trunk {self.name!r}: codecs={self.codecs!r}; expected some of "
@@ -135,7 +147,7 @@ class _Line:
     trunk: SipTrunk | None = None
 
 
-class SipBoard:
+class SipBoard(TrunkOperations):
     """See the module docstring."""
 
     def __init__(self, channels: int, trunks=(), phones=(), *, password_for, secret: bytes,
@@ -194,6 +206,7 @@ class SipBoard:
         self._ended_stats: dict[int, object] = {}  # port -> RtpStats of its last call
         self._rtp_ended = {"lost": 0, "late": 0}  # counted over calls that have ended
         self._freed: set[int] = set()  # channels released since this tick began
+        self._refers_waiting: dict[str, str] = {}  # call id -> REFER target, sent at its ACK
         self.phone_control = PhoneControl(self)
 
     # --- the Board ------------------------------------------------------------------------
@@ -260,14 +273,15 @@ class SipBoard:
         line = self._trunk_line(port, "hang_up")
         self._drop(port, line)
 
-    def dial(self, port: int, number: str) -> bool:
-        """Call ``number`` from trunk channel ``port``; True (a SIP channel always dials by
-        signalling). The outcome comes as FarEndAnswered or FarEndHangup."""
+    def dial(self, port: int, number: str, purpose: str = "call") -> bool:
+        """Call ``number`` from trunk channel ``port`` (``purpose`` "call" for a callback,
+        "transfer" for a transferred caller's outside leg); True (a SIP channel always dials
+        by signalling). The outcome comes as FarEndAnswered or FarEndHangup."""
         line = self._trunk_line(port, "dial")
         if line.state != "idle":
             raise PortError(f"SipBoard.dial({port}): {self._ports[port].name} is in use")
         trunk = self._outbound_trunk()
-        if trunk is None or not self.policy.permits(number, "call"):
+        if trunk is None or not self.policy.permits(number, purpose):
             self._count("dial_refused")
             self._events.append(FarEndHangup(port, self._now or 0.0, ClearSignal.SIGNALLING))
             return True
@@ -275,17 +289,17 @@ class SipBoard:
         call_id, out = self.agent.invite(number, trunk.address, self._clock(),
                                          media_address=local, credentials=trunk.credentials,
                                          from_user=trunk.user or "branchline",
-                                         codecs=trunk.codecs)
+                                         codecs=trunk.codecs, purpose=purpose)
         self._bind(port, call_id, "dialling", trunk)
         self._send(out)
         return True
 
-    def can_dial(self, port: int, number: str) -> bool:
-        """Whether ``dial(port, number)`` would place the call: the channel is idle, a trunk
-        can carry it out and the outbound rule allows the number."""
+    def can_dial(self, port: int, number: str, purpose: str = "call") -> bool:
+        """Whether ``dial(port, number, purpose)`` would place the call: the channel is
+        idle, a trunk can carry it out and the outbound rule allows the number."""
         return (self._trunk_line(port, "can_dial").state == "idle"
                 and self._outbound_trunk() is not None
-                and self.policy.permits(number, "call"))
+                and self.policy.permits(number, purpose))
 
     def ring(self, port: int, cadence=CN_STATION_RING) -> None:
         user = self._station_user(port, "ring")
@@ -366,6 +380,7 @@ class SipBoard:
                 port = self._by_call.get(event.call_id)
                 if port is not None:
                     self._answered(port, event.media, now)
+                    self._refer_after_ack(event.call_id, port, now)
             case MediaChanged():
                 port = self._by_call.get(event.call_id)
                 if port is not None and self._lines[port].opened is not None:
@@ -387,6 +402,8 @@ class SipBoard:
                     self._events.append(PortOutOfService(port, now, "unregistered"))
             case RegistrationChanged():
                 self._count(f"trunk_{event.status.state}")
+            case TransferProgress():
+                self._transfer_progress(event, now)
 
     def _outbound_trunk(self):
         """The first trunk with an address to send INVITEs to; one that registers only while

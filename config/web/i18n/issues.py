@@ -193,6 +193,7 @@ ISSUES_ZH: dict[str, str] = {
     "doc.sip_rtp_ports": "RTP 端口 {low}-{high} 不是 1024-65535 之内的范围",
     "doc.sip_name": "{name!r} 只能由小写字母、数字、'.'、'_' 或 '-' 组成",
     "doc.sip_station_taken": "座席 {station!r} 已经是板卡的端口",
+    "doc.transfer_not_allowed": "转接号码 {target!r} 不在 sip.transfer_targets（{allowed}）中：SIP 来电不会转接到该号码",
     "doc.fix.value_error": "{fix}",
     "doc.fix.add_field": "添加 {name}（{guide} 列出了所有字段）",
     "doc.fix.did_you_mean": "您是不是要写 {close!r}？",
@@ -274,6 +275,7 @@ ISSUES_ZH: dict[str, str] = {
     "doc.fix.sip_rtp_ports": "给出最低和最高端口，例如 [20000, 20999]",
     "doc.fix.sip_name": "起个名字，例如 desk1 或 carrier",
     "doc.fix.sip_station_other_name": "话机的座席名不要与板卡的端口同名",
+    "doc.fix.transfer_target": "把 {target!r} 加入 sip.transfer_targets，或转接到其中的号码",
 }
 
 ISSUE_TEXTS_EN: dict[str, str] = {**ivr.ISSUE_TEXTS, **acd.ISSUE_TEXTS, **document_texts.ISSUE_TEXTS}

@@ -80,6 +80,11 @@ def test_whisper_barge_and_take_over_from_the_page(floor):
     assert [m[1] for m in sessions] == ["whisper", "barge"]
     assert all(float(m[2]) >= 0.2 for m in sessions)  # each mode held at least 0.2 s
     assert f"call {call}: took over from agent 1001" in audit
+    out = floor.act(wang, "leave")
+    assert out.status_code == 422
+    assert out.json()["error"]["message"] == (
+        f"your phone at fxs4 has call {call} (taken over): hang it up to end the call")
+    assert floor.hears(trunk) == {SUPERVISOR_HZ}
 
 
 def test_leave_drops_the_phone_out_of_the_call(floor):
@@ -122,3 +127,19 @@ def test_refusals_say_what_would_be_right_and_change_nothing(floor):
     assert floor.hears(floor.trunk) == {AGENT_HZ} and floor.hears(floor.A) == {CALLER_HZ}
     with Records(DataDir(floor.h.data_dir).records_db) as records:
         assert not [e for e in records.audit() if "(page)" in e.what]
+
+
+def test_a_request_the_loop_does_not_take_within_a_second_is_withdrawn(floor):
+    wang = floor.h.client("supervisor", name="wang")
+    floor.board.off_hook(floor.S)
+    floor.h.run(0.2)
+    # Nobody steps the loop while this request waits: it is refused after a second...
+    reply = wang.post(f"/api/calls/{floor.call.call_id}/monitor", json={"action": "barge"})
+    assert reply.status_code == 422
+    assert reply.json()["error"] == {
+        "code": "busy",
+        "message": "the appliance did not take the request within a second; try again"}
+    floor.h.run(0.2)
+    # ...and never applied late.
+    assert floor.S not in floor.call.control.conv.monitors
+    assert floor.hears(floor.trunk) == {AGENT_HZ} and floor.hears(floor.A) == {CALLER_HZ}
