@@ -72,6 +72,7 @@ from branchline.hw.sip.midcall import MidCall, session_expires
 from branchline.hw.sip.outgoing import OutgoingCalls
 from branchline.hw.sip.registration import Register, RegistrationChanged
 from branchline.hw.sip.sdp import Session, answer, offer
+from branchline.hw.sip.timers import TimerHeap, TimerTable
 from branchline.hw.sip.transactions import (
     Deliver,
     Send,
@@ -86,6 +87,9 @@ from branchline.hw.sip.transactions import (
 from branchline.hw.sip.uri import Uri
 
 MTU_LIMIT = 1300  # RFC 3261 §18.1.1: larger requests go by a congestion-controlled transport
+# How long an ended call stays in ``calls`` (the board and the page read how it ended); later
+# requests for it get 481, as for any unknown dialog. 64*T1 is what a peer retransmits for.
+FORGET_AFTER_T1 = 64
 
 
 @dataclass(slots=True)
@@ -110,7 +114,13 @@ class UserAgent(OutgoingCalls, MidCall):
         self.registrar = registrar
         self.session_expires, self.min_se = session_expires, min_se
         self.tcp = tcp
-        self.calls = {}
+        # Every timer below (transactions, calls, registrations, the registrar's bindings) is on
+        # one heap: a tick costs what is due, not what exists (timers.py).
+        self._timers = TimerHeap()
+        self.calls = _Calls(self._track_call)
+        self._ended = []  # calls ended since the last receive or tick: forgotten 64*T1 on
+        self._forget = TimerTable()  # call_id -> (when, call)
+        self._timers.attach(self._forget, self._forget_call)
         self.registrations = {}
         self.peers = {}  # qualify name -> Qualified
         self.events = deque()
@@ -120,20 +130,32 @@ class UserAgent(OutgoingCalls, MidCall):
         self._clients = {}  # client_key -> _Client
         self._station_digest = None if registrar is None else DigestServer(
             registrar.realm, registrar.secret, algorithms=registrar.algorithms)
+        self._registrar_due = TimerTable()  # "expiry" -> (the registrar's deadline,)
+        self._timers.attach(self._registrar_due, self._expire_bindings)
+        self._watch_registrar()
 
     # ---- the driver's side -------------------------------------------------------------
 
     @property
     def deadline(self):
-        times = [t.deadline for t, _, _ in self._servers.values()]
-        times += [c.t.deadline for c in self._clients.values()]
-        times += [due[0] for call in self.calls.values() for due in call.due.values()]
-        times += [r.deadline for r in self.registrations.values()]
-        if self.registrar is not None:
-            times.append(self.registrar.deadline)
-        return min((t for t in times if t is not None), default=None)
+        return self._timers.deadline
 
     def receive(self, data, source, now, transport="udp"):
+        out = self._receive(data, source, now, transport)
+        if self._ended:
+            self._forget_ended(now)
+        return out
+
+    def tick(self, now):
+        """Fire every timer due by ``now``, earliest first; only those are touched."""
+        out = []
+        for fire, name in self._timers.due(now):
+            out += fire(name, now)
+        if self._ended:
+            self._forget_ended(now)
+        return out
+
+    def _receive(self, data, source, now, transport):
         source = tuple(source)
         verdict = "pass" if self.guard is None else self.guard.verdict(source[0], now)
         if verdict == "drop" and bytes(data[:4]) != b"ACK ":  # ACKs end what was answered
@@ -163,25 +185,9 @@ class UserAgent(OutgoingCalls, MidCall):
         kind = "ist" if message.method == "INVITE" else "nist"
         t = Transaction(kind, message, reliable=transport != "udp", timers=self.timers)
         self._servers[key] = (t, address, transport)
+        self._timers.attach(t.armed, lambda _, when: self._carry_server(
+            key, t, t.tick(when), when))
         return self._carry_server(key, t, t.start(now), now, source)
-
-    def tick(self, now):
-        out = []
-        for key, (t, _, _) in list(self._servers.items()):
-            if t.deadline is not None and t.deadline <= now:
-                out += self._carry_server(key, t, t.tick(now), now)
-        for key, client in list(self._clients.items()):
-            if client.t.deadline is not None and client.t.deadline <= now:
-                out += self._carry_client(key, client, client.t.tick(now), now)
-        for call in list(self.calls.values()):
-            for name, due in sorted(call.due.items(), key=lambda i: i[1][0]):
-                if due[0] <= now and call.due.get(name) is due:
-                    out += self._call_timer(call, name, now)
-        for reg in self.registrations.values():
-            out += self._registration(reg.tick(now), now)
-        if self.registrar is not None:
-            self.events.extend(self.registrar.expire(now))
-        return out
 
     def transport_failed(self, address, now):
         """The driver could not reach ``address`` by TCP: its transactions fail."""
@@ -287,6 +293,8 @@ class UserAgent(OutgoingCalls, MidCall):
 
     def add_registration(self, registration):
         self.registrations[registration.name] = registration
+        self._timers.attach(registration.timers, lambda _, now: self._registration(
+            registration.tick(now), now))
 
     def register(self, name, now):
         return self._registration(self.registrations[name].start(now), now)
@@ -339,6 +347,7 @@ class UserAgent(OutgoingCalls, MidCall):
                 return self._respond(request, response_for(request, 405, headers=[
                     ("Allow", ALLOW)]), now)
             response, events = self.registrar.handle(request, source, transport, now)
+            self._watch_registrar()
             self.events.extend(events)
             return self._respond(request, response, now)
         if method == "CANCEL":
@@ -494,6 +503,8 @@ class UserAgent(OutgoingCalls, MidCall):
         key = client_key(request)
         client = _Client(t, tuple(address), transport, handler)
         self._clients[key] = client
+        self._timers.attach(t.armed, lambda _, when: self._carry_client(
+            key, client, t.tick(when), when))
         return self._carry_client(key, client, t.start(now), now)
 
     def _carry_client(self, key, client, actions, now):
@@ -553,6 +564,7 @@ class UserAgent(OutgoingCalls, MidCall):
         call.state = "ended"
         call.end_reason, call.end_status = reason, status
         self.events.append(CallEnded(call.call_id, reason, status))
+        self._ended.append(call)
 
     def _answer_offer(self, call, offered=None):
         offered = offered or Session.parse(call.invite.body)
@@ -600,6 +612,56 @@ class UserAgent(OutgoingCalls, MidCall):
 
     def _count(self, what):
         self.counters[what] = self.counters.get(what, 0) + 1
+
+    # ---- timers ------------------------------------------------------------------------
+
+    def _track_call(self, call):
+        def fire(name, now):
+            if self.calls.get(call.call_id) is not call:  # replaced under its Call-ID
+                return []
+            return self._call_timer(call, name, now)
+        self._timers.attach(call.due, fire)
+
+    def _forget_ended(self, now):
+        for call in self._ended:
+            self._forget[call.call_id] = (now + FORGET_AFTER_T1 * self.timers.t1, call)
+        self._ended.clear()
+
+    def _forget_call(self, call_id, now):
+        _, call = self._forget.pop(call_id)
+        if self.calls.get(call_id) is call and call.state == "ended":
+            del self.calls[call_id]
+        return []
+
+    def _watch_registrar(self):
+        """Keep one heap entry at the registrar's deadline (its earliest binding expiry)."""
+        deadline = None if self.registrar is None else self.registrar.deadline
+        current = self._registrar_due.get("expiry")
+        if deadline is None:
+            self._registrar_due.pop("expiry", None)
+        elif current is None or current[0] != deadline:
+            self._registrar_due["expiry"] = (deadline,)
+
+    def _expire_bindings(self, name, now):
+        del self._registrar_due[name]
+        self.events.extend(self.registrar.expire(now))
+        self._watch_registrar()
+        return []
+
+
+class _Calls(dict):
+    """Call-ID -> Call: a call stored here has its timers (``call.due``) on the agent's heap,
+    whichever module made it."""
+
+    __slots__ = ("_track",)
+
+    def __init__(self, track):
+        super().__init__()
+        self._track = track
+
+    def __setitem__(self, call_id, call):
+        dict.__setitem__(self, call_id, call)
+        self._track(call)
 
 
 def _need_media(media_address):

@@ -25,6 +25,7 @@ still answers it as RFC 3261 says, with 481 or 500). ``render_mermaid()`` draws 
 from dataclasses import dataclass, field
 
 from branchline.hw.sip.sdp import Negotiated
+from branchline.hw.sip.timers import TimerTable
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, NOTIFY"
 SUPPORTED = "timer"
@@ -118,7 +119,8 @@ class Call:
     refer: object = None        # the phone's REFER we are answering, until its last NOTIFY
     end_reason: str = ""
     end_status: int | None = None
-    due: dict = field(default_factory=dict)  # timer name -> [time, interval]
+    # timer name -> [time, interval], on the agent's TimerHeap (timers.py) once it is stored
+    due: TimerTable = field(default_factory=TimerTable)
 
     def __repr__(self):
         return f"Call({self.call_id!r}, role={self.role!r}, state={self.state!r})"

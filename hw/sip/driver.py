@@ -4,10 +4,15 @@ Contract. ``SipEndpoint(agent_factory, host, port, tcp=True)`` binds a UDP socke
 the system picks a free one; ``address`` tells which) and, with ``tcp``, a listening TCP
 socket on the same port, and builds the agent with the bound address. ``poll(timeout)``
 waits at most ``timeout`` seconds, and never past the agent's next deadline, for any socket;
-reads every datagram waiting and every byte on every connection (no Python thread, nothing
-blocks), hands each message to the agent, sends what it returns, then fires the agent's due
-timers. ``send(outgoing)`` sends what a call into the agent returned (``answer``,
-``invite``...). The caller's loop calls ``poll``; the sockets are ``fileno``s it may select on.
+reads every datagram waiting and every byte on every connection that has some (no Python
+thread, nothing blocks), hands each message to the agent, sends what it returns, then fires
+the agent's due timers. ``send(outgoing)`` sends what a call into the agent returned
+(``answer``, ``invite``...). The caller's loop calls ``poll``; the sockets are ``fileno``s it
+may select on.
+
+The sockets wait in a ``selectors`` selector (epoll on Linux), not ``select()``: the process
+holds two RTP sockets per call, so with a thousand calls the signalling sockets' descriptors
+are past ``select()``'s limit of 1,024; and a poll costs what is ready, not what is open.
 
 TCP (RFC 3261 §18): incoming connections are accepted and kept (at most 256, 8 from one
 address; one quiet for ``tcp_idle`` seconds is closed); their bytes go through a
@@ -22,7 +27,7 @@ retransmit.
 """
 
 import errno
-import select
+import selectors
 import socket
 import time
 
@@ -34,6 +39,8 @@ _PICKS = 8  # free-port picks before giving up (the UDP port found taken for TCP
 MAX_DATAGRAM = 65535
 MAX_CONNECTIONS = 256
 MAX_PER_SOURCE = 8  # one scanner must not take every connection a phone may need
+IDLE_CHECK_S = 1.0  # how often quiet connections are looked for
+_UDP, _LISTENER = "udp", "listener"  # selector data of the two sockets that are not a _Connection
 
 
 class _Connection:
@@ -53,6 +60,7 @@ class SipEndpoint:
         self._family = family
         self._connections = {}  # peer (host, port) -> _Connection
         self._sock = self._listener = None
+        self._selector = selectors.DefaultSelector()
         # With port 0 the system picks a free UDP port, which a TCP socket may hold already
         # (the two spaces are separate): then pick again rather than fail.
         for attempt in range(_PICKS if port == 0 else 1):
@@ -64,10 +72,14 @@ class SipEndpoint:
                 if exc.errno != errno.EADDRINUSE or attempt == _PICKS - 1 or port != 0:
                     raise
         self._sock.setblocking(False)
+        self._selector.register(self._sock, selectors.EVENT_READ, _UDP)
+        if self._listener is not None:
+            self._selector.register(self._listener, selectors.EVENT_READ, _LISTENER)
         self.agent = agent_factory(*self.address)
         self.agent.tcp = tcp
         self._clock = clock
         self.tcp_idle = tcp_idle
+        self._idle_check = clock() + IDLE_CHECK_S
         self.errors = 0
         self.datagrams_in = 0
         self.stream_messages_in = 0
@@ -99,6 +111,7 @@ class SipEndpoint:
             self._listener.close()
         if self._sock is not None:
             self._sock.close()
+        self._selector.close()
 
     def __enter__(self):
         return self
@@ -107,29 +120,28 @@ class SipEndpoint:
         self.close()
 
     def poll(self, timeout):
-        now = self._clock()
-        # The agent's deadline scans every transaction and call: the media loop's poll(0)
-        # cannot wait less, so it is spared the scan (a fifth of a 250-call tick).
-        deadline = self.agent.deadline if timeout > 0 else None
-        if deadline is not None:
-            timeout = max(0.0, min(timeout, deadline - now))
-        reads = [self._sock] + ([self._listener] if self._listener else [])
-        reads += [c.sock for c in self._connections.values() if not c.connecting]
-        writes = [c.sock for c in self._connections.values() if c.connecting or c.pending]
-        readable, writable, _ = select.select(reads, writes, [], timeout)
-        for sock in writable:
-            self._flush(self._by_sock(sock))
-        for sock in readable:
-            if sock is self._sock:
+        if timeout > 0:
+            deadline = self.agent.deadline
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline - self._clock()))
+        ready = self._selector.select(timeout)
+        for key, mask in ready:
+            conn = key.data
+            if conn is _UDP:
                 self._drain()
-            elif sock is self._listener:
+            elif conn is _LISTENER:
                 self._accept()
             else:
-                self._read(self._by_sock(sock))
+                if mask & selectors.EVENT_WRITE and self._live(conn):
+                    self._flush(conn)
+                if mask & selectors.EVENT_READ and self._live(conn):
+                    self._read(conn)
         now = self._clock()
-        for conn in list(self._connections.values()):
-            if now - conn.last > self.tcp_idle:
-                self._drop(conn)
+        if now >= self._idle_check:
+            self._idle_check = now + IDLE_CHECK_S
+            for conn in list(self._connections.values()):
+                if now - conn.last > self.tcp_idle:
+                    self._drop(conn)
         self.send(self.agent.tick(now))
 
     def send(self, outgoing):
@@ -144,9 +156,6 @@ class SipEndpoint:
                 if conn is not None:
                     conn.pending += out.data
                     self._flush(conn)
-
-    def _by_sock(self, sock):
-        return next((c for c in self._connections.values() if c.sock is sock), None)
 
     def _drain(self):
         while True:
@@ -176,7 +185,8 @@ class SipEndpoint:
                 continue
             sock.setblocking(False)
             peer = tuple(peer[:2])
-            self._connections[peer] = _Connection(sock, peer, self._clock())
+            conn = self._connections[peer] = _Connection(sock, peer, self._clock())
+            self._selector.register(sock, selectors.EVENT_READ, conn)
 
     def _connect(self, address):
         sock = socket.socket(self._family, socket.SOCK_STREAM)
@@ -188,11 +198,10 @@ class SipEndpoint:
             return None
         conn = _Connection(sock, tuple(address), self._clock(), connecting=True)
         self._connections[conn.peer] = conn
+        self._selector.register(sock, selectors.EVENT_WRITE, conn)
         return conn
 
     def _flush(self, conn):
-        if conn is None:
-            return
         if conn.connecting:
             if sock_error := conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
                 if sock_error == errno.EINPROGRESS:
@@ -203,16 +212,19 @@ class SipEndpoint:
         try:
             sent = conn.sock.send(conn.pending)
         except BlockingIOError:
-            return
+            sent = None
         except OSError:
             self._drop(conn, failed=True)
             return
-        del conn.pending[:sent]
-        conn.last = self._clock()
+        if sent is not None:
+            del conn.pending[:sent]
+            conn.last = self._clock()
+        # Wait for room to write only while something is left to send.
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.pending else 0)
+        if self._selector.get_key(conn.sock).events != events:
+            self._selector.modify(conn.sock, events, conn)
 
     def _read(self, conn):
-        if conn is None:
-            return
         try:
             data = conn.sock.recv(65536)
         except BlockingIOError:
@@ -232,8 +244,13 @@ class SipEndpoint:
             self.stream_messages_in += 1
             self.send(self.agent.receive(message, conn.peer, self._clock(), transport="tcp"))
 
+    def _live(self, conn):
+        """Not dropped by an earlier event of this poll."""
+        return self._connections.get(conn.peer) is conn
+
     def _drop(self, conn, failed=False):
         self._connections.pop(conn.peer, None)
+        self._selector.unregister(conn.sock)
         conn.sock.close()
         if failed:
             self.send(self.agent.transport_failed(conn.peer, self._clock()))

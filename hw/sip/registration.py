@@ -5,7 +5,8 @@ keeps one account registered with the first of ``registrars`` that answers. It d
 ``start(now)``, ``stop(now)``, ``on_response(response, now)``, ``on_timeout(now)`` and
 ``tick(now)`` return actions: ``Register(request, address, transport)`` for the user agent to
 send in a new client transaction (it adds the Via), and ``RegistrationChanged(status)`` for
-the page when the state changes. ``deadline`` is when ``tick`` is next due.
+the page when the state changes. ``deadline`` is when ``tick`` is next due (``timers`` holds
+it, for the user agent's heap).
 
     idle ──start──> registering ──200──> registered ──refresh_due──> refreshing ──200──┐
       ^                │  │ 401/407: answered once with digest, same state             │
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from branchline.hw.sip.digest import DigestClient
 from branchline.hw.sip.errors import PeerError, UsageError
 from branchline.hw.sip.message import Request
+from branchline.hw.sip.timers import TimerTable
 from branchline.hw.sip.uri import Uri
 
 STATES = ("idle", "registering", "registered", "refreshing", "retrying", "failed",
@@ -104,7 +106,8 @@ class Registration:
     reason: str = ""
     current: int = 0             # index into registrars
     expires_at: float | None = None
-    _due: tuple | None = None    # (time, event)
+    # "due" -> (time, event): the one timer; the agent puts it on its TimerHeap (timers.py)
+    timers: TimerTable = field(default_factory=TimerTable, init=False, repr=False)
     _cseq: int = 0
     _failures: int = 0
     _answered: set = field(default_factory=set)   # nonces already answered
@@ -125,11 +128,13 @@ class Registration:
 
     @property
     def deadline(self):
-        return None if self._due is None else self._due[0]
+        due = self.timers.get("due")
+        return None if due is None else due[0]
 
     @property
     def status(self):
-        next_attempt = self._due[0] if self._due and self._due[1] == "retry_due" else None
+        due = self.timers.get("due")
+        next_attempt = due[0] if due is not None and due[1] == "retry_due" else None
         return RegistrationStatus(self.name, self.state, self.reason,
                                   tuple(self.registrars[self.current][:2]),
                                   self.expires_at if self.state in ("registered", "refreshing")
@@ -142,11 +147,11 @@ class Registration:
         return self._go("stop", now)
 
     def tick(self, now):
-        if self._due is None or self._due[0] > now:
+        due = self.timers.get("due")
+        if due is None or due[0] > now:
             return []
-        _, event = self._due
-        self._due = None
-        return self._go(event, now)
+        del self.timers["due"]
+        return self._go(due[1], now)
 
     def on_timeout(self, now):
         return self._go("error", now, reason="no answer (timeout)", failover=True)
@@ -203,23 +208,24 @@ class Registration:
                 self._answered.clear()
             expires = 0 if nxt == "unregistering" else self.expires
             actions.append(self._register(expires, auth))
-            self._due = None
+            self.timers.pop("due", None)
             if nxt == "registering" and previous == "idle":
                 self.reason = ""
         elif nxt == "registered":
             granted = self._granted(response)
             self.expires_at = now + granted
             self._failures, self.reason = 0, ""
-            self._due = (now + max(granted / 2, granted - self.margin), "refresh_due")
+            self.timers["due"] = (now + max(granted / 2, granted - self.margin), "refresh_due")
         elif nxt in ("retrying", "failed"):
             self._failures += 1
             self.reason, self.expires_at = reason, None
             if failover:
                 self.current = (self.current + 1) % len(self.registrars)
             wait = min(self.backoff_cap, self.backoff * 2 ** (self._failures - 1))
-            self._due = (now + wait, "retry_due")
+            self.timers["due"] = (now + wait, "retry_due")
         elif nxt == "idle":
-            self._due, self.expires_at = None, None
+            self.timers.pop("due", None)
+            self.expires_at = None
             self.reason = "stopped"
         if (self.state, self.reason) != before or nxt == "registered":
             actions.append(RegistrationChanged(self.status))

@@ -10,6 +10,7 @@ non-INVITE server (``nist``). Each is a ``Transaction`` driven by events and the
     actions = t.respond(response, now)     # server side: the TU answers (1xx, 2xx, final)
     actions = t.tick(now)                  # fires every timer due at or before now
     t.deadline                             # when tick must next be called (None: never)
+    t.armed                                # the armed timers, for a user agent's TimerHeap
 
 Actions are frozen dataclasses: ``Send(message)`` (to the peer, by the transport the request
 came or goes by), ``Deliver(message)`` (to the TU: a response, a new request, the ACK of a
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 
 from branchline.hw.sip.errors import UsageError
 from branchline.hw.sip.message import Request, Response
+from branchline.hw.sip.timers import TimerTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +211,8 @@ class Transaction:
     timers: TimerValues = field(default_factory=TimerValues)
     state: str = "init"
     last_sent: Request | Response | None = None
-    _due: dict = field(default_factory=dict)  # timer letter -> (due time, interval)
+    # timer letter -> (due time, interval); the agent puts it on its TimerHeap (timers.py)
+    _due: TimerTable = field(default_factory=TimerTable)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -221,6 +224,10 @@ class Transaction:
     @property
     def deadline(self):
         return min((due for due, _ in self._due.values()), default=None)
+
+    @property
+    def armed(self):
+        return self._due
 
     def start(self, now):
         message = self.request if self.kind in ("ict", "nict") else None

@@ -1,9 +1,13 @@
-"""The driver's TCP side between two of our endpoints on 127.0.0.1, and the RFC 3261 §18.1.1
-size rule that sends large requests by TCP."""
+"""The driver's TCP side between two of our endpoints on 127.0.0.1, the RFC 3261 §18.1.1
+size rule that sends large requests by TCP, and descriptors past select()'s 1,024."""
 
+import contextlib
+import os
+import resource
 import socket
 import time
 
+import pytest
 from sip_harness import PEER_LIMIT, free_port
 
 from branchline.hw.sip import parse_message
@@ -76,3 +80,60 @@ def test_one_source_gets_at_most_eight_connections_and_quiet_ones_are_closed():
         finally:
             for c in clients:
                 c.close()
+
+
+def _options(transport, port):
+    return (f"OPTIONS sip:ivr@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} 127.0.0.1:{port};branch=z9hG4bK-fd{transport}\r\n"
+            "From: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:ivr@127.0.0.1>\r\n"
+            f"Call-ID: fd-{transport}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
+
+
+@pytest.fixture
+def past_1024():
+    """Descriptors 0..1099 taken, so every socket opened after has a number past 1,024 (a
+    thousand calls hold two RTP sockets each before the signalling's connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2048
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        pytest.skip(f"RLIMIT_NOFILE's hard limit is {hard}; this test needs {wanted} "
+                    "descriptors (raise it with ulimit -Hn or limits.conf)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    taken = []
+    try:
+        while not taken or taken[-1] < 1100:
+            taken.append(os.open(os.devnull, os.O_RDONLY))
+        yield
+    finally:
+        for fd in taken:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_sockets_numbered_past_1024_are_served_over_udp_and_tcp(past_1024):
+    server = SipEndpoint(lambda h, p: UserAgent(h, p))
+    peer = SipEndpoint(lambda h, p: UserAgent(h, p))
+    with server, peer, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, \
+            socket.create_connection(server.address, timeout=5) as tcp:
+        assert min(server.fileno(), udp.fileno(), tcp.fileno()) > 1024
+        udp.bind(("127.0.0.1", 0))
+        udp.setblocking(False)
+        udp.sendto(_options("UDP", udp.getsockname()[1]), server.address)
+        tcp.sendall(_options("TCP", tcp.getsockname()[1]))
+        tcp.setblocking(False)
+        replies = {}
+
+        def answered():
+            for sock in (udp, tcp):  # the TCP one on the connection the server accepted
+                with contextlib.suppress(BlockingIOError):
+                    replies[sock] = parse_message(sock.recv(65535)).status
+            return len(replies) == 2
+
+        assert _until(answered, server)
+        assert list(replies.values()) == [200, 200]
+        # And a connection we open (its connect and first write wait in the selector).
+        server.send(server.agent.qualify("peer", peer.address, time.monotonic(),
+                                         transport="tcp"))
+        assert _until(lambda: "peer" in server.agent.peers, server, peer)
+        assert server.agent.peers["peer"].reachable
