@@ -94,6 +94,8 @@ cdef enum:
     BATCH = 16             # datagrams per recvmmsg
     PER_TICK = 64          # at most this many datagrams per socket per receive step
     DATAGRAM = 2048
+    CNAME_MAX = 128
+    NTP_EPOCH = 2208988800  # seconds from 1900 to 1970
     DIGIT_QUEUE = 32
     DIGIT_GAP = 320        # 40 ms of audio between two digits we send (ITU-T Q.24 pause)
     END_PACKETS = 3        # RFC 4733 §2.5.1.4
@@ -187,6 +189,12 @@ ctypedef struct Chan:
     # RTCP in
     uint32_t peer_lsr
     uint32_t peer_sr_at
+    # RTCP out: what the last report covered, and our SDES CNAME
+    int64_t rr_expected_prior
+    int64_t rr_received_prior
+    int64_t sr_sent_prior
+    uint8_t cname[CNAME_MAX]
+    int cname_len
     int64_t stats[S_COUNT]
 
 
@@ -230,6 +238,7 @@ cdef class RtpKernel:
     cdef iovec iovs[BATCH]
     cdef mmsghdr msgs[BATCH]
     cdef uint8_t packet[12 + 240]
+    cdef uint8_t report_out[64 + 12 + CNAME_MAX]
 
     def __cinit__(self, int channels, const uint8_t[::1] alaw_enc, const uint8_t[::1] ulaw_enc,
                   const int16_t[::1] alaw_dec, const int16_t[::1] ulaw_dec,
@@ -286,6 +295,93 @@ cdef class RtpKernel:
         h.send_on = send_on
         h.recv_on = recv_on
 
+    def set_cname(self, int c, const uint8_t[::1] cname):
+        """Channel c's SDES CNAME (RFC 3550 §6.5.1), 1 to 127 bytes."""
+        cdef Chan* h = &self.ch[c]
+        h.cname_len = min(<int>cname.shape[0], CNAME_MAX - 1)
+        memcpy(h.cname, &cname[0], h.cname_len)
+
+    def report(self, int c, int64_t now_ns):
+        """Send channel c's RTCP report now (RFC 3550 §6.4, §6.5): SR if it sent since the
+        last report, else RR; one report block when it receives a stream; then SDES CNAME; to
+        the remote's port + 1. 1 sent, 0 no remote yet, -1 the send failed."""
+        cdef int n
+        cdef ssize_t sent
+        cdef sockaddr_storage to
+        cdef sockaddr_in* v4 = <sockaddr_in*>&to
+        cdef sockaddr_in6* v6 = <sockaddr_in6*>&to
+        cdef Chan* h = &self.ch[c]
+        n = self._report(h, now_ns)
+        if h.remote_len == 0:
+            return 0
+        memcpy(&to, &h.remote, sizeof(sockaddr_storage))
+        if to.ss_family == AF_INET:
+            v4.sin_port = htons(ntohs(v4.sin_port) + 1)
+        else:
+            v6.sin6_port = htons(ntohs(v6.sin6_port) + 1)
+        with nogil:
+            sent = sendto(h.rtcp_fd, self.report_out, n, MSG_DONTWAIT, <sockaddr*>&to,
+                          h.remote_len)
+        return -1 if sent < 0 else 1
+
+    cdef int _report(self, Chan* h, int64_t now_ns) noexcept nogil:
+        """Write the compound report into report_out; its length."""
+        cdef uint8_t* q = self.report_out
+        cdef int64_t expected, received, lost_interval, lost, fraction = 0
+        cdef int64_t seconds = now_ns // 1000000000 + NTP_EPOCH
+        cdef int64_t rest = now_ns % 1000000000
+        cdef int n, count = 1 if h.synced else 0, sdes
+        if h.stats[S_SENT] > h.sr_sent_prior:
+            h.sr_sent_prior = h.stats[S_SENT]
+            q[1] = 200
+            _put32(q + 4, h.tx_ssrc)
+            _put32(q + 8, <uint32_t>seconds)
+            _put32(q + 12, <uint32_t>((rest << 32) // 1000000000))
+            _put32(q + 16, h.tx_ts)
+            _put32(q + 20, <uint32_t>h.stats[S_SENT])
+            _put32(q + 24, <uint32_t>h.stats[S_SENT_OCTETS])
+            n = 28
+        else:
+            q[1] = 201
+            _put32(q + 4, h.tx_ssrc)
+            n = 8
+        if h.synced:
+            expected = h.stats[S_EXPECTED] - h.rr_expected_prior
+            received = h.stats[S_RECEIVED] - h.rr_received_prior
+            h.rr_expected_prior = h.stats[S_EXPECTED]
+            h.rr_received_prior = h.stats[S_RECEIVED]
+            lost_interval = expected - received
+            if expected > 0 and lost_interval > 0:
+                fraction = min((lost_interval << 8) // expected, 255)
+            lost = max(-(1 << 23), min((1 << 23) - 1, h.stats[S_EXPECTED] - h.stats[S_RECEIVED]))
+            _put32(q + n, h.rx_ssrc)
+            _put32(q + n + 4, (<uint32_t>fraction << 24) | (<uint32_t>lost & 0xFFFFFF))
+            _put32(q + n + 8, h.cycles + h.max_seq)
+            _put32(q + n + 12, <uint32_t>(h.stats[S_JITTER] >> 4))
+            _put32(q + n + 16, h.peer_lsr)
+            _put32(q + n + 20, _ntp_compact(now_ns) - h.peer_sr_at if h.peer_lsr else 0)
+            n += 24
+        q[0] = 0x80 | count
+        q[2] = <uint8_t>((n // 4 - 1) >> 8)
+        q[3] = <uint8_t>(n // 4 - 1)
+        # SDES: one chunk, our SSRC, CNAME item, a null item, padded to 32 bits (§6.5)
+        sdes = n
+        q[n] = 0x81
+        q[n + 1] = 202
+        _put32(q + n + 4, h.tx_ssrc)
+        q[n + 8] = 1
+        q[n + 9] = <uint8_t>h.cname_len
+        memcpy(q + n + 10, h.cname, h.cname_len)
+        n += 10 + h.cname_len
+        q[n] = 0
+        n += 1
+        while n % 4:
+            q[n] = 0
+            n += 1
+        q[sdes + 2] = <uint8_t>(((n - sdes) // 4 - 1) >> 8)
+        q[sdes + 3] = <uint8_t>((n - sdes) // 4 - 1)
+        return n
+
     def set_remote(self, int c, int family, const uint8_t[::1] address, int port):
         self._set_remote(&self.ch[c], family, &address[0], port)
 
@@ -331,6 +427,19 @@ cdef class RtpKernel:
         cdef int32_t depth = <int32_t>(h.newest_end - h.play_ts)
         h.stats[S_DEPTH] = depth if h.synced and depth > 0 else 0
         return [h.stats[i] for i in range(S_COUNT)]
+
+    def totals(self):
+        """(lost, late) summed over the open channels, lost per channel as RFC 3550 A.3 counts
+        it (expected - received, never below 0): what /metrics reads, without a Python loop."""
+        cdef int c
+        cdef int64_t lost = 0, late = 0, missing
+        for c in range(self.channels):
+            if self.ch[c].is_open:
+                missing = self.ch[c].stats[S_EXPECTED] - self.ch[c].stats[S_RECEIVED]
+                if missing > 0:
+                    lost += missing
+                late += self.ch[c].stats[S_LATE]
+        return lost, late
 
     def tx_state(self, int c):
         """(ssrc, next sequence number, next timestamp) of channel c's sending side."""

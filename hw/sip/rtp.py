@@ -12,11 +12,11 @@ The 20 ms contract; the media loop calls, once per tick, for all channels togeth
 ``receive``, ``read`` and ``write`` are one call each into the kernel (``_rtp.pyx``), which
 loops over every channel in C without the GIL (``recvmmsg`` per socket, ``sendto`` per
 packet): no Python per packet or per channel. ``rtcp`` touches only the channels whose
-report is due (about one in 250 per tick at 5 s). Per call, from the signalling side:
-``open`` (sockets bound: RTP on an even port, RTCP on the next), ``set_direction`` (hold),
-``set_remote``, ``send_digit``, ``close``, and ``stats`` (counters, jitter, round trip, and
-the E-model's R and MOS, ``emodel.py``). ``feed`` pushes one datagram through the same
-receive path without a socket, for tests.
+report is due (about one in 250 per tick at 5 s), and the kernel builds and sends each one.
+Per call, from the signalling side: ``open`` (sockets bound: RTP on an even port, RTCP on
+the next), ``set_direction`` (hold), ``set_remote``, ``send_digit``, ``close``, and ``stats``
+(counters, jitter, round trip, and the E-model's R and MOS, ``emodel.py``). ``feed`` pushes
+one datagram through the same receive path without a socket, for tests.
 
 What the receive path does, per datagram, in C: RFC 3550 header checks (version 2,
 CSRC/extension/padding lengths, payload type is the channel's audio or telephone-event type,
@@ -68,7 +68,6 @@ RTCP_COMPENSATION = 2.71828 - 1.5  # RFC 3550 §6.3.1: e - 3/2
 RTCP_DRAIN_TICKS = 10
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux <asm-generic/socket.h>
 DSCP_EF = 46 << 2                # voice: expedited forwarding (RFC 3246), in the TOS byte
-NTP_EPOCH = 2208988800           # seconds from 1900 to 1970
 
 # The kernel's statistics rows, in order (_rtp.pyx S_*).
 _STATS = ("received", "expected", "duplicate", "late", "bad", "foreign", "jitter16",
@@ -105,15 +104,11 @@ class RtpStats:
 
 
 class _Channel:
-    __slots__ = ("cname", "direction", "expected_prior", "generation", "ptime", "received_prior",
-                 "rtcp", "rtp", "sent_report")
+    __slots__ = ("direction", "generation", "ptime", "rtcp", "rtp")
 
     def __init__(self, rtp, rtcp, ptime, direction, generation):
         self.rtp, self.rtcp, self.ptime, self.direction = rtp, rtcp, ptime, direction
         self.generation = generation
-        self.cname = f"branchline-{secrets.token_hex(6)}@{rtp.getsockname()[0]}"
-        self.expected_prior = self.received_prior = 0
-        self.sent_report = 0
 
 
 class RtpEngine:
@@ -187,6 +182,8 @@ class RtpEngine:
                           symmetric, secrets.randbits(32), secrets.randbits(16),
                           secrets.randbits(32))
         self._kernel.set_direction(channel, *DIRECTIONS[direction])
+        cname = f"branchline-{secrets.token_hex(6)}@{rtp.getsockname()[0]}"
+        self._kernel.set_cname(channel, cname.encode())
         if remote is not None:
             self.set_remote(channel, remote)
         self._schedule(channel, self._clock(), initial=True)
@@ -268,14 +265,16 @@ class RtpEngine:
 
     def rtcp(self):
         """Send the RTCP reports that are due: SR if the channel sent since the last, else
-        RR, each with SDES CNAME (RFC 3550 §6.1). Interval: 5 s randomised, §6.3.1."""
+        RR, each with SDES CNAME (RFC 3550 §6.1). Interval: 5 s randomised, §6.3.1. The
+        kernel builds and sends each report; Python only keeps the schedule."""
         now = self._clock()
         while self._due and self._due[0][0] <= now:
             _, channel, generation = heapq.heappop(self._due)
             state = self._open[channel]
             if state is None or state.generation != generation:
                 continue
-            self._report(channel, state, self._wallclock_ns())  # in every direction
+            if self._kernel.report(channel, self._wallclock_ns()) < 0:  # in every direction
+                self.rtcp_send_errors += 1
             self._schedule(channel, now)
 
     def feed(self, channel, data, *, arrival_ns=None, source=None, rtcp=False):
@@ -314,13 +313,8 @@ class RtpEngine:
 
     def totals(self):
         """Packets lost and late on the open channels, summed (what /metrics adds to the
-        ended calls'): the kernel's counters only, without the E-model ``stats`` works out."""
-        lost = late = 0
-        for channel, state in enumerate(self._open):
-            if state is not None:
-                s = dict(zip(_STATS, self._kernel.stats(channel), strict=True))
-                lost += max(0, s["expected"] - s["received"])
-                late += s["late"]
+        ended calls'): one kernel call, however many channels (metrics take it in the tick)."""
+        lost, late = self._kernel.totals()
         return {"lost": lost, "late": late}
 
     # -- inside ------------------------------------------------------------------------------
@@ -387,55 +381,3 @@ class RtpEngine:
         heapq.heappush(self._due, (now + interval, channel,
                                    self._open[channel].generation))
 
-    def _report(self, channel, state, now):
-        s = dict(zip(_STATS, self._kernel.stats(channel), strict=True))
-        synced, rx_ssrc, ext_max, peer_lsr, peer_sr_at = self._kernel.rtcp_state(channel)
-        ssrc, _, ts = self._kernel.tx_state(channel)
-        blocks = b""
-        if synced:
-            expected = s["expected"] - state.expected_prior
-            received = s["received"] - state.received_prior
-            state.expected_prior, state.received_prior = s["expected"], s["received"]
-            lost_interval = expected - received
-            fraction = (lost_interval << 8) // expected if expected > 0 and lost_interval > 0 \
-                else 0
-            lost = max(-(1 << 23), min((1 << 23) - 1, s["expected"] - s["received"]))
-            compact = _ntp_compact(now)
-            dlsr = (compact - peer_sr_at) & 0xFFFFFFFF if peer_lsr else 0
-            blocks = b"".join([
-                rx_ssrc.to_bytes(4, "big"), bytes([min(fraction, 255)]),
-                (lost & 0xFFFFFF).to_bytes(3, "big"), (ext_max & 0xFFFFFFFF).to_bytes(4, "big"),
-                (s["jitter16"] >> 4).to_bytes(4, "big"), peer_lsr.to_bytes(4, "big"),
-                dlsr.to_bytes(4, "big")])
-        count = 1 if blocks else 0
-        if s["sent"] > state.sent_report:
-            state.sent_report = s["sent"]
-            seconds, rest = divmod(now, 1_000_000_000)
-            ntp = ((seconds + NTP_EPOCH) << 32) | ((rest << 32) // 1_000_000_000)
-            body = b"".join([ssrc.to_bytes(4, "big"), ntp.to_bytes(8, "big"),
-                             ts.to_bytes(4, "big"), (s["sent"] & 0xFFFFFFFF).to_bytes(4, "big"),
-                             (s["sent_octets"] & 0xFFFFFFFF).to_bytes(4, "big"), blocks])
-            report = _rtcp_packet(200, count, body)
-        else:
-            report = _rtcp_packet(201, count, ssrc.to_bytes(4, "big") + blocks)
-        cname = state.cname.encode()
-        sdes = ssrc.to_bytes(4, "big") + bytes([1, len(cname)]) + cname + b"\0"
-        sdes += b"\0" * (-len(sdes) % 4)
-        remote = self._kernel.remote(channel)
-        if remote is None:
-            return
-        family, packed, port = remote
-        try:
-            state.rtcp.sendto(report + _rtcp_packet(202, 1, sdes),
-                              (socket.inet_ntop(family, packed), port + 1))
-        except OSError:
-            self.rtcp_send_errors += 1
-
-
-def _rtcp_packet(pt, count, body):
-    return bytes([0x80 | count, pt]) + (len(body) // 4).to_bytes(2, "big") + body
-
-
-def _ntp_compact(ns):
-    seconds, rest = divmod(ns, 1_000_000_000)
-    return ((((seconds + NTP_EPOCH) & 0xFFFF) << 16) | ((rest << 16) // 1_000_000_000))

@@ -324,3 +324,63 @@ def test_decoding_uses_the_dsp_g711_tables(pair, peer):
     expected = alaw_decode(codes)
     assert np.array_equal(out[0, 320:448], expected[:128])
     assert np.array_equal(out[0, 480:608], expected[128:])
+
+
+def test_totals_come_from_one_kernel_call_over_the_open_channels():
+    engine = RtpEngine(30)
+    try:
+        for c in range(30):
+            engine.open(c)
+            for seq in range(12):
+                if seq % 4 != c % 4 or seq in (0, 11):  # channel c loses up to 2 of 10
+                    engine.feed(c, rtp_packet(seq, seq * FRAME, 7 + c, bytes(FRAME)))
+        expected = {"lost": sum(engine.stats(c).lost for c in range(1, 30)),
+                    "late": sum(engine.stats(c).late for c in range(1, 30))}
+        assert expected["lost"] > 20
+        engine.close(0)  # a closed channel is not counted
+        kernel, asked = engine._kernel, []
+
+        class Watched:  # what /metrics costs the tick: not a Python loop over the channels
+            def __getattr__(self, name):
+                asked.append(name)
+                return getattr(kernel, name)
+
+        engine._kernel = Watched()
+        assert engine.totals() == expected and asked == ["totals"]
+    finally:
+        engine._kernel = kernel
+        for c in range(1, 30):
+            engine.close(c)
+
+
+def test_a_due_rtcp_report_is_built_and_sent_by_the_kernel(pair, peer):
+    a, _, clock = pair
+    remote = ("127.0.0.1", peer.getsockname()[1] - 1)
+    a.open(0, remote=remote)
+    for seq in range(20):
+        if seq % 5 != 2:  # 4 of 20 lost
+            a.feed(0, rtp_packet(seq, seq * FRAME, 0x5EED, bytes(FRAME)), source=remote)
+    stats = a.stats(0)
+    kernel, asked = a._kernel, []
+
+    class Watched:  # a report costs the tick one kernel call, not Python per field
+        def __getattr__(self, name):
+            asked.append(name)
+            return getattr(kernel, name)
+
+    a._kernel = Watched()
+    clock.now += 4.0
+    try:
+        a.rtcp()
+    finally:
+        a._kernel = kernel
+    assert asked == ["report"]
+    (data, _), = received(peer)
+    assert data[:2] == bytes([0x81, 201])  # RR (nothing sent yet), one report block
+    block = data[8:32]
+    assert int.from_bytes(block[:4], "big") == 0x5EED
+    expected = stats.received + stats.lost  # RFC 3550 A.3, since the stream was taken
+    assert stats.lost == 3 and block[4] == 3 * 256 // expected  # fraction lost, 8 bits
+    assert int.from_bytes(block[5:8], "big") == 3  # cumulative lost
+    assert int.from_bytes(block[8:12], "big") == 19  # extended highest sequence number
+    assert data[33] == 202 and b"branchline-" in data[32:]
