@@ -19,6 +19,12 @@ given:
 
 If the listen port is taken, the SIP board listens on a free port of the same address and
 the log says so (``make run`` on a machine that already runs a SIP phone).
+
+A trunk's password changed while running (``branchline sip password trunk:<name>`` from a
+shell, or the page's SIP section) is taken without a restart: ``TrunkPasswords.of(data,
+board, document)`` is asked once a second by the appliance whether the secrets file changed
+(one ``stat``); when it did, each trunk whose password differs gets its new credentials, and
+a trunk that registers registers again with them at once (logged, never the password).
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from branchline.config.document.sip import host_port
 from branchline.config.sip_secrets import SipSecrets
 from branchline.hw.composite import CompositeBoard
 
-__all__ = ["OutboundRule", "bind_outbound", "console_lines", "sip_of", "with_sip"]
+__all__ = ["OutboundRule", "TrunkPasswords", "bind_outbound", "console_lines", "sip_of",
+           "with_sip"]
 
 log = logging.getLogger("branchline.sip")
 
@@ -52,29 +59,82 @@ class OutboundRule:
             attempt.number == number for attempt in dialer.by_call.values())
 
 
+def _credentials(spec, password):
+    from branchline.hw.sip.digest import DigestClient
+
+    if not password or not spec.user:
+        return None
+    return DigestClient(spec.auth_user or spec.user, password)
+
+
+class TrunkPasswords:
+    """The SIP secrets file watched for the trunks' passwords (see the module docstring)."""
+
+    def __init__(self, path, sip_board, trunks):
+        self.path = path
+        self.sip_board = sip_board
+        self.trunks = dict(trunks)  # name -> the document's SipTrunk spec
+        self._store = SipSecrets(path)
+        self._seen = self._signature()
+        self._passwords = self._read()
+
+    @classmethod
+    def of(cls, data_dir, board, document):
+        """The watcher for ``board``'s SIP board, or None when there is none."""
+        sip_board = sip_of(board)
+        if sip_board is None or document.sip is None:
+            return None
+        names = {t.name for t in sip_board.trunks}
+        trunks = {n: spec for n, spec in document.sip.trunks.items() if n in names}
+        return cls(DataDir.of(data_dir).sip_secrets, sip_board, trunks)
+
+    def check(self) -> list[str]:
+        """Apply the passwords that changed since the last look; the trunks it changed."""
+        signature = self._signature()
+        if signature == self._seen:
+            return []
+        self._seen = signature
+        passwords = self._read()
+        changed = [n for n in self.trunks if passwords.get(n) != self._passwords.get(n)]
+        self._passwords = passwords
+        for name in changed:
+            spec = self.trunks[name]
+            credentials = _credentials(spec, passwords.get(name))
+            self.sip_board.set_trunk_credentials(name, credentials, spec.registers)
+            log.info("SIP trunk %s: new password taken%s", name,
+                     "; registering again" if spec.registers and credentials else "")
+        return changed
+
+    def _signature(self):
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    def _read(self):
+        return {n: self._store.password(f"trunk:{n}") for n in self.trunks}
+
+
 def with_sip(board, data_dir, document):
     """``board``, or ``board`` and the document's SIP board in one (see the docstring)."""
     sip = document.sip
     if sip is None:
         return board
     from branchline.hw.sip.board import SipBoard, SipPhone, SipTrunk
-    from branchline.hw.sip.digest import DigestClient
 
     store = SipSecrets(DataDir.of(data_dir).sip_secrets)
     trunks = []
     for name, spec in sip.trunks.items():
-        password = store.password(f"trunk:{name}")
-        credentials = None
-        if password and spec.user:
-            credentials = DigestClient(spec.auth_user or spec.user, password)
-        elif spec.registers:
+        credentials = _credentials(spec, store.password(f"trunk:{name}"))
+        if credentials is None and spec.registers:
             log.warning("SIP trunk %s: no password set (trunk:%s in the SIP secrets); it "
                         "does not register", name, name)
         trunks.append(SipTrunk(name, frozenset(spec.sources),
                                host_port(spec.address) if spec.address else None,
                                spec.user, credentials,
                                spec.registers and credentials is not None, spec.dtmf,
-                               tuple(spec.codecs)))
+                               tuple(spec.codecs), spec.transfer))
     stations = {phone.extension: station for station, phone in sip.phones.items()}
     phones = [SipPhone(station, phone.extension) for station, phone in sip.phones.items()]
 

@@ -9,7 +9,8 @@ must differ across boards (the document names lines and stations by them).
 
 Optional board methods pass through where a board has them: ``dial`` (False for ports of a
 board without it: they dial in-band), ``can_dial`` (True for ports of a board without it: an
-analog line can dial any number), ``dtmf_events`` (each board gets the receiver's keys of
+analog line can dial any number), ``refers`` (False without it) and ``transfer`` (the SIP
+board's REFER), ``dtmf_events`` (each board gets the receiver's keys of
 its own channels), ``close``. Per tick this is a loop over boards, never over channels.
 """
 
@@ -84,15 +85,24 @@ class CompositeBoard:
         board, local = self._at(port)
         board.stop_ring(local)
 
-    def dial(self, port: int, number: str) -> bool:
+    def dial(self, port: int, number: str, purpose: str = "call") -> bool:
         board, local = self._at(port)
         dial = getattr(board, "dial", None)
-        return dial is not None and dial(local, number)
+        return dial is not None and dial(local, number, purpose)
 
-    def can_dial(self, port: int, number: str) -> bool:
+    def can_dial(self, port: int, number: str, purpose: str = "call") -> bool:
         board, local = self._at(port)
         can_dial = getattr(board, "can_dial", None)
-        return can_dial is None or can_dial(local, number)
+        return can_dial is None or can_dial(local, number, purpose)
+
+    def refers(self, port: int) -> bool:
+        board, local = self._at(port)
+        refers = getattr(board, "refers", None)
+        return refers is not None and refers(local)
+
+    def transfer(self, port: int, number: str) -> bool:
+        board, local = self._at(port)
+        return board.transfer(local, number)
 
     def _dtmf_events(self, detected: list) -> list:
         keys = []

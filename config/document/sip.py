@@ -14,6 +14,8 @@
           sources: [10.1.2.3]       # INVITEs are taken only from these (and address)
           dtmf: auto                # rfc4733, inband or auto
           codecs: [PCMA, PCMU]      # what it takes, ours first: answers and offers follow
+          transfer: bridge          # how its callers go to a transfer target: bridge (a
+                                    # second call, the appliance in the media path) or refer
       phones:                       # one account per agent station
         desk1: {extension: "801"}   # station desk1 registers as 801
       phone_digest: [SHA-256, MD5]  # what phones are challenged with, in this order; [MD5]
@@ -74,6 +76,9 @@ class SipTrunk(_Section):
     dtmf: Literal["rfc4733", "inband", "auto"] = "auto"
     codecs: list[Literal["PCMA", "PCMU"]] = Field(default_factory=lambda: ["PCMA", "PCMU"],
                                                   min_length=1)
+    # bridge works on any trunk that takes our calls and keeps the call's recording, record
+    # and quality; refer frees the channel but needs a PBX or carrier that accepts REFER
+    transfer: Literal["refer", "bridge"] = "bridge"
 
     @field_validator("codecs")
     @classmethod

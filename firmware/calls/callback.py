@@ -33,7 +33,8 @@ Every attempt that rang the agent or seized a line ends in one ``CallRecord`` wi
 ``<call id>-cb<attempt>`` (the original call's record, outcome ``callback``, was written when
 the caller hung up): outcome ``answered`` with the agent, talk and wrap-up times, or
 ``callback`` with the reason (``callback_busy``, ``callback_no_answer``, ...), dialled = the
-number, the leg's progress as its trace. The queue's KPIs count the call once: they come from
+number, the leg's progress as its trace; on a SIP line, the media quality (loss, jitter, R,
+MOS) as an inbound SIP call's record has it. The queue's KPIs count the call once: they come from
 the ACD's log, where a call back is one call. An attempt the ACD's own guard ends
 (``CancelOffer``) is released the same way without a second result.
 """
@@ -49,7 +50,7 @@ from branchline.acd import CallbackResult, CallEnded
 from branchline.dsp import CALL_PROGRESS_TONES, AnswerDetector, MixPath, dtmf_samples
 from branchline.dsp.answer_detect import FAILURE_TONES
 from branchline.firmware.ops.logs import call_context
-from branchline.firmware.records.cdr import CallFacts, build_record
+from branchline.firmware.records.cdr import CallFacts, build_record, call_quality
 from branchline.firmware.records.database import TraceStep
 from branchline.firmware.records.recorder import recording_path
 from branchline.ivr import say_digits
@@ -90,6 +91,7 @@ class _Leg:
     trace: list = field(default_factory=list)
     recording: tuple[int, str] | None = None  # (recorder handle, path)
     recording_done: bool = False
+    quality: object = None  # CallQuality of a SIP line, taken at its hang-up
 
 
 class CallbackCall:
@@ -344,6 +346,7 @@ class CallbackCall:
             if self.station is not None and (answered or self.station.call is self):
                 app.loop.renderer.stop(self.station.port)  # the whisper
             app.board.hang_up(leg.line)
+            leg.quality = call_quality(app.board, leg.line)
             self.dialer.lines.pop(leg.line, None)
         if leg.recording is not None and not leg.recording_done:
             leg.recording_done = True
@@ -393,6 +396,7 @@ class CallbackCall:
             caller_hung_up=leg.caller_hung_up, ended_by_agent=leg.ended_by_agent,
             queued_at_end=False, queue_outcomes=("callback",), transferred=False,
             failed=leg.reason == "error", reason=leg.reason, message=False,
+            quality=leg.quality,
         )))
 
 

@@ -93,9 +93,8 @@ def agent_code(station, keys: str, now: float) -> bool | None:
         case "transfer_queue":
             queue = call_control.queues.get(keyed.target)
             return queue is not None and control.transfer_queue(queue, now)
-    log.info("station %s: transfer to an outside number needs the SIP trunk's transfer "
-             "(not available yet)", station.name)
-    return False
+    number = call_control.outside.get(keyed.target)
+    return number is not None and control.transfer_outside(number, now)
 
 
 def supervisor_code(station, keys: str, now: float) -> bool | None:

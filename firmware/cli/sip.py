@@ -6,7 +6,7 @@ see in ``ps``) and refused when weak or another account's, with ``config/passwor
 reason in English and Chinese (exit 1). ``--generate`` makes a strong one and prints it: the
 only time it is shown. Either way the change is written to the audit log (who: ``cli:<user>``),
 without the password. The running appliance reads a phone's password at its next REGISTER;
-a trunk's at its next start.
+a trunk's within a second (firmware/sip_board.py ``TrunkPasswords``: it registers again).
 """
 
 from __future__ import annotations
@@ -64,6 +64,6 @@ def _password(args) -> int:
         records.add_audit(AuditEntry(time.time(), f"cli:{getpass.getuser()}", what, ""))
     if shown_once is not None:
         print(shown_once)
-    print(f"{what}; a phone uses it at its next registration, a trunk from the appliance's "
-          "next start", file=sys.stderr)
+    print(f"{what}; a phone uses it at its next registration, a running appliance's trunk "
+          "within a second (it registers again)", file=sys.stderr)
     return 0

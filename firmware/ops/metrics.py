@@ -182,7 +182,8 @@ def sip_health(board) -> SipHealth | None:
         phones_registered=registered, phones_unregistered=len(status["phones"]) - registered,
         guard={kind: status["guard"].get(kind, 0) for kind in _GUARD_KINDS},
         blocked_sources=status["guard"].get("blocked_sources", 0),
-        outbound_refused=counters.get("outbound_refused", 0) + counters.get("dial_refused", 0),
+        outbound_refused=counters.get("outbound_refused", 0) + counters.get("dial_refused", 0)
+        + counters.get("transfer_refused", 0),
         rtp_lost=status["rtp"]["lost"], rtp_late=status["rtp"]["late"])
 
 

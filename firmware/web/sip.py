@@ -10,8 +10,8 @@ UTC epoch seconds. The web threads read that published value and the SIP secrets
 by another account, with ``config/passwords.py``'s reason) or, with ``password`` None,
 generates one and returns it: the only time it is shown. Audited as "SIP password set" or
 "SIP password generated" with the account, never the secret. A phone's new password holds at
-its next REGISTER; a trunk's at the appliance's next start (its registration keeps the
-credentials it started with).
+its next REGISTER; a trunk's within a second, when the loop sees the secrets file changed
+(firmware/sip_board.py ``TrunkPasswords``: the trunk registers again with it).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 ``LiveAppliance`` runs the appliance (quiet sim board + the document's SIP board) on real time;
 ``until(done)`` is its loop. ``Peer`` is our own SIP endpoint and RTP engine as the far end of
 a call (a caller, a phone, or a carrier answering the appliance's calls with ``answer=True``),
-stepped once per tick: its agent's events go to ``seen``, what it hears to ``heard``.
+stepped once per tick: its agent's events go to ``seen``, what it hears to ``heard``; it sends
+silence, or a sine at ``tone_hz``.
 ``Baresip`` and ``sipp`` start those programs as subprocesses with their own files in the
 test's directory; ``close`` kills whatever still runs. Nothing here sleeps.
 """
@@ -48,7 +49,7 @@ KAMAILIO_CONFIG = Path(__file__).parents[1] / "hw" / "sip" / "kamailio" / "kamai
 
 
 class Peer:
-    def __init__(self, trusted=(LOOPBACK,), answer=False):
+    def __init__(self, trusted=(LOOPBACK,), answer=False, tone_hz=None):
         self.ep = SipEndpoint(lambda h, p: UserAgent(
             h, p, trusted=set(trusted), outbound=OutboundPolicy(lambda n, p: True)), LOOPBACK)
         self.ua = self.ep.agent
@@ -57,6 +58,8 @@ class Peer:
         self.media = self.rtp.open(0, host=LOOPBACK)
         self.seen = []
         self.heard = []
+        self.tone_hz = tone_hz
+        self._sent = 0
 
     @property
     def address(self) -> tuple[str, int]:
@@ -78,7 +81,12 @@ class Peer:
         block = np.zeros((1, BLOCK_SAMPLES), dtype=np.int16)
         self.rtp.read(block)
         self.heard.append(block[0].copy())
-        self.rtp.write(np.zeros((1, BLOCK_SAMPLES), dtype=np.int16))
+        out = np.zeros((1, BLOCK_SAMPLES), dtype=np.int16)
+        if self.tone_hz is not None:
+            t = (self._sent + np.arange(BLOCK_SAMPLES)) / 8000
+            out[0] = (8000 * np.sin(2 * np.pi * self.tone_hz * t)).astype(np.int16)
+            self._sent += BLOCK_SAMPLES
+        self.rtp.write(out)
 
     def of(self, kind):
         return [e for e in self.seen if isinstance(e, kind)]

@@ -507,8 +507,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.sip_generated": ("{station} 的新密码如下。请立即在话机上输入，此密码不会再显示：",
                          "The new password of {station} is below. Enter it on the phone now; "
                          "it is not shown again:"),
-    "js.sip_password_set": ("密码已设置，设备下次启动时中继使用新密码。",
-                            "Password set; the trunk uses it from the appliance's next start."),
+    "js.sip_password_set": ("密码已设置，中继随即使用新密码重新注册。",
+                            "Password set; the trunk registers again with it now."),
     "js.sent": ("已发送。", "Sent."),
     "js.uploaded": ("已上传。", "Uploaded."),
     "js.restored": ("已恢复。", "Restored."),

@@ -88,3 +88,4 @@ def test_with_a_sip_trunk_that_can_dial_the_call_back_is_an_invite_on_the_highes
     assert leg.outcome == "answered" and leg.port == "sip2" and leg.dialled == asker.number
     assert [s.what for s in leg.ivr_path][:3] == ["ring_agent", "agent_answered", "dialled"]
     assert leg.talk_seconds > 0 and leg.recording is not None
+    assert leg.quality is not None and leg.quality.mos > 4  # loopback: no loss
