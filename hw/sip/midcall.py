@@ -369,11 +369,8 @@ class MidCall:
 
     def _resend_ok(self, call, ok, now):
         """The 2xx again, through its INVITE server transaction (Accepted keeps it 64*T1)."""
-        for t, _, _ in list(self._servers.values()):
-            if t.kind == "ist" and t.request.call_id == call.call_id and \
-                    t.request.cseq.number == ok.cseq.number:
-                return self._respond(t.request, ok, now)
-        return []
+        t = self._invite_server(call.call_id, ok.cseq.number)
+        return [] if t is None else self._respond(t.request, ok, now)
 
 
 def session_expires(message):
@@ -399,7 +396,11 @@ def refer_target(value):
     URI with a user nor a well-formed Replaces (RFC 3891 §6.1)."""
     if not value:
         raise ParseError("REFER without Refer-To")
-    uri = Address.parse(value).uri
+    value = value.strip()
+    # A phone may leave out the <...> a URI with headers needs (RFC 3261 §20): a Refer-To
+    # is one URI, so there is nothing else its '?' could mean.
+    bare = "?" in value and not value.startswith(("<", '"'))
+    uri = Uri.parse(value) if bare else Address.parse(value).uri
     if uri.scheme not in ("sip", "sips") or not uri.user:
         raise ParseError(f"Refer-To {value!r} is not a SIP URI with a user")
     replaces = None

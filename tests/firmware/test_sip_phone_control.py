@@ -7,6 +7,7 @@ types the Refer-To with Replaces a phone would send (its own second call's dialo
 """
 
 import logging
+from urllib.parse import quote
 
 import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 - fixtures
@@ -66,7 +67,8 @@ class Desks:
         started.append(self.caller)
         self.login(A)
         self.uri = lambda user: f"sip:{user}@{self.host}:{self.port}"
-        assert app.until(lambda: "baresip is ready" in self.caller.output())
+        assert app.until(lambda: "baresip is ready" in self.caller.output()), \
+            self.caller.output()
         self.caller.type(f"/dial {self.uri(NUMBER)}\n")
         self.sip1 = app.port("sip1")
         assert app.until(lambda: app.app.loop.renderer.playing(self.sip1))
@@ -102,6 +104,12 @@ class Desks:
         local = next(p.index for p in self.app.sip.ports if p.name == desk)
         call_id = self.app.sip._lines[local].call_id
         return None if call_id is None else self.app.sip.agent.calls[call_id]
+
+    def second_call(self, desk):
+        """The user agent's call for the phone's second (consult) call at ``desk``."""
+        local = next(p.index for p in self.app.sip.ports if p.name == desk)
+        second = self.app.sip.phone_control._second.get(local)
+        return None if second is None else self.app.sip.agent.calls[second.call_id]
 
     def nothing_left(self):
         """No call, no SIP leg up on the board, both agents out of talking."""
@@ -180,3 +188,80 @@ def test_keypad_codes_from_the_phone_transfer_as_on_an_analog_station(desks):
     assert app.until(desks.nothing_left), desks.out(B)
     _, legs = desks.legs()
     assert legs == [(A, f"transferred:agent:{B}"), (B, "agent_hung_up")]
+
+
+def test_attended_transfer_by_refer_with_replaces_joins_the_caller_to_the_colleague(desks):
+    app, phone = desks.app, desks.phones[A]
+    phone.type("/hold\n")
+    assert app.until(lambda: desks.control.phase is Phase.HELD), phone.output()
+    phone.type(f"/dial {desks.uri('802')}\n")  # the colleague's extension: B answers
+    assert app.until(lambda: desks.control.phase is Phase.CONSULTING), phone.output()
+    assert desks.state(A) is AgentState.TALKING
+    assert app.app.loop.renderer.playing(desks.sip1)  # the caller still hears the music
+    # The phone's REFER on its first call, naming its second call's dialog (RFC 3891); the
+    # tags as the phone sees them: ours is its to-tag.
+    second = desks.second_call("desk1")
+    replaces = quote(f"{second.call_id};to-tag={second.local_tag};"
+                     f"from-tag={second.dialog.remote_tag}", safe="")
+    phone.type("/line 1\n")
+    phone.type(f"/transfer {desks.uri('802')}?Replaces={replaces}\n")
+    assert app.until(lambda: desks.control.agent_id == B), phone.output()
+    assert desks.control.phase is Phase.TALKING
+    assert app.until(lambda: desks.sip_call("desk1") is None and
+                     desks.second_call("desk1") is None), phone.output()
+    assert desks.state(A) is not AgentState.TALKING and desks.state(B) is AgentState.TALKING
+    assert not app.app.loop.renderer.playing(desks.sip1)
+    desks.caller.type("/hangup\n")
+    assert app.until(desks.nothing_left), desks.out(B)
+    record, legs = desks.legs()
+    assert record.agent_id == B
+    assert legs == [(A, f"transferred:agent:{B}"), (B, "caller_hung_up")]
+
+
+def _to_held(desks):
+    desks.phones[A].type("/hold\n")
+    assert desks.app.until(lambda: desks.control.phase is Phase.HELD), desks.out(A)
+
+
+def _to_consulting(desks):
+    _to_held(desks)
+    desks.phones[A].type(f"/dial {desks.uri('802')}\n")
+    assert desks.app.until(lambda: desks.control.phase is Phase.CONSULTING), desks.out(A)
+
+
+HANG_UPS = {
+    # (state, who hangs up): how to get there, who types what, and (the phase, its agent)
+    # after, if the call goes on (None: the caller's call is over). baresip resumes its first
+    # call when its second one ends, so the caller is back with A then.
+    ("held", "caller"): (_to_held, "caller", "/hangup\n", None),
+    ("held", "agent"): (_to_held, A, "/hangup\n", None),
+    ("consulting", "caller"): (_to_consulting, "caller", "/hangup\n", None),
+    ("consulting", "colleague"): (_to_consulting, B, "/hangup\n", (Phase.TALKING, A)),
+    ("consulting", "agent's consult call"): (_to_consulting, A, "/hangup\n",
+                                             (Phase.TALKING, A)),
+    ("consulting", "agent's first call"): (_to_consulting, A, "/line 1\n/hangup\n",
+                                           (Phase.TALKING, B)),
+}
+
+
+@pytest.mark.parametrize("case", list(HANG_UPS), ids=[" ".join(c) for c in HANG_UPS])
+def test_whoever_hangs_up_leaves_no_half_open_leg_and_no_stuck_agent(desks, case):
+    app = desks.app
+    reach, who, keys, then = HANG_UPS[case]
+    reach(desks)
+    (desks.caller if who == "caller" else desks.phones[who]).type(keys)
+    if then is None:
+        assert app.until(lambda: desks.control is None or desks.control.conv.over), \
+            desks.out(A)
+    else:
+        assert app.until(lambda: (desks.control.phase, desks.control.agent_id) == then
+                         and desks.second_call("desk1") is None), \
+            (desks.control.phase, desks.control.agent_id, desks.out(A)[-3000:])
+        assert app.until(lambda: not app.app.loop.renderer.playing(desks.sip1))
+        other = B if then[1] == A else A
+        assert desks.state(then[1]) is AgentState.TALKING
+        assert app.until(lambda: desks.state(other) is not AgentState.TALKING)
+    if who != "caller":
+        desks.caller.type("/hangup\n")
+    assert app.until(desks.nothing_left), desks.out(A) + desks.out(B)
+    assert app.until(lambda: all(not s.off_hook for s in app.app.stations.values()))
