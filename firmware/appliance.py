@@ -163,6 +163,8 @@ class Appliance:
         self.trunk_passwords = TrunkPasswords.of(self.data, board, document)
         self.sip_phones = SipPhones(self, sip_of(board))  # a SIP phone's own buttons
         self.listeners = Listeners()  # the page listening to calls (firmware/calls/listen.py)
+        # Watchers of call control's steps (firmware/calls/control.py; the CTI feed).
+        self.control_listeners: list = []
         self._host_endpoint: dict[tuple[str, int], str] = {}
         self._host_outstanding = 0  # requests submitted and not yet answered
         self._boot = secrets.token_hex(3)  # start() makes it the run's locked identity

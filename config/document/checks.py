@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from branchline.config.document.call_control_checks import check_call_control
 from branchline.config.document.issue_texts import KeyedValueError
 from branchline.config.document.issues import Issue, issue, keyed
 from branchline.config.document.model import TONES, PortSpec
@@ -87,6 +88,7 @@ def cross_check(sections: Mapping[str, Any], raw: Mapping[str, Any]) -> Findings
     _sip(sections, found)
     _flows(sections, raw, found)
     _transfer_targets(sections, found)
+    check_call_control(sections, found)
     _vip_numbers(sections, _country(sections, raw), found)
     _site(sections, found)
     if sections.get("prompts"):
@@ -120,6 +122,9 @@ def _prompts(sections: Mapping[str, Any], found: Findings) -> None:
     # never called unused when it is not. The runtime's own prompts are used without a flow.
     used = {text for flow in flows.values() for text in _strings(flow.model_dump())}
     used |= RUNTIME_PROMPTS
+    control = sections.get("call_control")
+    if control is not None and control.music_on_hold is not None:
+        used.add(control.music_on_hold)
     for name in prompts:
         if name not in used:
             found.warnings.append(issue(f"prompts.{name}", "doc.prompt_unused",

@@ -95,6 +95,12 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.sip_station_taken": "station {station!r} is already a port of the board",
     "doc.transfer_not_allowed": "transfer target {target!r} is not in sip.transfer_targets "
                                 "({allowed}): SIP calls would not be transferred there",
+    "doc.call_code_clash": "{name} {code!r} also reads as the agent code {action} {other!r}: a station would take one for the other",
+    "doc.hold_music_unknown": "music on hold {prompt!r} is not a prompt of the document",
+    "doc.monitor_unknown_agent": "supervisor {user} may monitor agent {name!r}, which is not configured",
+    "doc.monitor_unknown_queue": "supervisor {user} may monitor queue {name!r}, which is not configured",
+    "doc.transfer_queue_unknown": "transfers go to queue {name!r}, which is not configured",
+    "doc.supervisor_station": "the board has no station {station!r} for the supervisor",
     # --- fixes
     "doc.fix.value_error": "{fix}",
     "doc.fix.add_field": "add {name} ({guide} lists the fields)",
@@ -169,6 +175,9 @@ ISSUE_TEXTS: dict[str, str] = {
     "doc.fix.reason_name": "name it like 'lunch'",
     "doc.fix.disposition_code": "write it like resolved: 已解决 resolved",
     "doc.fix.own_first_keys": "give each code its own first keys",
+    "doc.fix.own_keys": "give {name} keys no agent code uses (the agent codes start with *1 by default)",
+    "doc.fix.hold_music": "name a prompt of the document, like {prompts}, or add it under prompts",
+    "doc.fix.name_configured": "use one of {known}",
     "doc.fix.sip_address": "write it like 10.1.2.3:5060 ([::1]:5060 for IPv6)",
     "doc.fix.sip_source": "write the address calls come from, like 10.1.2.3",
     "doc.fix.sip_register_needs": "give address and user, or set registers: false",

@@ -19,8 +19,12 @@ reason). ``type`` is one of ``TYPES``; ``data`` per type:
 * ``answered``: station. ``ended``: phase (``offer``: rang and was not answered; ``talk``),
   by (caller, agent, system or the offer's reason), talk_s.
 * ``transferred``: to_agent, to_queue, detail (the ACD's hand-over; the colleague rung for
-  it gets an ``offered`` of their own first). ``held`` / ``retrieved``: reserved for call
-  control's hold (not emitted yet).
+  it gets an ``offered`` of their own first).
+* ``held``: station, phase (the caller hears the music: ``held``, ``consult_ringing``,
+  ``consulting``, ``transfer_ringing``). ``retrieved``: station, phase, held_s (this hold),
+  hold_s (the call's total so far); ``agent`` is whoever has the caller now. A ``held`` is
+  followed by one ``retrieved``, or by the ``transferred`` / ``ended`` that took the caller
+  from the agent. ``conferenced``: station, colleague (the agent id joined).
 * ``state_changed``: old, new, reason, station. ``disposition``: code, notes.
 
 Webhook signature: ``X-Branchline-Signature: t=<unix seconds>,v1=<hex>`` where hex is
@@ -37,8 +41,10 @@ __all__ = ["DELIVERY_HEADER", "EVENT_HEADER", "JSON_SCHEMA", "POP_FIELDS", "SIGN
            "TYPES", "VERSION", "sign", "verify"]
 
 VERSION = 1
-TYPES = ("offered", "answered", "held", "retrieved", "transferred", "ended", "state_changed",
-         "disposition")
+# Within version 1 new types may be added (``conferenced`` was): clients ignore types they
+# do not know. A change to an existing type's fields would be version 2.
+TYPES = ("offered", "answered", "held", "retrieved", "transferred", "conferenced", "ended",
+         "state_changed", "disposition")
 POP_FIELDS = ("caller", "vip", "class", "language", "queue", "waited_s", "path", "card", "host",
               "calls_today", "station")
 SIGNATURE_HEADER = "X-Branchline-Signature"
@@ -101,6 +107,14 @@ JSON_SCHEMA: dict = {
             "data": {"type": "object", "required": ["phase", "by", "talk_s"]}}}},
         {"if": {"properties": {"type": {"const": "disposition"}}}, "then": {"properties": {
             "data": {"type": "object", "required": ["code", "notes"]}}}},
+        {"if": {"properties": {"type": {"const": "held"}}}, "then": {"properties": {
+            "data": {"type": "object", "required": ["station", "phase"]}}}},
+        {"if": {"properties": {"type": {"const": "retrieved"}}}, "then": {"properties": {
+            "data": {"type": "object", "required": ["station", "phase", "held_s", "hold_s"],
+                     "properties": {"held_s": {"type": "number", "minimum": 0},
+                                    "hold_s": {"type": "number", "minimum": 0}}}}}},
+        {"if": {"properties": {"type": {"const": "conferenced"}}}, "then": {"properties": {
+            "data": {"type": "object", "required": ["station", "colleague"]}}}},
     ],
 }
 

@@ -24,8 +24,20 @@ Shapes (JSON-able dicts; times are UTC epoch seconds, durations seconds):
 
     {"agent", "name", "state", "reason", "since" (epoch), "station", "seq",
      "call": null | {"call_id", "phase": offered|talking|wrap_up|done, "pop" (the CTI
-             ``offered`` data), "answered_at", "disposition": null | {"code", "notes"}},
-     "stations": [free station names], "reasons": [...], "dispositions": {code: label}}
+             ``offered`` data), "answered_at", "disposition": null | {"code", "notes"},
+             "control": null | {"phase": talking|held|consult_ringing|consulting|
+                                conference|transfer_ringing, "agent" (in control), "held",
+                                "held_since", "hold_s", "colleague"}},
+     "notice": null | {"action", "message", "time"} (the last call-control step the loop
+             refused), "stations": [free station names], "reasons": [...],
+     "dispositions": {code: label},
+     "targets": {"agents": [{"id", "name", "state"}], "queues": [...],
+                 "outside": {digit: number}}}
+
+``call_control(agent_id, action, target, who)`` asks for one of ``CALL_ACTIONS`` on the call
+the agent has (docs/call-control.md): checked now against the desk (NotFound, Refused with
+the fix), audited, applied at the loop's next tick like the keypad's codes; a step the loop
+then refuses (the colleague's phone went off hook meanwhile) shows as the desk's ``notice``.
 
 ``cti_events(after)`` gives the CTI events (``config.web.cti_events``) after seq ``after`` as
 ``{"stream", "last", "gap", "events": [(seq, type, agent, queue, json text)]}``.
@@ -53,10 +65,12 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
     "AGENT_ACTIONS",
+    "CALL_ACTIONS",
     "EXPORT_KINDS",
     "MAX_PROMPT_UPLOAD",
     "AgentAction",
     "ApplianceLink",
+    "CallAction",
     "ExportKind",
     "LinkError",
     "NotFound",
@@ -65,6 +79,11 @@ __all__ = [
 ]
 
 AgentAction = Literal["login", "ready", "not_ready", "end_wrapup", "logout"]
+CallAction = Literal["hold", "retrieve", "consult", "cancel", "complete", "conference",
+                     "transfer_agent", "transfer_queue", "transfer_outside"]
+CALL_ACTIONS: tuple[str, ...] = ("hold", "retrieve", "consult", "cancel", "complete",
+                                 "conference", "transfer_agent", "transfer_queue",
+                                 "transfer_outside")
 AGENT_ACTIONS: tuple[str, ...] = ("login", "ready", "not_ready", "end_wrapup", "logout")
 ExportKind = Literal["calls", "intervals", "agents"]
 EXPORT_KINDS: tuple[str, ...] = ("calls", "intervals", "agents")
@@ -118,6 +137,10 @@ class ApplianceLink(Protocol):
                     who: str) -> None:
         """Store the call's wrap-up code and notes (committed before it returns), audited;
         Refused for a call the agent did not answer, an unknown code, a card number."""
+
+    def call_control(self, agent_id: str, action: CallAction, target: str | None,
+                     who: str) -> None:
+        """Hold, retrieve, consult, transfer... the agent's call (see the module docstring)."""
 
     def cti_events(self, after: int) -> dict: ...
 

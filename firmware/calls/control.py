@@ -29,9 +29,17 @@ three times); a refused operation changes nothing. After every step the call's m
 routed in one go (``Mixer.route``), so the mix is always what the conversation says.
 
 Records: ``legs`` lists who talked to the caller, in order (agent id, or ``supervisor:<user>``;
-start, end, how the leg ended); ``hold_s`` sums the time on hold. Every monitor session writes
-one audit entry when it ends: who, which call, the mode, when it started and how long it ran;
-a take-over writes one too.
+start, end, how the leg ended); ``hold_s`` sums the time on hold. The caller is on hold while
+they hear the music (held, a colleague ringing or consulted, a blind transfer ringing); each
+hold, when it ends, is a ``CallHold`` record (who put the caller on hold, from, to), so the
+call record's ``hold_seconds`` and each leg's share can be read back. Every monitor session
+writes one audit entry when it ends: who, which call, the mode, when it started and how long
+it ran; a take-over writes one too.
+
+Watchers: after every step, each of ``app.control_listeners`` is called on the loop thread as
+``listener(control, before, now)`` when the phase, the agent or the hold changed (``before``:
+the ``Shown`` state before the step); the CTI feed turns that into the agent desk's call state
+and the ``held`` / ``retrieved`` / ``conferenced`` events.
 """
 
 from __future__ import annotations
@@ -58,8 +66,9 @@ from branchline.firmware.calls.conversation import (
     Step,
 )
 from branchline.firmware.records.database import AuditEntry
+from branchline.firmware.records.holds import CallHold
 
-__all__ = ["CallControl", "Leg"]
+__all__ = ["CallControl", "Leg", "Shown"]
 
 log = logging.getLogger("branchline.calls")
 
@@ -78,6 +87,18 @@ class Leg:
     how: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What watchers see of a call's control: its phase, its agent, whether the caller is
+    held (hears the music), and the colleague's agent id while one is rung or talking."""
+
+    phase: Phase
+    agent_id: str
+    held: bool
+    over: bool
+    colleague_id: str | None
+
+
 class CallControl:
     """See the module docstring."""
 
@@ -93,7 +114,9 @@ class CallControl:
         self._held_since: float | None = None
         self._colleague_id: str | None = None  # the ACD agent rung, if the colleague is one
         self._music = False
+        self._held_by = ""
         self.in_acd = True  # False once a supervisor or an outside number has the call
+        self._shown: Shown | None = None
         self._route(now)
 
     # --- what the session and stations ask ----------------------------------------------------
@@ -114,8 +137,20 @@ class CallControl:
     def playing_music(self) -> bool:
         return self._music
 
+    @property
+    def colleague_id(self) -> str | None:
+        return self._colleague_id
+
+    @property
+    def held_since(self) -> float | None:
+        return self._held_since
+
     def involves(self, port: int) -> bool:
         return port in self.conv.parties()
+
+    def shown(self) -> Shown:
+        return Shown(self.phase, self.agent_id, self._held_since is not None, self.conv.over,
+                     self._colleague_id)
 
     # --- the agent's operations ---------------------------------------------------------------
 
@@ -230,9 +265,9 @@ class CallControl:
         self.app.loop.timers.cancel(self, _RING_TIMER)
         if self._colleague_id is not None:
             self.app.acd_event(TransferAnswered(self.call.call_id, self._colleague_id), now)
-        self._step(Step.ANSWERED, now)
-        if blind:
+        if blind:  # the colleague's leg first: watchers see them take the caller
             self._start_colleague_leg(port, now)
+        self._step(Step.ANSWERED, now)
 
     def hung_up(self, port: int, now: float) -> None:
         """A phone in this call went on hook (not the caller: that is ``caller_left``)."""
@@ -405,7 +440,7 @@ class CallControl:
         app.loop.mixer.route(self.call, self.conv.paths())
         music = not self.conv.over and self.phase in _MUSIC
         if music and self._held_since is None:
-            self._held_since = now
+            self._held_since, self._held_by = now, self.agent_id
         if not music:
             self._stop_hold_clock(now)
         name = self.call.document.call_control.music_on_hold
@@ -424,6 +459,15 @@ class CallControl:
             app.loop.tones.stop(agent)
             if tone is not None:
                 app.loop.tones.start(agent, tones[tone])
+        self._tell(now)
+
+    def _tell(self, now: float) -> None:
+        shown, before = self.shown(), self._shown
+        if shown == before:
+            return
+        self._shown = shown
+        for listener in self.app.control_listeners:
+            listener(self, before, now)
 
     def music_ended(self, now: float) -> None:
         """The hold music came to its end: it starts again while the caller is held."""
@@ -435,6 +479,9 @@ class CallControl:
     def _stop_hold_clock(self, now: float) -> None:
         if self._held_since is not None:
             self.hold_s += now - self._held_since
+            wall = self.app.wall_epoch
+            self.app.writer.submit(CallHold(self.call.call_id, self._held_by,
+                                            wall(self._held_since), wall(now)))
             self._held_since = None
 
     def _coach_beep(self) -> None:

@@ -142,6 +142,7 @@ class _State:
     failed: bool = False
     written: bool = False
     quality: object = None  # CallQuality of a SIP call, taken at its hang-up
+    queue_music: bool = False  # re-queued by a transfer: the hold music until an agent answers
     outside: object = None  # OutsideTransfer: the caller handed to an outside number
 
 
@@ -272,6 +273,9 @@ class CallSession:
         if self.control is not None and self.control.playing_music:
             self.control.music_ended(now)
             return
+        if self.s.queue_music and not self.over:
+            self._queue_music()
+            return
         play_id, self.s.play_id = self.s.play_id, None
         if play_id is not None:
             self.feed(PlaybackFinished(play_id), now)
@@ -342,6 +346,7 @@ class CallSession:
         q.ringing = False
         agent_id, station = q.agent_id, q.station
         app = self.app
+        self.s.queue_music = False
         app.loop.renderer.stop(self.port)
         self.control = CallControl(self, station, agent_id, now, self.control)  # the mix
         q.bridged = True
@@ -370,6 +375,16 @@ class CallSession:
             q.queue = queue
         q.station, q.agent_id, q.ringing, q.bridged = None, None, False, False
         self.s.in_acd = True
+        # Not silence: the hold music (between the queue's announcements) until an answer.
+        self.s.queue_music = self.document.call_control.music_on_hold is not None
+        if self.s.queue_music:
+            self._queue_music()
+
+    def _queue_music(self) -> None:
+        name = self.document.call_control.music_on_hold
+        self.app.loop.renderer.play(self.port, self.app.prompts.render_items([name],
+                                                                             self.s.language))
+        self.s.play_id = None
 
     def announce(self, position: int, expected_wait_s: int | None, now: float) -> None:
         """Tell a waiting caller their place (and wait) with the document's optional
@@ -377,7 +392,9 @@ class CallSession:
         is said (a bare number in the silence would puzzle a caller)."""
         q = self.s.queueing
         prompts = self.document.prompts
-        if q is None or q.ringing or q.talk_started is not None or "queue.position" not in prompts:
+        requeued = self.s.queue_music  # waiting again after a transfer
+        if (q is None or q.ringing or (q.talk_started is not None and not requeued)
+                or "queue.position" not in prompts):
             return
         lang = self.s.language
         items = ["queue.position", *say_number(position, lang)]
@@ -391,6 +408,7 @@ class CallSession:
         q = self.s.queueing
         if q is not None and q.left is None:
             q.left = now
+        self.s.queue_music = False
         if reason in (LeaveReason.ANSWERED, LeaveReason.ABANDONED):
             return  # answered: `connected` told the IVR; abandoned: the caller is gone
         self.s.in_acd = False
@@ -574,6 +592,7 @@ class CallSession:
 
     def _unbridge(self) -> None:
         q = self.s.queueing
+        self.s.queue_music = False
         self.app.loop.renderer.stop(self.port)
         # Only this call's own paths go: a station this call only rang (offer withdrawn, no
         # answer) or already left may be bridged to another call by now.
@@ -651,6 +670,7 @@ class CallSession:
             queue_outcomes=tuple(s.queue_outcomes), transferred=s.transferred,
             failed=s.failed, reason=s.end_reason,
             message=s.message is not None, quality=s.quality,
+            hold_s=self.control.hold_s if self.control is not None else 0.0,
         )
 
 

@@ -13,6 +13,19 @@ event the ACD takes, on the loop thread, it turns the decisions into the events 
         talking  -> anything else    -> ended (phase talk, by caller or agent)
     disposition(...) from the page   -> disposition (applied at the loop's next pump)
 
+and follows call control (``app.control_listeners``, firmware/calls/control.py), whichever way
+it was asked for (the page, a keypad code, a hook flash)::
+
+    the caller starts hearing the music (hold, consult, blind transfer ringing) -> held
+    the music stops and the caller talks to a person again    -> retrieved (that person)
+    the music stops because the caller left the agent          -> nothing (transferred or
+                                                                  ended says it)
+    consulting -> conference                                   -> conferenced
+
+so per call every ``held`` is followed by one ``retrieved``, or by the ``transferred`` /
+``ended`` that took the caller away. The agent's desk shows the call's control state
+(``call.control``: phase, held, held_since, hold_s, the colleague, the agent in control).
+
 Readers are other threads. Events go into a list that only the loop appends to; readers take
 ``(first_seq, events)`` with one reference read and slice it (``since``); when the list
 passes twice ``keep`` the loop starts a new one with the newest ``keep`` and swaps the
@@ -75,6 +88,7 @@ class _Call:
     phase: str = "offered"  # offered, talking, wrap_up, done
     answered_at: float | None = None
     disposition: dict | None = field(default=None)
+    control: dict | None = None  # call control's state, while talking
 
 
 class CtiFeed:
@@ -92,6 +106,8 @@ class CtiFeed:
         self._answered: OrderedDict[str, str] = OrderedDict()  # call id -> agent id
         self._desks: dict[str, dict] = {}
         self._reasons: dict[str, str] = {}
+        self._held: dict[str, float] = {}  # call id -> when the caller's hold began
+        self._notices: dict[str, dict] = {}  # agent -> the last call-control step refused
         now = app.clock.now()
         for agent in app.config.document.acd.agents:
             self._desk(agent.id, now)
@@ -107,6 +123,16 @@ class CtiFeed:
             return decisions
 
         app.acd.handle = handled
+
+        def controlled(control, before, now):
+            try:
+                self._control(control, before, now)
+            except Exception:
+                app.counters["cti_errors"] += 1
+                log.exception("cti: following call control of %s failed",
+                              control.call.call_id)
+
+        app.control_listeners.append(controlled)
         submit = app.submit_record
 
         def submitted(record):
@@ -164,6 +190,36 @@ class CtiFeed:
                 case AgentStateChanged():
                     self._changed(d, event, now)
 
+    def _control(self, control, before, now: float) -> None:
+        shown, call_id = control.shown(), control.call.call_id
+        agent = shown.agent_id
+        queue = control.call.s.queueing.queue if control.call.s.queueing else None
+        station = self._station(agent)
+        if shown.held and call_id not in self._held:
+            self._held[call_id] = now
+            self.emit("held", now, call_id=call_id, agent=agent, queue=queue,
+                      data={"station": station, "phase": str(shown.phase)})
+        elif not shown.held and call_id in self._held:
+            began = self._held.pop(call_id)
+            if not shown.over:
+                self.emit("retrieved", now, call_id=call_id, agent=agent, queue=queue,
+                          data={"station": station, "phase": str(shown.phase),
+                                "held_s": round(now - began, 1),
+                                "hold_s": round(control.hold_s, 1)})
+        if (shown.phase == "conference" and not shown.over
+                and (before is None or before.phase != "conference")):
+            self.emit("conferenced", now, call_id=call_id, agent=agent, queue=queue,
+                      data={"station": station, "colleague": shown.colleague_id})
+        state = None if shown.over else {
+            "phase": str(shown.phase), "agent": agent, "held": shown.held,
+            "held_since": (None if control.held_since is None
+                           else round(self.app.wall_epoch(control.held_since), 3)),
+            "hold_s": round(control.hold_s, 1), "colleague": shown.colleague_id}
+        for who, call in list(self._calls.items()):
+            if call.call_id == call_id and call.control != state:
+                call.control = state
+                self._desk(who, now)
+
     def _offer(self, agent_id: str, call_id: str, pop: dict, now: float) -> None:
         self._calls[agent_id] = _Call(call_id, pop["queue"], pop)
         self.emit("offered", now, call_id=call_id, agent=agent_id, queue=pop["queue"] or None,
@@ -213,6 +269,17 @@ class CtiFeed:
                   data={"code": code, "notes": notes})
         self._desk(agent_id, now)
 
+    def notice(self, agent_id: str, notice: dict | None, now: float) -> None:
+        """A call-control step from the page was refused by the loop (``notice``: action,
+        message) or done (None: the last refusal is forgotten); the desk shows it."""
+        if notice is None and agent_id not in self._notices:
+            return
+        if notice is None:
+            del self._notices[agent_id]
+        else:
+            self._notices[agent_id] = {**notice, "time": round(self.app.wall_epoch(now), 3)}
+        self._desk(agent_id, now)
+
     def emit(self, kind: str, now: float, *, call_id: str | None = None,
              agent: str | None = None, queue: str | None = None, data: dict) -> None:
         self._seq += 1
@@ -256,11 +323,13 @@ class CtiFeed:
             "agent": agent_id, "state": state, "since": since,
             "reason": self._reasons.get(agent_id, "") if state == "not_ready" else "",
             "station": self._station(agent_id), "seq": self._seq,
+            "notice": self._notices.get(agent_id),
             "call": None if call is None else {
                 "call_id": call.call_id, "phase": call.phase, "pop": call.pop,
                 "answered_at": (None if call.answered_at is None
                                 else round(self.app.wall_epoch(call.answered_at), 3)),
-                "disposition": call.disposition},
+                "disposition": call.disposition,
+                "control": call.control if call.phase == "talking" else None},
         }
 
 

@@ -67,6 +67,7 @@ class CallFacts:
     reason: str
     message: bool
     quality: CallQuality | None = None
+    hold_s: float = 0.0
 
 
 def _outcome(f: CallFacts) -> str:
@@ -123,6 +124,7 @@ def build_record(f: CallFacts) -> CallRecord:
         survey_score=f.survey,
         recording=f.recording,
         quality=f.quality,
+        hold_seconds=round(f.hold_s, 3),
     )
 
 

@@ -7,6 +7,7 @@ import json
 
 from branchline.firmware.records.errors import RecordRefused
 from branchline.firmware.records.guard import E164_MAX_DIGITS, refuse_pan
+from branchline.firmware.records.holds import CallHold, hold_row
 from branchline.firmware.records.quality import QUALITY_COLUMNS, quality_from_row, quality_params
 from branchline.firmware.records.types import (
     AcdEvent,
@@ -31,7 +32,7 @@ INSERT_CALL = (
     "ended_epoch, ended_utc, caller, dialled, port, config_version, language, ivr_path, "
     "host_results, queue, priority_class, agent_id, wait_seconds, talk_seconds, "
     "wrapup_seconds, survey_score, recording, outcome, hangup_side, hangup_reason, "
-    + ", ".join(QUALITY_COLUMNS) + ") VALUES (" + ", ".join("?" * 30) + ")"
+    + ", ".join(QUALITY_COLUMNS) + ", hold_seconds) VALUES (" + ", ".join("?" * 31) + ")"
 )
 INSERT_EVENT = (
     "INSERT INTO acd_events (at_epoch, at_utc, call_id, queue, agent, name, data) "
@@ -56,7 +57,7 @@ CALL_COLUMNS = (
     "call_id, started_epoch, ended_epoch, caller, dialled, port, config_version, outcome, "
     "hangup_side, hangup_reason, answered_epoch, language, ivr_path, host_results, queue, "
     "priority_class, agent_id, wait_seconds, talk_seconds, wrapup_seconds, survey_score, "
-    "recording, " + ", ".join(QUALITY_COLUMNS)
+    "recording, " + ", ".join(QUALITY_COLUMNS) + ", hold_seconds"
 )
 
 
@@ -87,6 +88,8 @@ def row_for(record):
         refuse_pan(where, "diff", record.diff, PHONE_MIN_PAN)
         return INSERT_AUDIT, (record.at, _utc(record.at), record.who, record.what,
                               record.diff)
+    if isinstance(record, CallHold):
+        return hold_row(record)
     if isinstance(record, CallOpened):
         where = f"call opened {record.call_id!r}"
         for name in ("caller", "dialled"):
@@ -97,7 +100,7 @@ def row_for(record):
                              record.dialled, record.port, record.config_version)
     raise RecordRefused(
         f"call records: cannot store a {type(record).__name__}; give a CallRecord, "
-        "AcdEvent, AgentStateChange, AuditEntry or CallOpened"
+        "AcdEvent, AgentStateChange, AuditEntry, CallOpened or CallHold"
     )
 
 
@@ -138,7 +141,7 @@ def _call_params(r):
         r.ended_at, _utc(r.ended_at), r.caller, r.dialled, r.port, r.config_version,
         r.language, path, hosts, r.queue, r.priority_class, r.agent_id, r.wait_seconds,
         r.talk_seconds, r.wrapup_seconds, r.survey_score, r.recording, r.outcome.value,
-        r.hangup_side.value, r.hangup_reason, *quality_params(r.quality),
+        r.hangup_side.value, r.hangup_reason, *quality_params(r.quality), r.hold_seconds,
     )
 
 
@@ -156,7 +159,7 @@ def _digits(number):
 def call_from_row(row):
     (call_id, started, ended, caller, dialled, port, version, outcome, side, reason,
      answered, language, path, hosts, queue, priority, agent, wait, talk, wrapup, score,
-     recording, *quality) = row
+     recording, *quality, hold) = row
     return CallRecord(
         call_id=call_id, started_at=started, ended_at=ended, caller=caller, dialled=dialled,
         port=port, config_version=version, outcome=Outcome(outcome),
@@ -165,7 +168,7 @@ def call_from_row(row):
         ivr_path=tuple(TraceStep(**step) for step in json.loads(path)),
         host_results=json.loads(hosts), queue=queue, priority_class=priority, agent_id=agent,
         wait_seconds=wait, talk_seconds=talk, wrapup_seconds=wrapup, survey_score=score,
-        recording=recording, quality=quality_from_row(quality),
+        recording=recording, quality=quality_from_row(quality), hold_seconds=hold,
     )
 
 

@@ -15,6 +15,7 @@ events exactly as they were written, even when two share a timestamp.
 import json
 
 from branchline.firmware.records.dispositions import DISPOSITIONS_SCHEMA
+from branchline.firmware.records.holds import HOLDS_SCHEMA
 from branchline.firmware.records.quality import QUALITY_SCHEMA
 from branchline.firmware.records.visits import (
     ADD_HOUR,
@@ -378,5 +379,8 @@ _V7 = (
     _older_stored_calls,
 )
 
-MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# Version 8: hold time, the call's total and each hold (holds.py).
+_V8 = HOLDS_SCHEMA
+
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 SCHEMA_VERSION = len(MIGRATIONS)

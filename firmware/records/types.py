@@ -113,6 +113,7 @@ class CallRecord:
     survey_score: int | None = None
     recording: str | None = None
     quality: CallQuality | None = None
+    hold_seconds: float = 0.0  # the caller's total time on hold (call control)
 
     def __post_init__(self):
         where = f"call record {self.call_id!r}"
@@ -132,7 +133,7 @@ class CallRecord:
                     f"{where}: answered_at {self.answered_at} is outside the call "
                     f"[{self.started_at}, {self.ended_at}]"
                 )
-        for name in ("wait_seconds", "talk_seconds", "wrapup_seconds"):
+        for name in ("wait_seconds", "talk_seconds", "wrapup_seconds", "hold_seconds"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise RecordRefused(f"{where}: {name} is {value!r}; it must be a finite >= 0")

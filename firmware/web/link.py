@@ -62,6 +62,9 @@ from branchline.firmware.records.database import AuditEntry, Records
 from branchline.firmware.records.dispositions import Disposition
 from branchline.firmware.records.errors import SensitiveDataRefused
 from branchline.firmware.web.call_monitor import MonitorRequest, request_monitor
+from branchline.firmware.web.desk_control import ControlCommand
+from branchline.firmware.web.desk_control import check as check_control
+from branchline.firmware.web.desk_control import targets as control_targets
 from branchline.firmware.web.insight import MenuReports
 from branchline.firmware.web.listen import close_listen, open_listen
 from branchline.firmware.web.live import LiveBoard
@@ -165,6 +168,8 @@ class RuntimeLink:
             elif isinstance(command, Disposed):
                 self.cti.disposed(command.agent_id, command.call_id, command.code,
                                   command.notes, now)
+            elif isinstance(command, ControlCommand):
+                command.apply(self.app, self.cti, now)
             elif isinstance(command, MonitorRequest):
                 command.apply(self.app, now)
             else:
@@ -256,12 +261,16 @@ class RuntimeLink:
             row = next((r for r in self._snapshot["agents"] if r["id"] == agent_id), {})
             desk = {"agent": agent_id, "state": row.get("state", "logged_out"), "reason": "",
                     "since": self._now_epoch(), "station": agent.station, "seq": 0,
-                    "call": None}
+                    "call": None, "notice": None}
         taken = {s.name: s.agent_id for s in self.app.stations.values()}
         return {**desk, "name": agent.name, "home_station": agent.station,
                 "stations": [name for name, who in taken.items() if who in (None, agent_id)],
                 "reasons": sorted(document.agent_codes.reasons.values()),
-                "dispositions": dict(document.agent_codes.dispositions)}
+                "dispositions": dict(document.agent_codes.dispositions),
+                "targets": control_targets(self, document, agent_id)}
+
+    def call_control(self, agent_id: str, action: str, target: str | None, who: str) -> None:
+        self._commands.put(check_control(self, agent_id, action, target, who))
 
     def agent_login(self, agent_id: str, station: str | None, who: str) -> None:
         document = self._document()

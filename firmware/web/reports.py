@@ -11,7 +11,9 @@ database itself and hands back the finished dict or text.
   epoch seconds, so intervals start at whole quarter hours of UTC, which are whole quarter
   hours of every zone a branch is in). Per queue, per agent, and per interval when asked;
   ``dispositions``: calls per wrap-up code given on the agent desktop in the range;
-  ``quality``: the SIP calls' media quality (``records.quality.quality_summary``).
+  ``quality``: the SIP calls' media quality (``records.quality.quality_summary``);
+  ``hold``: hold time (``records.holds.hold_summary``), and each queue's and agent's
+  ``average_hold_s`` (per answered call; per hold for an agent).
   Agent time counts from the first state change inside the range.
 * ``export_csv(kind, start, end)``: ``calls`` (one row per call record started in the range;
   a SIP call's loss, jitter, round trip, R and MOS in its last five columns, empty otherwise),
@@ -42,6 +44,7 @@ from branchline.firmware.ops.report import AGENT_COLUMNS, QUEUE_COLUMNS, agent_r
 from branchline.firmware.records.cdr import queue_event
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.dispositions import disposition_counts
+from branchline.firmware.records.holds import hold_summary
 from branchline.firmware.records.quality import quality_summary
 
 __all__ = ["CALL_COLUMNS", "INTERVALS", "MAX_RANGE_S", "Reports", "export_csv", "kpis_report",
@@ -52,7 +55,7 @@ MAX_RANGE_S = 366 * 86400.0  # a year and a day: the longest range one report re
 CALL_COLUMNS = ("call_id", "started", "ended", "caller", "dialled", "port", "config_version",
                 "outcome", "hangup_side", "hangup_reason", "language", "queue",
                 "priority_class", "agent_id", "wait_s", "talk_s", "wrapup_s", "survey_score",
-                "loss_percent", "jitter_ms", "rtt_ms", "r", "mos")
+                "loss_percent", "jitter_ms", "rtt_ms", "r", "mos", "hold_s")
 
 
 def _figure(value: float | None, digits: int = 1) -> float | None:
@@ -153,6 +156,11 @@ def kpis_report(db_path: Path, queues, now_epoch: float, start: float, end: floa
     with Records(db_path) as records:
         result["dispositions"] = disposition_counts(records, start, end)
         result["quality"] = quality_summary(records, start, end)
+        hold = result["hold"] = hold_summary(records, start, end)
+    for q in result["queues"]:
+        q["average_hold_s"] = hold["queues"].get(q["name"], {}).get("average_hold_s")
+    for a in result["agents"]:
+        a["average_hold_s"] = hold["agents"].get(a["id"], {}).get("average_hold_s")
     if interval_s is not None:
         result["intervals"] = [
             {"start": at, "queue": queue, **_queue_figures(k)}
@@ -194,7 +202,8 @@ def _call_row(c, zone: ZoneInfo) -> list:
             c.config_version, str(c.outcome), str(c.hangup_side), c.hangup_reason,
             c.language, c.queue or "", c.priority_class or "", c.agent_id or "",
             c.wait_seconds, c.talk_seconds, c.wrapup_seconds,
-            "" if c.survey_score is None else c.survey_score, *_quality_cells(c.quality)]
+            "" if c.survey_score is None else c.survey_score, *_quality_cells(c.quality),
+            c.hold_seconds]
 
 
 def _quality_cells(quality) -> list:

@@ -6,6 +6,9 @@
     POST /api/agent/state         {"action": ready | not_ready | end_wrapup | logout,
                                    "reason"}: the same transitions as the keypad codes (202)
     POST /api/agent/disposition   {"call_id", "code", "notes"}: stored with the call (201)
+    POST /api/agent/call          {"action", "target"}: hold, retrieve, consult, cancel,
+                                  complete, conference, transfer_agent / _queue / _outside
+                                  on the agent's call, as the keypad's codes do (202)
 
 The user name of an ``agent`` user is the agent id, so an agent acts for itself only. State
 changes are applied by the media loop at its next tick; the desk (and its stream) shows the
@@ -13,7 +16,9 @@ ACD's state however it changed: this page, the phone's keypad, a supervisor, the
 Everything the desk shows lives in the appliance, not the page: a reload mid-call shows the
 same call, pop and phase. Refusals are the link's (``config.web.link``): 404 for an agent
 no longer configured, 422 with the fix for an action the state does not allow, a station in
-use, a code not configured or notes holding a card number.
+use, a code not configured or notes holding a card number, a call-control step the call's
+state does not allow or a colleague who is not ready. The desk shows the call's control
+state (held, consulting, conference) however it was reached: this page or the phone.
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ class DispositionIn(_Body):
     notes: str = Field("", max_length=2000)
 
 
+class CallIn(_Body):
+    action: Literal["hold", "retrieve", "consult", "cancel", "complete", "conference",
+                    "transfer_agent", "transfer_queue", "transfer_outside"]
+    target: str | None = Field(None, max_length=64, description="an agent id (consult, "
+                               "transfer_agent), a queue's name (transfer_queue), a digit of "
+                               "call_control.outside (transfer_outside)")
+
+
 class Accepted(BaseModel):
     agent: str
     status: str = Field(description="'queued': the media loop applies it at its next tick; "
@@ -88,6 +101,13 @@ def disposition(body: DispositionIn, request: Request, user: AgentUser) -> Accep
     request.app.state.link.disposition(user.name, body.call_id, body.code, body.notes,
                                        user.name)
     return Accepted(agent=user.name, status="stored")
+
+
+@router.post("/api/agent/call", status_code=202,
+             summary="Hold, retrieve, consult, conference, complete, transfer the call")
+def call_control(body: CallIn, request: Request, user: AgentUser) -> Accepted:
+    request.app.state.link.call_control(user.name, body.action, body.target, user.name)
+    return Accepted(agent=user.name, status="queued")
 
 
 @router.get("/api/agent/desk/stream", summary="The agent's desk as server-sent events",

@@ -33,9 +33,18 @@ AGENT_MESSAGES: dict[str, tuple[str, str]] = {
     "agent.hold": ("保持", "Hold"),
     "agent.transfer": ("转接", "Transfer"),
     "agent.consult": ("咨询", "Consult"),
-    "agent.call_control_later": ("保持、转接和咨询需要通话控制功能，尚未提供。",
-                                 "Hold, transfer and consult need call control, not available "
-                                 "yet."),
+    "agent.retrieve": ("恢复通话", "Retrieve"),
+    "agent.conference": ("三方通话", "Conference"),
+    "agent.complete": ("完成转接", "Complete transfer"),
+    "agent.cancel": ("取消咨询", "Cancel consult"),
+    "agent.target": ("转给", "To"),
+    "agent.call_control_hint": ("转接：客户交给所选坐席或队列，您的通话结束。"
+                                "咨询：先与所选坐席通话，再完成转接、三方通话或取消。"
+                                "话机的拍叉和按键也可以做到。",
+                                "Transfer: the caller goes to the agent or queue chosen and "
+                                "your part ends. Consult: talk to the agent chosen first, then "
+                                "complete, conference or cancel. The phone's flash and codes do "
+                                "the same."),
     "agent.notes": ("备注", "Notes"),
     "agent.notes_hint": ("不要写完整卡号或密码；卡号最多写后四位。",
                          "Never write a full card number or a PIN; at most a card's last four "
@@ -79,6 +88,18 @@ AGENT_MESSAGES: dict[str, tuple[str, str]] = {
     "js.agent_did_host": ("主机", "host"),
     "js.agent_did_confirmed": ("已确认", "confirmed"),
     "js.agent_did_survey": ("满意度", "survey"),
+    "js.agent_control_talking": ("通话中", "talking"),
+    "js.agent_control_held": ("客户保持中", "caller on hold"),
+    "js.agent_control_consult_ringing": ("咨询振铃中，客户保持中",
+                                         "consult ringing, caller on hold"),
+    "js.agent_control_consulting": ("咨询中，客户保持中", "consulting, caller on hold"),
+    "js.agent_control_conference": ("三方通话", "conference"),
+    "js.agent_control_transfer_ringing": ("转接振铃中", "transfer ringing"),
+    "js.agent_held_since": ("{time} 起保持", "on hold since {time}"),
+    "js.agent_with": ("与坐席 {agent}", "with agent {agent}"),
+    "js.agent_target_agent": ("坐席 {id} {name}（{state}）", "agent {id} {name} ({state})"),
+    "js.agent_target_queue": ("队列 {name}", "queue {name}"),
+    "js.agent_target_outside": ("外线 {number}", "outside {number}"),
     "js.agent_hidden": ("（已隐藏）", "(hidden)"),
     "js.agent_yes": ("是", "yes"),
     "js.agent_no": ("否", "no"),

@@ -372,6 +372,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.sl": ("服务水平", "Service level"),
     "reports.asa": ("平均应答等待", "Average wait to answer"),
     "reports.aht": ("平均处理时长", "Average handling time"),
+    "reports.avg_hold": ("平均保持时长", "Average hold"),
+    "reports.avg_hold_agent": ("每次平均保持", "Average hold each time"),
     "reports.no_calls": ("这段时间没有来电", "No calls in this period"),
     "reports.per_interval": ("各时段明细", "Per interval"),
     "reports.interval_start": ("时段开始", "Interval from"),

@@ -90,9 +90,11 @@ def kpi_view(report: Mapping[str, Any], t: Callable[..., str], zone: ZoneInfo
     queue_rows = [{"name": q["name"], "offered": q.get("offered", 0),
                    "answered": q.get("answered", 0), "abandoned": q.get("abandoned", 0),
                    "sl": percent(q.get("service_level")), "asa": clock(q.get("asa_s")),
-                   "aht": clock(q.get("aht_s"))} for q in report.get("queues", [])]
+                   "aht": clock(q.get("aht_s")), "hold": clock(q.get("average_hold_s"))}
+                  for q in report.get("queues", [])]
     agent_rows_ = [{"name": a["id"], "answered": a.get("answered", 0),
-                    "aht": clock(a.get("aht_s")), "occupancy": percent(a.get("occupancy"))}
+                    "aht": clock(a.get("aht_s")), "occupancy": percent(a.get("occupancy")),
+                    "hold": clock(a.get("average_hold_s"))}
                    for a in report.get("agents", [])]
     starts = sorted({i["start"] for i in report.get("intervals", [])})
     labels = [dt.datetime.fromtimestamp(s, zone).strftime("%H:%M") for s in starts]

@@ -3,7 +3,9 @@
  * comes from the appliance, so a reload mid-call draws the same call; the notes being typed
  * are kept in sessionStorage per call until they are saved. The state buttons send the same
  * transitions as the keypad codes (/api/agent/state); the desk shows the ACD's state however
- * it changed.
+ * it changed. Call control (/api/agent/call) likewise: the buttons the call's control phase
+ * allows are enabled, and the phase shown is the appliance's, whether the page or the phone's
+ * flash and codes got it there; a step the appliance refused comes back as the desk's notice.
  */
 "use strict";
 
@@ -12,6 +14,13 @@
   const $ = (id) => document.getElementById(id);
   let desk = JSON.parse($("desk").textContent);
   let shownCall = null;
+  let shownNotice = null;
+  // The call-control phases each action is allowed in (firmware/web/desk_control.py).
+  const ALLOWED = {
+    hold: ["talking", "conference"], retrieve: ["held", "consult_ringing", "consulting"],
+    cancel: ["consult_ringing", "consulting"], complete: ["consulting", "conference"],
+    conference: ["consulting"], transfer: ["talking", "held"], consult: ["talking", "held"],
+  };
 
   function clock(seconds) {
     const whole = Math.max(Math.floor(seconds || 0), 0);
@@ -102,9 +111,64 @@
     $("ad-wrap").hidden = call.phase === "offered";
   }
 
+  function drawTargets() {
+    const select = $("ad-target");
+    const targets = desk.targets || {agents: [], queues: [], outside: {}};
+    const options = [];
+    for (const a of targets.agents) {
+      options.push(["agent:" + a.id, B.t("agent_target_agent",
+        {id: a.id, name: a.name || "", state: B.t("agent_state_" + a.state)}), a.state !== "ready"]);
+    }
+    for (const q of targets.queues) options.push(["queue:" + q, B.t("agent_target_queue", {name: q}), false]);
+    for (const [digit, number] of Object.entries(targets.outside)) {
+      options.push(["outside:" + digit, B.t("agent_target_outside", {number}), false]);
+    }
+    const key = JSON.stringify(options);
+    if (select.dataset.filled === key) return;
+    const chosen = select.value;
+    select.textContent = "";
+    for (const [value, label, busy] of options) {
+      const option = new Option(label, value, false, value === chosen);
+      option.disabled = busy;
+      select.append(option);
+    }
+    select.dataset.filled = key;
+  }
+
+  function drawControl() {
+    const call = desk.call;
+    const control = call && call.control;
+    const mine = !!control && control.agent === desk.agent;
+    const phase = control ? control.phase : "";
+    const badge = $("ad-control");
+    badge.textContent = control ? B.t("agent_control_" + phase) +
+      (mine ? "" : " · " + B.t("agent_with", {agent: control.agent})) : "";
+    badge.dataset.control = phase;
+    $("ad-held").textContent = control && control.held && control.held_since ?
+      B.t("agent_held_since", {time: new Date(control.held_since * 1000).toLocaleTimeString()}) : "";
+    const target = $("ad-target").value || "";
+    for (const [action, phases] of Object.entries(ALLOWED)) {
+      let allowed = mine && phases.includes(phase);
+      if (action === "consult") allowed = allowed && target.startsWith("agent:");
+      $("ad-" + action).disabled = !allowed;
+    }
+    $("ad-target").disabled = !mine || !ALLOWED.transfer.includes(phase);
+    const notice = desk.notice;
+    if (notice && JSON.stringify(notice) !== shownNotice) {
+      $("ad-error").textContent = notice.message;
+    }
+    shownNotice = notice ? JSON.stringify(notice) : null;
+  }
+
   function draw() {
     drawState();
     drawCall();
+    drawTargets();
+    drawControl();
+  }
+
+  function control(action, target) {
+    return send("/api/agent/call", target === undefined ? {action} : {action, target});
   }
 
   async function send(url, body) {
@@ -126,6 +190,15 @@
     send("/api/agent/state", {action: "not_ready", reason: $("ad-reason").value}));
   $("ad-end-wrapup").addEventListener("click", () => send("/api/agent/state", {action: "end_wrapup"}));
   $("ad-logout").addEventListener("click", () => send("/api/agent/state", {action: "logout"}));
+  for (const action of ["hold", "retrieve", "cancel", "complete", "conference"]) {
+    $("ad-" + action).addEventListener("click", () => control(action));
+  }
+  $("ad-transfer").addEventListener("click", () => {
+    const [kind, ...rest] = $("ad-target").value.split(":");
+    control("transfer_" + kind, rest.join(":"));
+  });
+  $("ad-consult").addEventListener("click", () => control("consult", $("ad-target").value.split(":").slice(1).join(":")));
+  $("ad-target").addEventListener("change", drawControl);
   $("ad-notes").addEventListener("input", () => {
     if (desk.call) sessionStorage.setItem("bl-notes-" + desk.call.call_id, $("ad-notes").value);
   });

@@ -40,6 +40,7 @@ ROLES = {
     ("POST", "/api/agent/login"): AG,
     ("POST", "/api/agent/state"): AG,
     ("POST", "/api/agent/disposition"): AG,
+    ("POST", "/api/agent/call"): AG,
     ("GET", "/api/integrations"): A,
     ("POST", "/api/integrations"): A,
     ("DELETE", "/api/integrations/{name}"): A,

@@ -6,6 +6,7 @@ then the test's phones (tests/support/station_driver.py) do what agents and a su
 Who hears whom is read off the blocks the appliance sends each phone.
 """
 
+import json
 import re
 
 import pytest
@@ -20,7 +21,10 @@ from station_driver import DrivenPhones
 from branchline.acd import AgentState
 from branchline.config.data_dir import DataDir
 from branchline.firmware.calls.conversation import Phase
+from branchline.firmware.cti.feed import CtiFeed
+from branchline.firmware.cti.pop import CallerHistory
 from branchline.firmware.records.database import Records
+from branchline.firmware.records.holds import holds_of
 from branchline.firmware.records.legs import call_legs
 
 CALLER_HZ, A_HZ, B_HZ, S_HZ = 300.0, 550.0, 1100.0, 2000.0
@@ -67,6 +71,14 @@ class Desk:
         self.board.keys(port, digits)
         self.h.run_until(lambda: self.board.keys_sent(port), 10)
         self.run(0.3)
+
+    def key_at(self, port, digits):
+        """Keys at a phone on hook: off hook, the code, on hook."""
+        self.board.off_hook(port)
+        self.run(0.2)
+        self.key(port, digits)
+        self.board.on_hook(port)
+        self.run(0.2)
 
     def login(self, port, agent):
         self.board.off_hook(port)
@@ -318,3 +330,98 @@ def test_any_hang_up_in_any_state_leaves_nothing_half_open(desk, state, who):
     assert app.counters["illegal_acd"] == 0 and app.counters["call_errors"] == 0
     records = [r for r in desk.records() if r.call_id == desk.call.call_id]
     assert len(records) == 1
+
+
+# --- hold time, CTI events, music for a re-queued caller -------------------------------------
+
+def _feed(d):
+    return CtiFeed(d.app, CallerHistory(d.h.clock.wall(0.0).tzinfo))
+
+
+def _events(feed, call_id):
+    wanted = ("held", "retrieved", "transferred", "conferenced", "answered", "ended")
+    return [(e.type, e.agent) for e in feed.since(0)[0]
+            if e.type in wanted and json.loads(e.text)["call_id"] == call_id]
+
+
+def test_hold_time_is_in_the_record_per_hold_and_per_leg(desk):
+    desk.board.flash(desk.A)  # hold 1: 1.5 s
+    desk.run(1.5)
+    desk.board.flash(desk.A)
+    desk.run(1.0)
+    desk.consult_b()  # hold 2: from the flash to the complete (ringing, consulting)
+    desk.run(2.0)
+    desk.key(desk.A, "*4#")
+    desk.run(1.0)
+    desk.board.flash(desk.B)  # hold 3, B's: 0.5 s, then B hangs up with the caller held
+    desk.run(0.5)
+    desk.board.on_hook(desk.B)
+    desk.run(1.0)
+    [cdr] = [r for r in desk.records() if r.call_id == desk.call.call_id]
+    with Records(DataDir(desk.h.data_dir).records_db) as records:
+        holds = holds_of(records, cdr.call_id)
+        legs = call_legs(cdr, records.events(0.0, float("inf"), call_id=cdr.call_id), holds)
+    assert [h.agent for h in holds] == ["1001", "1001", "1002"]
+    assert holds[0].seconds == pytest.approx(1.5) and holds[2].seconds == pytest.approx(0.5)
+    assert holds[1].seconds > 2.0  # keyed, rang, consulted: all on hold for the caller
+    assert cdr.hold_seconds == pytest.approx(sum(h.seconds for h in holds), abs=1e-3)
+    assert [(leg.who, leg.hold_s) for leg in legs] == [
+        ("1001", pytest.approx(holds[0].seconds + holds[1].seconds, abs=1e-3)),
+        ("1002", pytest.approx(0.5, abs=1e-3))]
+    assert cdr.agent_id == "1002" and cdr.outcome == "answered"  # the survey's agent: the last
+
+
+def test_cti_carries_held_retrieved_and_conferenced_in_order_each_once(
+        tmp_path, prompts_dir, bank_url):  # noqa: F811
+    d = Desk(tmp_path, prompts_dir, bank_url)
+    feed = _feed(d)
+    d.answer_first_call()
+    call_id = d.call.call_id
+    d.board.flash(d.A)  # hold, resume by flash
+    d.run(1.0)
+    d.board.flash(d.A)
+    d.run(0.5)
+    d.consult_b()  # held again, consult, conference, the agent leaves
+    d.key(d.A, "*3#")
+    d.board.on_hook(d.A)
+    d.run(0.5)
+    desk_b = feed.desk("1002")["call"]["control"]
+    assert desk_b["phase"] == "talking" and desk_b["agent"] == "1002"
+    d.board.flash(d.B)  # B holds; the caller hangs up on hold
+    d.run(0.5)
+    assert feed.desk("1002")["call"]["control"]["held"] is True
+    d.board.silence(d.trunk)
+    d.h.hang_up_caller(d.trunk)
+    d.run(4.0)
+    assert _events(feed, call_id) == [
+        ("answered", "1001"),
+        ("held", "1001"), ("retrieved", "1001"),
+        ("held", "1001"), ("answered", "1002"), ("retrieved", "1001"),  # into the conference
+        ("conferenced", "1001"),
+        ("transferred", "1001"), ("ended", "1001"),
+        ("held", "1002"), ("ended", "1002")]  # the caller left while held: no retrieved
+    retrieved = [json.loads(e.text)["data"] for e in feed.since(0)[0] if e.type == "retrieved"]
+    assert retrieved[0]["held_s"] == pytest.approx(1.0, abs=0.05)
+    seqs = [e.seq for e in feed.since(0)[0]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert d.app.counters["cti_errors"] == 0
+
+
+def test_a_caller_transferred_to_a_queue_hears_music_while_waiting(desk):
+    desk.key_at(desk.B, "*131#")  # B not ready: the call waits in the queue
+    desk.board.flash(desk.A)
+    desk.run(0.2)
+    desk.key(desk.A, "*421#")
+    assert desk.state("1001") is AgentState.WRAP_UP
+    assert desk.call.s.queueing.agent_id is None  # waiting, no agent rung
+    levels = []
+    for _ in range(40):  # 20 s: longer than the music prompt, so it loops
+        desk.run(0.5)
+        levels.append(float((desk.board.last[desk.trunk].astype(float) ** 2).mean() ** 0.5))
+    assert sum(level > 100 for level in levels) >= 30, levels  # music, not silence
+    assert desk.hears(desk.trunk) == set()  # and no agent's voice
+    desk.key_at(desk.B, "*12#")  # B ready: offered, answered, the music stops
+    desk.h.run_until(lambda: desk.B in desk.board.rings, 10)
+    desk.board.off_hook(desk.B)
+    desk.run(0.5)
+    assert desk.hears(desk.trunk) == {B_HZ}

@@ -85,7 +85,7 @@ def test_the_agent_role_reaches_its_desk_and_nothing_else(h):
     open_to_agents = {r.path for r in route_roles(h.web) if r.role is Role.agent}
     assert open_to_agents == {"/api/session", "/api/session/language", "/api/session/password",
                               "/api/agent/desk", "/api/agent/desk/stream", "/api/agent/login",
-                              "/api/agent/state", "/api/agent/disposition"}
+                              "/api/agent/state", "/api/agent/disposition", "/api/agent/call"}
 
 
 # --- state ------------------------------------------------------------------------------------
