@@ -13,10 +13,11 @@ A supervisor on the wallboard acts on a call from their own phone, the station
 
 ``request_monitor(link, call_id, action, who, admin)`` runs on a web thread: it checks what it
 can without the loop (the call is up and talking to an agent, ``who`` may monitor it, ``who``
-has a station), queues a ``MonitorRequest`` for ``RuntimeLink.pump`` and waits at most a
-second for the loop's answer; a request the loop has not taken by then is withdrawn, never
-applied late. ``MonitorRequest.apply(app, now)`` runs on the loop thread. Refusals are
-``Refused`` with what would be right (pick up the phone first, hang up another call...).
+has a station; for ``leave`` only the station), queues a ``MonitorRequest`` for
+``RuntimeLink.pump`` and waits at most a second for the loop's answer; a request the loop has
+not taken by then is withdrawn, never applied late. ``MonitorRequest.apply(app, now)`` runs
+on the loop thread. Refusals are ``Refused`` with what would be right (pick up the phone
+first, hang up another call...).
 Audit: ``CallControl`` writes each monitor session's entry, with its duration, when it ends
 or changes mode, and the take-over's; the request itself is audited here as it is accepted.
 """
@@ -71,7 +72,8 @@ def request_monitor(link, call_id: str, action: str, who: str, admin: bool) -> d
     if action not in ACTIONS:
         raise Refused(f"call {call_id}: action {action!r}; use one of {', '.join(ACTIONS)}",
                       code="bad_action")
-    call = monitored_call(link, call_id, who, admin)
+    # Leaving takes only your own phone out: the call need not be talking to an agent still.
+    agent = None if action == "leave" else monitored_call(link, call_id, who, admin)["agent"]
     supervisor = link.app.config.document.call_control.supervisor(who)
     if supervisor is None:
         raise Refused(f"{who} has no phone: {action} works from the station "
@@ -85,8 +87,9 @@ def request_monitor(link, call_id: str, action: str, who: str, admin: bool) -> d
     if request.refusal is not None:
         code, message = request.refusal
         raise Refused(message, code=code)
-    link.audit(who, f"call {call_id}: {action.replace('_', ' ')} (page) agent "
-                    f"{call['agent']} from {supervisor.station}", "")
+    whose = f" agent {agent}" if agent else ""
+    link.audit(who, f"call {call_id}: {action.replace('_', ' ')} (page){whose} from "
+                    f"{supervisor.station}", "")
     return {"call_id": call_id, "action": action, "station": supervisor.station}
 
 

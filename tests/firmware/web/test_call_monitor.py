@@ -80,6 +80,7 @@ def test_whisper_barge_and_take_over_from_the_page(floor):
     assert [m[1] for m in sessions] == ["whisper", "barge"]
     assert all(float(m[2]) >= 0.2 for m in sessions)  # each mode held at least 0.2 s
     assert f"call {call}: took over from agent 1001" in audit
+    floor.h.run(1.0)  # the wallboard shows the call without an agent now
     out = floor.act(wang, "leave")
     assert out.status_code == 422
     assert out.json()["error"]["message"] == (
