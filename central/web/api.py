@@ -98,8 +98,10 @@ def branches(request: Request, user: AnyUser):
 @router.get("/api/kpis/branches", summary="Every branch's KPIs, worst service level first")
 def branch_kpis(request: Request, user: SupervisorUser, since: str | None = None,
                 until: str | None = None, region: str | None = None, format: Format = "json"):
+    # An empty region (the page's form sends one) is every region.
     return _report(request, lambda c: reports.branch_kpis(c, *period(c, since, until),
-                                                          region=region), format, "branches")
+                                                          region=region or None),
+                   format, "branches")
 
 
 @router.get("/api/kpis/regions", summary="Every region's KPIs, worst first")
@@ -137,7 +139,8 @@ def funnel(request: Request, user: SupervisorUser, since: str | None = None,
            until: str | None = None, branch: str | None = None, region: str | None = None,
            format: Format = "json"):
     def nodes(c):
-        return menu_funnel(c, *period(c, since, until), branch=branch, region=region)
+        return menu_funnel(c, *period(c, since, until), branch=branch or None,
+                           region=region or None)
 
     if format == "csv":
         name = branch or region or "fleet"
