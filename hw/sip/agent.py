@@ -127,6 +127,7 @@ class UserAgent(OutgoingCalls, MidCall):
         self.counters = {}
         self._rng = rng or random.Random()
         self._servers = {}  # server_key -> (Transaction, reply address, transport)
+        self._invites = {}  # (Call-ID, CSeq number) -> server_key of an INVITE's transaction
         self._clients = {}  # client_key -> _Client
         self._station_digest = None if registrar is None else DigestServer(
             registrar.realm, registrar.secret, algorithms=registrar.algorithms)
@@ -185,6 +186,8 @@ class UserAgent(OutgoingCalls, MidCall):
         kind = "ist" if message.method == "INVITE" else "nist"
         t = Transaction(kind, message, reliable=transport != "udp", timers=self.timers)
         self._servers[key] = (t, address, transport)
+        if kind == "ist":
+            self._invites.setdefault((message.call_id, message.cseq.number), key)
         self._timers.attach(t.armed, lambda _, when: self._carry_server(
             key, t, t.tick(when), when))
         return self._carry_server(key, t, t.start(now), now, source)
@@ -325,7 +328,17 @@ class UserAgent(OutgoingCalls, MidCall):
                     out += self._event(call, "timeout", now, "timeout")
             elif isinstance(action, Terminated):
                 self._servers.pop(key, None)
+                if t.kind == "ist":
+                    invite = (t.request.call_id, t.request.cseq.number)
+                    if self._invites.get(invite) == key:
+                        del self._invites[invite]
         return out
+
+    def _invite_server(self, call_id, cseq):
+        """The server transaction of the INVITE with this Call-ID and CSeq number, or None
+        (a lookup: the 2xx resends of many calls must not scan every transaction)."""
+        entry = self._servers.get(self._invites.get((call_id, cseq)))
+        return None if entry is None else entry[0]
 
     def _respond(self, request, response, now):
         key = server_key(request)

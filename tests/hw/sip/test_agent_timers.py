@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from sip_harness import Net
 
-from branchline.hw.sip import Response, Transaction, parse_message, response_for
+from branchline.hw.sip import Request, Response, Transaction, parse_message, response_for
 from branchline.hw.sip.agent import UserAgent
 from branchline.hw.sip.calls import CallEnded, IncomingCall
 from branchline.hw.sip.digest import DigestClient
@@ -228,6 +228,19 @@ def test_a_tick_touches_only_the_transactions_and_calls_that_are_due(monkeypatch
     assert asked == []  # 200 calls and 200 transactions up, nothing due: none asked
     ua.tick(32.0)
     assert asked == ["tick"] * 200
+
+
+def test_resending_many_unacknowledged_200s_looks_up_each_invite_not_every_transaction(
+        monkeypatch):
+    ua = _agent()
+    for n in range(200):  # 200 answers whose ACKs are late: each 200 is resent at T1
+        ua.answer(_incoming(ua, 0.0, call_id=f"call-{n}", branch=f"z9hG4bK-i{n}"), 0.0)
+    looked, call_id = [], Request.call_id
+    monkeypatch.setattr(Request, "call_id",
+                        property(lambda r: looked.append(1) or call_id.fget(r)))
+    resent = [parse_message(o.data) for o in ua.tick(0.5)]
+    assert [m.status for m in resent] == [200] * 200
+    assert len(looked) < 1000  # scanning every transaction per resend read 20,100
 
 
 def test_the_heap_skips_cancelled_and_replaced_entries_and_fires_new_ones_due_now():
