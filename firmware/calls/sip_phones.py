@@ -8,8 +8,8 @@ call at an analog station (firmware/calls/control.py), and answers the phone:
     hold (re-INVITE sendonly/inactive)     hold                             music to the caller
     resume (re-INVITE sendrecv)            resume                           the caller again
     REFER to an extension, agent, queue,   hold if talking, then            202, NOTIFY 200;
-      keypad code or allowed outside       transfer_agent / transfer_queue  403 and a log line
-      number                                                                when refused
+      keypad code or allowed outside       transfer_agent / _queue /        403 and a log line
+      number                                 _outside                       when refused
     second call to an extension/agent      hold if talking, then consult    200 and ringback,
                                                                             then the colleague
     BYE of that second call                resume (held again if the phone  -
@@ -20,9 +20,9 @@ call at an analog station (firmware/calls/control.py), and answers the phone:
 
 A Refer-To or second call's number is, in this order: a phone's extension (the agent logged
 in at that station), a ``call_control`` transfer code (``*41{agent}#``, ``*42{digit}#``,
-``*43{digit}#``), an agent id, a queue name, a number in ``sip.transfer_targets``. An outside
-number is refused for now (as ``*43``: the caller's trunk would have to be transferred);
-anything else is refused with 403 (toll fraud: nothing is dialled that is not configured).
+``*43{digit}#``), an agent id, a queue name, a number in ``sip.transfer_targets`` (handed
+over as ``*43`` does, firmware/calls/outside.py); anything else is refused with 403 (toll
+fraud: nothing is dialled that is not configured).
 
 ``settle(now)``, once a tick: a phone's second call whose consult the call control ended (the
 colleague hung up or did not answer, the transfer completed) is ended, and a SIP phone left
@@ -135,9 +135,7 @@ class SipPhones:
         elif kind == "queue":
             done = control.transfer_queue(value, now)
         else:
-            done = False
-            log.info("station %s: transfer to the outside number %s needs the trunk's own "
-                     "transfer (not available yet)", station.name, value)
+            done = control.transfer_outside(value, now)
         if not done:
             if held_now:
                 control.resume(now)

@@ -28,7 +28,7 @@ log = logging.getLogger("branchline.stations")
 
 _MONITOR = {"listen": MonitorMode.LISTEN, "whisper": MonitorMode.WHISPER,
             "barge": MonitorMode.BARGE}
-_FROM_HOLD = ("consult", "transfer_agent", "transfer_queue")
+_FROM_HOLD = ("consult", "transfer_agent", "transfer_queue", "transfer_outside")
 _AGENT_ACTIONS = ("consult", "conference", "complete", "transfer_agent", "transfer_queue",
                   "transfer_outside")
 

@@ -7,11 +7,13 @@ types the Refer-To with Replaces a phone would send (its own second call's dialo
 """
 
 import logging
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 - fixtures
-from sip_peers import LOOPBACK, Baresip, LiveAppliance, processes, tone_wav  # noqa: F401
+from sip_harness import free_port
+from sip_peers import LOOPBACK, Baresip, LiveAppliance, Sipp, processes, tone_wav  # noqa: F401
 
 from branchline.acd import AgentState
 from branchline.config.data_dir import DataDir
@@ -19,6 +21,7 @@ from branchline.firmware.calls.conversation import Phase
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.legs import call_legs
 
+SCENARIOS = Path(__file__).parents[1] / "hw" / "sip" / "scenarios"
 NUMBER = "075588880001"
 CALLER = "13912345678"
 A, B = "1002", "1003"
@@ -27,7 +30,13 @@ EXTENSIONS = {"desk1": "801", "desk2": "802"}
 
 
 @pytest.fixture
-def live(tmp_path, prompts_dir, bank_url):  # noqa: F811 - fixtures
+def carrier_port():
+    """Where the carrier trunk sends calls (a SIPp callee when a test starts one there)."""
+    return free_port()
+
+
+@pytest.fixture
+def live(tmp_path, prompts_dir, bank_url, carrier_port):  # noqa: F811 - fixtures
     def two_desks(document):
         agents = {a["id"]: a for a in document["acd"]["agents"]}
         document["acd"]["agents"] = [{**agents[A], "station": "desk1"},
@@ -38,7 +47,8 @@ def live(tmp_path, prompts_dir, bank_url):  # noqa: F811 - fixtures
     app = LiveAppliance(
         tmp_path / "data", prompts_dir, bank_url,
         sip={"listen": f"{LOOPBACK}:0", "channels": 2,
-             "trunks": {"local": {"sources": [LOOPBACK]}},
+             "trunks": {"local": {"sources": [LOOPBACK]},
+                        "carrier": {"address": f"{LOOPBACK}:{carrier_port}"}},
              "phones": {d: {"extension": e} for d, e in EXTENSIONS.items()},
              "transfer_targets": ["95566"],
              "phone_digest": ["MD5"]},  # baresip 1.0 gives up on a SHA-256 challenge
@@ -173,6 +183,29 @@ def test_blind_transfer_by_refer_to_an_extension_gives_the_caller_to_the_colleag
     record, legs = desks.legs()
     assert record.agent_id == B
     assert legs == [(A, f"transferred:agent:{B}"), (B, "caller_hung_up")]
+
+
+def test_a_refer_to_an_allowed_outside_number_hands_the_caller_to_the_carrier(
+        desks, carrier_port, tmp_path, processes):  # noqa: F811 - fixture
+    app, phone = desks.app, desks.phones[A]
+    far = Sipp(["sipp", "-sf", str(SCENARIOS / "callee.xml"), "-i", LOOPBACK,
+                "-p", str(carrier_port), "-mp", str(free_port()), "-rtp_echo", "-m", "1",
+                "-nostdin", "-timeout", "60", "-timeout_error", "-trace_stat", "-stf",
+                "stats.csv", "-trace_err", "-error_file", "errors.log"], tmp_path)
+    processes.append(far)
+    phone.type(f"/transfer {desks.uri('95566')}\n")  # in sip.transfer_targets
+    call = app.app.calls[desks.sip1]
+    assert app.until(lambda: call.s.outside is not None and
+                     call.s.outside.connected is not None), far.output()[-3000:]
+    assert app.until(lambda: desks.sip_call("desk1") is None), phone.output()
+    assert desks.state(A) is not AgentState.TALKING
+    desks.caller.type("/hangup\n")
+    assert app.until(far.done), far.output()[-3000:]
+    assert far.result() == (1, 0)  # answered, then our BYE when the caller left
+    assert app.until(desks.nothing_left), phone.output()
+    record, legs = desks.legs()
+    assert record.agent_id == A
+    assert legs[0] == (A, "transferred:outside:95566")
 
 
 def test_keypad_codes_from_the_phone_transfer_as_on_an_analog_station(desks):
