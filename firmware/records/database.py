@@ -465,11 +465,14 @@ class Records:
                        "AND started_epoch < ?", (recording_cut,))
             counts = {}
             if cut["calls"] is not None:
-                # An hour's sums go with the hour's last call.
+                # An hour's or a day's sums go with its last call.
                 db.execute("DELETE FROM ivr_visits WHERE started_epoch < ?", (cut["calls"],))
                 db.execute("DELETE FROM ivr_calls WHERE started_epoch < ?", (cut["calls"],))
                 for table in ("ivr_hours", "ivr_hour_times"):
                     db.execute(f"DELETE FROM {table} WHERE (hour + 1) * 3600 <= ?",
+                               (cut["calls"],))
+                for table in ("ivr_days", "ivr_day_times"):
+                    db.execute(f"DELETE FROM {table} WHERE (day + 1) * 86400 <= ?",
                                (cut["calls"],))
             for name, sql in (
                 ("calls", "DELETE FROM calls WHERE started_epoch < ?"),

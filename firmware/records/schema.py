@@ -382,5 +382,46 @@ _V7 = (
 # Version 8: hold time, the call's total and each hold (holds.py).
 _V8 = HOLDS_SCHEMA
 
-MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# Version 9: the menus' sums per UTC day (day = floor(hour / 24)) beside the hourly ones, so a
+# year's funnel reads 365 days' rows per node and exit, not thousands of hours'.
+_V9 = (
+    """
+    CREATE TABLE ivr_days (
+        config_version  INTEGER NOT NULL,
+        day             INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        older           INTEGER NOT NULL,
+        node            TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        exit            TEXT NOT NULL,
+        next_node       TEXT NOT NULL,
+        visits          INTEGER NOT NULL,
+        first           INTEGER NOT NULL,
+        timed_out       INTEGER NOT NULL,
+        invalid         INTEGER NOT NULL,
+        to_person       INTEGER NOT NULL,
+        PRIMARY KEY (config_version, day, dialled, older, node, exit, next_node)
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO ivr_days SELECT config_version, hour / 24, dialled, older, node, kind, exit, "
+    "next_node, sum(visits), sum(first), sum(timed_out), sum(invalid), sum(to_person) "
+    "FROM ivr_hours GROUP BY config_version, hour / 24, dialled, older, node, exit, next_node",
+    """
+    CREATE TABLE ivr_day_times (
+        config_version  INTEGER NOT NULL,
+        day             INTEGER NOT NULL,
+        dialled         TEXT NOT NULL,
+        older           INTEGER NOT NULL,
+        node            TEXT NOT NULL,
+        seconds         INTEGER NOT NULL,
+        visits          INTEGER NOT NULL,
+        PRIMARY KEY (config_version, day, dialled, older, node, seconds)
+    ) WITHOUT ROWID
+    """,
+    "INSERT INTO ivr_day_times SELECT config_version, hour / 24, dialled, older, node, seconds, "
+    "sum(visits) FROM ivr_hour_times GROUP BY config_version, hour / 24, dialled, older, node, "
+    "seconds",
+)
+
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,10 +26,10 @@ hanging up overrides everything except an agent having answered:
 visits); ``to_person`` marks the one visit after which the call first reached a person (the
 next node is a queue or a transfer): the node and exit that sent the caller there.
 
-``store_call`` writes one call's rows (records schema v7): its visits, the hourly sums and
-its ``ivr_calls`` row, each marked ``older`` when the older callers' mode was on at any
-moment of the call (a ``mode`` step in its path), so every report can be had per mode. An
-``ivr_calls`` row also keeps how many seconds later its number called again
+``store_call`` writes one call's rows: its visits, the hourly and (records schema v9) daily
+sums and its ``ivr_calls`` row, each marked ``older`` (v7) when the older callers' mode was on
+at any moment of the call (a ``mode`` step in its path), so every report can be had per
+mode. An ``ivr_calls`` row also keeps how many seconds later its number called again
 (``next_call_s``) and next reached a person (``next_person_s``), looking at most
 ``NEXT_HORIZON_S`` ahead; the calls before it within that horizon are updated when it is
 written, so containment and repeats within any window up to a week are a plain sum.
@@ -41,6 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ADD_DAY",
+    "ADD_DAY_TIME",
     "ADD_HOUR",
     "ADD_HOUR_TIME",
     "INSERT_CALL_PATH",
@@ -70,18 +72,30 @@ INSERT_VISIT = (
     "VALUES (" + ", ".join("?" * 15) + ")"
 )
 
-ADD_HOUR = (
-    "INSERT INTO ivr_hours (config_version, hour, dialled, node, kind, exit, next_node, "
-    "visits, first, timed_out, invalid, to_person, older) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
-    "ON CONFLICT DO UPDATE SET visits = visits + 1, first = first + excluded.first, "
-    "timed_out = timed_out + excluded.timed_out, invalid = invalid + excluded.invalid, "
-    "to_person = to_person + excluded.to_person"
-)
-ADD_HOUR_TIME = (
-    "INSERT INTO ivr_hour_times (config_version, hour, dialled, node, seconds, older, visits) "
-    "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET visits = visits + 1"
-)
+
+
+def _add_sums(table: str, period: str) -> str:
+    return (
+        f"INSERT INTO {table} (config_version, {period}, dialled, node, kind, exit, next_node, "
+        "visits, first, timed_out, invalid, to_person, older) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET visits = visits + 1, first = first + excluded.first, "
+        "timed_out = timed_out + excluded.timed_out, invalid = invalid + excluded.invalid, "
+        "to_person = to_person + excluded.to_person"
+    )
+
+
+def _add_times(table: str, period: str) -> str:
+    return (f"INSERT INTO {table} (config_version, {period}, dialled, node, seconds, older, "
+            "visits) VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET visits = visits + 1")
+
+
+# The sums per UTC hour (hour = floor(epoch / 3600)) and, since schema v9, per UTC day
+# (day = floor(hour / 24)): a year's funnel reads the days, the hours at either end.
+ADD_HOUR = _add_sums("ivr_hours", "hour")
+ADD_HOUR_TIME = _add_times("ivr_hour_times", "hour")
+ADD_DAY = _add_sums("ivr_days", "day")
+ADD_DAY_TIME = _add_times("ivr_day_times", "day")
 
 INSERT_CALL_PATH = (
     "INSERT INTO ivr_calls (caller, started_epoch, call_id, config_version, dialled, path, "
@@ -240,8 +254,12 @@ def store_call(db, call_id: str, started_epoch: float, caller: str, config_versi
     rows = visit_rows(config_version, started_epoch, call_id, dialled, path)
     older = int(older_mode(path))
     db.executemany(INSERT_VISIT, [(*row, older) for row in rows])
-    db.executemany(ADD_HOUR, [(*hour_row(row), older) for row in rows])
-    db.executemany(ADD_HOUR_TIME, [(*hour_time_row(row), older) for row in rows])
+    hours = [(*hour_row(row), older) for row in rows]
+    times = [(*hour_time_row(row), older) for row in rows]
+    db.executemany(ADD_HOUR, hours)
+    db.executemany(ADD_HOUR_TIME, times)
+    db.executemany(ADD_DAY, [(h[0], h[1] // 24, *h[2:]) for h in hours])
+    db.executemany(ADD_DAY_TIME, [(t[0], t[1] // 24, *t[2:]) for t in times])
     call = call_path_row(call_id, started_epoch, caller, config_version, dialled, outcome,
                          queue, rows)
     later: tuple = (None, None)

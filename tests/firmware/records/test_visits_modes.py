@@ -1,6 +1,6 @@
-"""Records schema v7: the caller's mode on every visit, hourly sum and call, and each call's
-time to its number's next call and next person, the same whether the calls were written
-by this release, in any order, or stored before it and migrated."""
+"""Records schema v7 and v9: the caller's mode on every visit, hourly and daily sum and call,
+and each call's time to its number's next call and next person, the same whether the calls
+were written by this release, in any order, or stored before it and migrated."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from ivr_traffic import calls, journeys
 
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.schema import MIGRATIONS
+from branchline.firmware.records.types import RetentionPolicy
 
-TABLES = ("ivr_visits", "ivr_hours", "ivr_hour_times", "ivr_calls")
+TABLES = ("ivr_visits", "ivr_hours", "ivr_hour_times", "ivr_days", "ivr_day_times", "ivr_calls")
 
 
 def traffic():
@@ -102,3 +103,18 @@ def test_a_call_knows_its_numbers_next_call_and_next_person(tmp_path):
         want = tuple(min(o.started_at for o in found) - c.started_at if found else None
                      for found in (later, person))
         assert stored[c.call_id] == want, c.call_id
+
+
+def test_retention_takes_a_days_sums_with_its_last_call(tmp_path):
+    records = traffic()
+    first_day = int(min(r.started_at for r in records) // 86400)
+    with Records(tmp_path / "r.db") as r:
+        r.append_many(records)
+        days = sorted({d for (d,) in r.rows("SELECT DISTINCT day FROM ivr_days")})
+        assert days == sorted({int(c.started_at // 86400) for c in records})
+        assert len(days) == 2
+        cut = (first_day + 1) * 86400.0
+        r.expire(cut + 86400, RetentionPolicy(calls_days=1, events_days=None,
+                                              agent_states_days=None, recordings_days=None))
+        assert {d for (d,) in r.rows("SELECT DISTINCT day FROM ivr_day_times")} \
+            == {d for (d,) in r.rows("SELECT DISTINCT day FROM ivr_days")} == {days[1]}

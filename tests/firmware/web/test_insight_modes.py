@@ -10,6 +10,7 @@ inside an hour, so the hourly sums and the raw visits are both read.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import replace
 from itertools import pairwise
@@ -115,6 +116,10 @@ def test_each_mode_has_the_containment_repeats_and_reasons_of_its_calls(db, mode
         == {k: v[3] for k, v in per_path.items()}
     assert {(x["node"], x["exit"]): x["calls"] for x in got_p["reasons"]} == dict(reasons)
     assert got_c["calls"] == len(mine) > 40
+    local = dt.timezone(dt.timedelta(seconds=OFFSET))
+    per_day = Counter(dt.datetime.fromtimestamp(c.started_at, local).date().isoformat()
+                      for c in mine)
+    assert {d["day"]: d["calls"] for d in got_c["days"]} == dict(per_day)
     assert got_r["repeated"] > 0
 
 
