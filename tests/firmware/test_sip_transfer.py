@@ -7,6 +7,8 @@ appliance on real time: sim board + SIP board).
 - A trunk that bridges (the default): our own peer calls in sending a tone; SIPp answers the
   second call we place to the target and echoes its RTP (``-rtp_echo``), so the caller hears
   its own tone back only if the bridge carries audio both ways.
+- A ``refer`` trunk that refuses the REFER (our own peer as the caller answers it 405): the
+  caller is bridged to a second call instead.
 - A target not in ``sip.transfer_targets``: nothing is sent to the carrier, the refusal is
   counted (/metrics), and the caller hears the number-unobtainable tone before the call ends.
 """
@@ -140,3 +142,33 @@ def test_a_target_not_in_transfer_targets_is_refused_and_the_caller_told(
     assert record.hangup_reason == "transfer_failed:95599"
     assert ("transfer_refused", "95599: 95599 is not in sip.transfer_targets") in [
         (s.what, s.detail) for s in record.ivr_path]
+
+
+def test_a_refer_the_trunk_refuses_falls_back_to_a_bridged_call(tmp_path, prompts_dir,  # noqa: F811
+                                                                bank_url):  # noqa: F811
+    carrier = Peer(answer=True)
+    # Both peers are on 127.0.0.1: a call in is the first trunk's that names the address, and
+    # the test's document is written with sorted keys, so the caller's trunk sorts first.
+    trunks = {"branch_pbx": {"sources": [LOOPBACK], "transfer": "refer"},
+              "carrier": {"address": "{}:{}".format(*carrier.address)}}
+    app = LiveAppliance(tmp_path / "data", prompts_dir, bank_url, sip=_sip(trunks),
+                        edit=_transfer_flow(TARGET))
+    caller = Peer()  # our own agent answers a caller's REFER 405 (only phones may REFER)
+    app.peers += [caller, carrier]
+    try:
+        call_id, out = caller.ua.invite(NUMBER, app.address, app.app.clock.now(),
+                                        from_user="13800138000", media_address=caller.media)
+        caller.ep.send(out)
+        assert app.until(lambda: carrier.of(CallAnswered))
+        caller.ep.send(caller.ua.hangup(call_id, app.app.clock.now()))
+        assert app.until(lambda: carrier.of(CallEnded))  # both legs end
+        assert app.until(lambda: not app.app.calls)
+        counters = dict(app.sip.counters)
+        (record,) = app.records()
+    finally:
+        app.close()
+    (invite,) = carrier.of(IncomingCall)
+    assert invite.callee == TARGET
+    steps = [(s.what, s.detail) for s in record.ivr_path if s.node == "transfer"]
+    assert steps[:3] == [("refer", TARGET), ("refer_ended", "405"), ("dial", f"{TARGET} on sip2")]
+    assert counters.get("transfer_refer") == 1
