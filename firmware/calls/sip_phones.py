@@ -76,6 +76,10 @@ class SipPhones:
             step(station, None, event, now)
         else:
             call.guard(now, lambda: step(station, call.control, event, now))
+        # Whatever the step did (a call that failed in it ends), the phone gets an answer.
+        local = self._local[port]
+        self.phones.refuse_transfer(local, 403)
+        self.phones.refuse_consult(local, 486)
 
     def settle(self, now: float) -> None:
         if self.phones is None:
