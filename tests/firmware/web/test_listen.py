@@ -37,7 +37,7 @@ def supervisors(doc):
     doc["call_control"] = {"supervisors": [{"user": "sup1", "station": "fxs3",
                                             "agents": ["1001"]},
                                            {"user": "sup2", "station": "fxs4",
-                                            "agents": ["1002"]}]}
+                                            "queues": ["vip"]}]}
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_who_may_listen(web):
         listen(web, web.client("viewer"), 0.1)
     assert refused.value.code == 4403
     with pytest.raises(WebSocketDisconnect) as refused:
-        listen(web, web.client("supervisor", name="sup2"), 0.1)  # may monitor 1002 only
+        listen(web, web.client("supervisor", name="sup2"), 0.1)  # may monitor vip only
     assert refused.value.code == 4409 and "call_control.supervisors" in refused.value.reason
     with pytest.raises(WebSocketDisconnect) as refused:
         listen(web, web.client("supervisor", name="sup1"), 0.1,
