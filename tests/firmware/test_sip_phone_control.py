@@ -60,15 +60,17 @@ def live(tmp_path, prompts_dir, bank_url, carrier_port):  # noqa: F811 - fixture
 class Desks:
     """The appliance, the two phones logged in and ready, and a caller talking to A."""
 
-    def __init__(self, app, tmp_path, started):
+    def __init__(self, app, tmp_path, started, b_answers=True):
         self.app, self.acd = app, app.app.acd
         self.host, self.port = app.address
         self.phones = {}
         for (desk, ext), agent, hz in zip(EXTENSIONS.items(), (A, B), (1750.0, 1250.0),
                                           strict=True):
+            mode = "auto" if agent == A or b_answers else "manual"
             phone = Baresip(tmp_path / desk,
                             f"<sip:{ext}@{self.host}:{self.port}>;auth_pass={PASSWORDS[desk]};"
-                            "answermode=auto;regint=600", tone_wav(tmp_path / f"{desk}.wav", hz))
+                            f"answermode={mode};regint=600",
+                            tone_wav(tmp_path / f"{desk}.wav", hz))
             started.append(phone)
             self.phones[agent] = phone
             assert app.until(lambda d=desk: app.sip.status()["phones"][d]), phone.output()
@@ -294,6 +296,62 @@ def test_whoever_hangs_up_leaves_no_half_open_leg_and_no_stuck_agent(desks, case
         other = B if then[1] == A else A
         assert desks.state(then[1]) is AgentState.TALKING
         assert app.until(lambda: desks.state(other) is not AgentState.TALKING)
+    if who != "caller":
+        desks.caller.type("/hangup\n")
+    assert app.until(desks.nothing_left), desks.out(A) + desks.out(B)
+    assert app.until(lambda: all(not s.off_hook for s in app.app.stations.values()))
+
+
+def _to_consult_ringing(desks):
+    _to_held(desks)
+    desks.phones[A].type(f"/dial {desks.uri('802')}\n")
+    assert desks.app.until(lambda: desks.control.phase is Phase.CONSULT_RINGING), desks.out(A)
+    assert desks.app.until(lambda: "Incoming call" in desks.out(B)), desks.out(B)
+
+
+def _to_transfer_ringing(desks):
+    desks.phones[A].type(f"/transfer {desks.uri('802')}\n")
+    assert desks.app.until(lambda: desks.control.phase is Phase.TRANSFER_RINGING), \
+        desks.out(A)
+    assert desks.app.until(lambda: "Incoming call" in desks.out(B)), desks.out(B)
+
+
+RINGING = {
+    # (state, who hangs up): how to get there, who types what, and (the phase, its agent)
+    # after (None: the caller's call is over); "accept": B picks up then.
+    ("consult ringing", "caller"): (_to_consult_ringing, "caller", "/hangup\n", None),
+    ("consult ringing", "agent's consult call"): (_to_consult_ringing, A, "/hangup\n",
+                                                  (Phase.TALKING, A)),
+    ("consult ringing", "agent's first call"): (_to_consult_ringing, A, "/line 1\n/hangup\n",
+                                                "accept"),
+    ("transfer ringing", "caller"): (_to_transfer_ringing, "caller", "/hangup\n", None),
+}
+
+
+@pytest.mark.parametrize("case", list(RINGING), ids=[" ".join(c) for c in RINGING])
+def test_whoever_hangs_up_while_the_colleague_rings_leaves_nothing_behind(
+        live, tmp_path, processes, case):  # noqa: F811 - fixture
+    desks = Desks(live, tmp_path, processes, b_answers=False)
+    app = desks.app
+    reach, who, keys, then = RINGING[case]
+    reach(desks)
+    (desks.caller if who == "caller" else desks.phones[who]).type(keys)
+    if then is None:
+        assert app.until(lambda: desks.control is None or desks.control.conv.over), \
+            desks.out(A)
+        assert app.until(lambda: "Incoming call" in desks.out(B) and
+                         desks.sip_call("desk2") is None), desks.out(B)
+    elif then == "accept":  # the agent's hang-up while it rang handed the caller over
+        assert app.until(lambda: desks.control.phase is Phase.TRANSFER_RINGING), desks.out(A)
+        assert app.until(lambda: desks.state(A) is not AgentState.TALKING)
+        desks.phones[B].type("/accept\n")
+        assert app.until(lambda: (desks.control.phase, desks.control.agent_id)
+                         == (Phase.TALKING, B)), desks.out(B)
+    else:
+        assert app.until(lambda: (desks.control.phase, desks.control.agent_id) == then
+                         and desks.second_call("desk1") is None), desks.out(A)
+        assert app.until(lambda: desks.sip_call("desk2") is None), desks.out(B)
+        assert app.until(lambda: desks.state(B) is not AgentState.TALKING)
     if who != "caller":
         desks.caller.type("/hangup\n")
     assert app.until(desks.nothing_left), desks.out(A) + desks.out(B)
