@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES_BUILD := pyproject.toml setup.py $(wildcard dsp/*.pyx dsp/*.pxd hw/*/*.pyx)
 
-.PHONY: run test lint bench build clean deb check-arm64
+.PHONY: run test soak lint bench build clean deb check-arm64
 
 $(STAMP): $(SOURCES_BUILD) scripts/install-system-deps
 	scripts/install-system-deps
@@ -23,7 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not soak"
+
+# An hour of a busy branch on the board emulator with every kind of fault (5-10 minutes).
+soak: $(STAMP)
+	$(BIN)/pytest -m soak
 
 bench: $(STAMP)
 	PYTHONPATH=tests/support ONLY=$(ONLY) $(BIN)/python -m bench

@@ -132,7 +132,7 @@ def _open_fds():
     return len(os.listdir("/proc/self/fd"))
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_soak_eight_lines_for_an_hour_with_faults(tmp_path, prompts_dir, bank_url):  # noqa: F811
     """8 trunks, 4 agents, calls all hour, every kind of fault: nothing leaks, nothing sticks.
 
