@@ -67,6 +67,9 @@ class Scope:
     offset_s: float = 0.0             # the branch's UTC offset (days and hours of the week)
     week_hours: tuple[int, ...] | None = None  # 0 = Monday 00:00-01:00 local time
     mode: str | None = None           # "older", "standard" or None (both)
+    # With week_hours: UTC days all of whose calls fall in those hours, so their daily sums
+    # can be read whole.
+    plain_days: frozenset[int] = frozenset()
 
 
 def week_hour_sql(column: str, offset_s: float) -> str:
@@ -116,6 +119,15 @@ def _pieces(scope: Scope) -> list[tuple[str, str, list]]:
     if scope.week_hours is None and first_d < last_d:
         out.append(("days", *_where(scope, "v", first_d, last_d, period="day")))
         hours = [(first_h, first_d * 24), (last_d * 24, last_h)]
+    plain = sorted(d for d in scope.plain_days if first_d <= d < last_d)
+    if scope.week_hours is not None and plain:
+        listed = ", ".join(str(int(d)) for d in plain)
+        where, params = _where(replace(scope, week_hours=None), "v", first_d, last_d,
+                               period="day")
+        out.append(("days", f"{where} AND v.day IN ({listed})", params))
+        where, params = _where(scope, "v", first_h, last_h, period="hour")
+        out.append(("hours", f"{where} AND v.hour / 24 NOT IN ({listed})", params))
+        hours = []
     out += [("hours", *_where(scope, "v", a, b, period="hour")) for a, b in hours if a < b]
     for a, b in ((scope.start, first_h * 3600.0), (last_h * 3600.0, scope.end)):
         if a < b:
@@ -246,21 +258,32 @@ def repeats(records: Records, scope: Scope, window_s: float) -> dict:
             "repeat_rate": _rate(repeated, total), "paths": paths}
 
 
-def shared_week_hours(records: Records, before: Scope, after: Scope) -> tuple[int, ...]:
-    """The local hours of the week in which both scopes' versions took calls."""
-    def hours(scope: Scope) -> set[int]:
+def shared_week_hours(records: Records, before: Scope, after: Scope
+                      ) -> tuple[tuple[int, ...], tuple[frozenset[int], frozenset[int]]]:
+    """The local hours of the week in which both scopes' versions took calls; and for each
+    scope, the UTC days on which all its calls fell in those hours."""
+    def hours(scope: Scope) -> dict[int, set[int]]:
         where, params = _where(replace(scope, week_hours=None), "c")
-        return {h for (h,) in records.rows(
-            f"SELECT DISTINCT {week_hour_sql('c.started_epoch', scope.offset_s)} "
-            f"FROM ivr_calls c WHERE {where}", params)}
-    return tuple(sorted(hours(before) & hours(after)))
+        found: dict[int, set[int]] = {}
+        for day, hour in records.rows(
+                f"SELECT DISTINCT CAST(c.started_epoch / 86400 AS INTEGER), "
+                f"{week_hour_sql('c.started_epoch', scope.offset_s)} "
+                f"FROM ivr_calls c WHERE {where}", params):
+            found.setdefault(day, set()).add(hour)
+        return found
+
+    sides = [hours(before), hours(after)]
+    shared = set.union(set(), *sides[0].values()) & set.union(set(), *sides[1].values())
+    return tuple(sorted(shared)), tuple(frozenset(day for day, seen in side.items()
+                                                  if seen <= shared) for side in sides)
 
 
 def compare(records: Records, before: Scope, after: Scope) -> dict:
     """Per node, the rates of ``before`` and ``after`` over the hours of the week both had
     calls in (so a change is not mistaken for the difference between mornings and nights)."""
-    hours = shared_week_hours(records, before, after)
-    sides = [funnel(records, replace(s, week_hours=hours)) for s in (before, after)]
+    hours, plain = shared_week_hours(records, before, after)
+    sides = [funnel(records, replace(s, week_hours=hours, plain_days=days))
+             for s, days in zip((before, after), plain, strict=True)]
     names = sorted({n["node"] for side in sides for n in side["nodes"]})
     rows = []
     for name in names:

@@ -138,3 +138,30 @@ def test_an_unknown_mode_is_refused_with_the_ones_there_are(tmp_path):
     reports = MenuReports(tmp_path / "records.db", None, worker=None)
     with pytest.raises(Refused, match="caller mode 'elder': give one of older, standard"):
         reports.scope(1, [DIALLED], 0.0, 3600.0, "elder")
+
+
+def test_a_comparison_reads_whole_days_where_every_call_fell_in_the_shared_hours(tmp_path):
+    # v1 answers 09:00-17:00 for a week, v2 13:00-17:00 the next: the shared hours are
+    # 13:00-17:00, so every day of v2 is read from the daily sums, v1's from the hours.
+    paths = journeys(200, seed=6)
+    records = [*calls(paths, days=7, per_day=50, seed=7, version=1, callers=90),
+               *calls(paths, days=7, per_day=30, seed=8, version=2, callers=90, prefix="w",
+                      first_day=dt.date(2026, 1, 12), hours=(13, 17))]
+    path = tmp_path / "records.db"
+    with Records(path) as r:
+        r.append_many(records)
+    start, end = min(c.started_at for c in records) - 7.5, max(c.started_at for c in records) + 1
+    before, after = (Scope(v, (DIALLED,), start, end, OFFSET) for v in (1, 2))
+    with Records(path) as r:
+        got = compare(r, before, after)
+    shared = tuple(got["week_hours"])
+    assert len(shared) == 7 * 4
+    rows = {n["node"]: n for n in got["nodes"]}
+    for label, scope in (("before", before), ("after", after)):
+        nodes, _ = reference_funnel(records, replace(scope, week_hours=shared))
+        for name, want in nodes.items():
+            for key in ("calls", "entered", "hang_up_rate", "escalation_rate", "median_s",
+                        "p90_s"):
+                assert rows[name][f"{key}_{label}"] == want[key], (label, name, key)
+    assert got["calls_after"] == 7 * 30
+    assert 0 < got["calls_before"] < 7 * 50
