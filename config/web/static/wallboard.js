@@ -142,6 +142,7 @@
           button.type = "button";
           button.dataset.act = action;
           button.textContent = B.t("monitor_" + action);
+          button.setAttribute("aria-label", button.textContent + " · " + call.port + " · " + call.agent);
           actions.append(button);
         }
         tr.append(actions);
