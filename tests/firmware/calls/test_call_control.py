@@ -8,7 +8,11 @@ Who hears whom is read off the blocks the appliance sends each phone.
 
 import json
 import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jsonschema_rs
 import pytest
 from runtime_harness import (
     RuntimeHarness,
@@ -20,14 +24,17 @@ from station_driver import DrivenPhones
 
 from branchline.acd import AgentState
 from branchline.config.data_dir import DataDir
+from branchline.config.web.cti_events import JSON_SCHEMA, SIGNATURE_HEADER, verify
 from branchline.firmware.calls.conversation import Phase
 from branchline.firmware.cti.feed import CtiFeed
 from branchline.firmware.cti.pop import CallerHistory
+from branchline.firmware.cti.webhooks import WebhookSender, WebhookTarget
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.holds import holds_of
 from branchline.firmware.records.legs import call_legs
 
 CALLER_HZ, A_HZ, B_HZ, S_HZ = 300.0, 550.0, 1100.0, 2000.0
+HOOK_SECRET = bytes(range(32))
 LEVEL = 2283  # -20 dBm0 peak
 
 
@@ -338,6 +345,42 @@ def _feed(d):
     return CtiFeed(d.app, CallerHistory(d.h.clock.wall(0.0).tzinfo))
 
 
+class _Hooks:
+    """A webhook receiver on 127.0.0.1 (a real HTTP server) keeping every body it got."""
+
+    def __init__(self):
+        self.bodies: list[bytes] = []
+        self.changed = threading.Condition()
+        hooks = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                assert verify(HOOK_SECRET, self.headers[SIGNATURE_HEADER], body, time.time())
+                with hooks.changed:
+                    hooks.bodies.append(body)
+                    hooks.changed.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count):
+        with self.changed:  # bounded: deliveries take milliseconds, the machine may be loaded
+            assert self.changed.wait_for(lambda: len(self.bodies) >= count, 30.0)
+        return [json.loads(b) for b in self.bodies]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def _events(feed, call_id):
     wanted = ("held", "retrieved", "transferred", "conferenced", "answered", "ended")
     return [(e.type, e.agent) for e in feed.since(0)[0]
@@ -375,6 +418,10 @@ def test_cti_carries_held_retrieved_and_conferenced_in_order_each_once(
         tmp_path, prompts_dir, bank_url):  # noqa: F811
     d = Desk(tmp_path, prompts_dir, bank_url)
     feed = _feed(d)
+    hooks = _Hooks()
+    sender = WebhookSender(lambda scopes, event: True)
+    sender.set_targets([WebhookTarget("crm", hooks.url, HOOK_SECRET, frozenset({"all"}))])
+    feed.listeners.append(sender.offer)
     d.answer_first_call()
     call_id = d.call.call_id
     d.board.flash(d.A)  # hold, resume by flash
@@ -405,6 +452,18 @@ def test_cti_carries_held_retrieved_and_conferenced_in_order_each_once(
     seqs = [e.seq for e in feed.since(0)[0]]
     assert seqs == list(range(1, len(seqs) + 1))
     assert d.app.counters["cti_errors"] == 0
+    validator = jsonschema_rs.validator_for(JSON_SCHEMA)
+    for event in feed.since(0)[0]:
+        validator.validate(json.loads(event.text))
+    try:  # the webhook gets the same events, in the same order, each once
+        got = hooks.wait_for(len(seqs))
+    finally:
+        sender.close()
+        hooks.close()
+    assert [e["seq"] for e in got] == seqs
+    assert [(e["type"], e["agent"]) for e in got if e["call_id"] == call_id and e["type"] in (
+        "held", "retrieved", "conferenced")] == [
+        (t, a) for t, a in _events(feed, call_id) if t in ("held", "retrieved", "conferenced")]
 
 
 def test_a_caller_transferred_to_a_queue_hears_music_while_waiting(desk):

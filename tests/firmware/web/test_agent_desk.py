@@ -222,3 +222,49 @@ def test_disposition_is_stored_with_the_call_counted_and_survives_a_reload(h):
         audit = [e.what for e in records.audit()]
     assert rows == [(call_id, "1001", "card_service", "客户已挂失 card ending 7894")]
     assert f"call {call_id}: disposition card_service by agent 1001" in audit
+
+
+def test_call_control_from_the_api_is_checked_audited_and_shown_on_the_desk(h):
+    agent = _agent_client(h)
+    nothing = agent.post("/api/agent/call", json={"action": "hold"})
+    assert nothing.status_code == 422
+    assert "1001 has no call in progress" in nothing.json()["error"]["message"]
+    call_id = _until_offered(h, agent)["call"]["call_id"]
+    h.run_until(lambda: _desk(agent)["call"]["phase"] == "talking", limit=30)
+    desk = _desk(agent)
+    assert desk["call"]["control"]["phase"] == "talking"
+    assert {"id": "1002", "name": "agent 1002", "state": "ready"} in desk["targets"]["agents"]
+    h.link.agent_command("1002", "not_ready", "lunch", "test")
+    h.run(0.1)
+    refusals = [
+        ({"action": "retrieve"}, "illegal_action",
+         "is talking: retrieve is possible while held or consult_ringing or consulting"),
+        ({"action": "transfer_queue", "target": "loans"}, "unknown_queue",
+         "queue 'loans' is not configured; use one of general"),
+        ({"action": "consult", "target": "1001"}, "bad_target", "agent 1001 is you"),
+        ({"action": "consult", "target": "1009"}, "unknown_agent",
+         "agent '1009' is not configured; agents are: 1002"),
+        ({"action": "consult", "target": "1002"}, "agent_busy",
+         "agent 1002 is not_ready: only a ready agent can be rung"),
+        ({"action": "hold", "target": "1002"}, "bad_target", "hold takes no target"),
+        ({"action": "transfer_outside", "target": "1"}, "unknown_target",
+         "outside target '1' is not in call_control.outside; use one of (none configured)"),
+    ]
+    for body, code, said in refusals:
+        reply = agent.post("/api/agent/call", json=body)
+        assert reply.status_code == 422, (body, reply.text)
+        assert reply.json()["error"]["code"] == code and said in reply.text, (body, reply.text)
+    assert agent.post("/api/agent/call", json={"action": "hold"}).status_code == 202
+    h.run(1.0)
+    control = _desk(h.login("1001", AGENT_PIN))["call"]["control"]  # a reload mid-hold
+    assert control["phase"] == "held" and control["held"] and control["agent"] == "1001"
+    assert agent.post("/api/agent/call", json={"action": "retrieve"}).status_code == 202
+    h.run(0.1)
+    assert _desk(agent)["call"]["control"]["phase"] == "talking"
+    h.close()
+    with Records(h.data_dir / "records.db") as records:
+        audit = [e.what for e in records.audit() if e.who == "1001"]
+        cdr = records.call(call_id)
+    assert audit[-2:] == [f"call {call_id}: hold by agent 1001 (page)",
+                          f"call {call_id}: retrieve by agent 1001 (page)"]
+    assert cdr.hold_seconds == pytest.approx(1.0, abs=0.05)
