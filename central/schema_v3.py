@@ -192,5 +192,7 @@ V3 = (
         PRIMARY KEY (day, branch, node, kind, exit)
     )
     """,
+    # One branch's funnel over a long period reads its own rows, not every branch's days.
+    "CREATE INDEX ivr_node_days_branch ON ivr_node_days (branch, day)",
     _SHIP,
 )

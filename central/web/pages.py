@@ -2,8 +2,10 @@
 
 Rendered with the branch page's templates and look (config/web/templates: ``base.html``,
 ``login.html``, ``setup.html``, ``message.html``; /static from config/web), plus our
-own. Like the branch's pages they change nothing: forms are plain GETs of a period, CSV
-links go to the API, and the API enforces the roles.
+own; /login and /setup are the branch page's own router (config/web/signin.py) in our look.
+Like the branch's pages they change nothing but an admin's Unassign (static/templates.js
+sends it to the API): forms are plain GETs of a period, CSV links go to the API, and the API
+enforces the roles.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from branchline.central.funnel import menu_funnel
 from branchline.central.web.api import _conn, period, templates_of
 from branchline.config.web.auth import Role, User, csrf_token, optional_user
 from branchline.config.web.i18n import DEFAULT_LANGUAGE, messages_for_script, translator
+from branchline.config.web.signin import signin_router
 
 __all__ = ["router"]
 
@@ -120,25 +123,7 @@ def _gate(request: Request, role: Role) -> User | Response:
     return user
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> Response:
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
-    if optional_user(request) is not None:
-        return RedirectResponse(safe_next, status_code=303)
-    if not request.app.state.accounts.has_users():
-        t = translator(_language(request, None))
-        return _render(request, "message.html", user=None, page="login",
-                       heading=t("setup.title"), text=t("login.first_run"))
-    return _render(request, "login.html", user=None, page="login", next=safe_next)
-
-
-@router.get("/setup", response_class=HTMLResponse)
-def setup_page(request: Request, token: str = "") -> Response:
-    if request.app.state.accounts.has_users():
-        t = translator(_language(request, None))
-        return _render(request, "message.html", user=None, page="setup",
-                       heading=t("setup.title"), text=t("setup.done_already"))
-    return _render(request, "setup.html", user=None, page="setup", token=token)
+router.include_router(signin_router(_render, _language))
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -51,6 +51,7 @@ from branchline.config.web.pages.live import (
     queue_cards,
 )
 from branchline.config.web.pages.queues import agent_forms, queue_forms
+from branchline.config.web.signin import signin_router
 
 __all__ = ["NAV", "router"]
 
@@ -166,27 +167,9 @@ def _not_found(request: Request, user: User, what: str) -> HTMLResponse:
                    heading=t("missing.title"), text=t("missing.text", what=what))
 
 
-# --- sign-in ---------------------------------------------------------------------------------
+# --- sign-in (/login, /setup: config/web/signin.py, shared with the centre) -------------------
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str = "/") -> Response:
-    safe_next = next if next.startswith("/") and not next.startswith("//") else "/"
-    if optional_user(request) is not None:
-        return RedirectResponse(safe_next, status_code=303)
-    if not request.app.state.accounts.has_users():
-        t = translator(_language(request, None))
-        return _render(request, "message.html", user=None, page="login",
-                       heading=t("setup.title"), text=t("login.first_run"))
-    return _render(request, "login.html", user=None, page="login", next=safe_next)
-
-
-@router.get("/setup", response_class=HTMLResponse)
-def setup_page(request: Request, token: str = "") -> Response:
-    if request.app.state.accounts.has_users():
-        t = translator(_language(request, None))
-        return _render(request, "message.html", user=None, page="setup",
-                       heading=t("setup.title"), text=t("setup.done_already"))
-    return _render(request, "setup.html", user=None, page="setup", token=token)
+router.include_router(signin_router(_render, _language))
 
 
 # --- overview --------------------------------------------------------------------------------
