@@ -125,9 +125,12 @@ def _pieces(scope: Scope) -> list[tuple[str, str, list]]:
         where, params = _where(replace(scope, week_hours=None), "v", first_d, last_d,
                                period="day")
         out.append(("days", f"{where} AND v.day IN ({listed})", params))
-        where, params = _where(scope, "v", first_h, last_h, period="hour")
-        out.append(("hours", f"{where} AND v.hour / 24 NOT IN ({listed})", params))
-        hours = []
+        hours, after = [], first_h  # the hours between the plain days
+        for day in plain:
+            if after < day * 24:
+                hours.append((after, day * 24))
+            after = (day + 1) * 24
+        hours.append((after, last_h))
     out += [("hours", *_where(scope, "v", a, b, period="hour")) for a, b in hours if a < b]
     for a, b in ((scope.start, first_h * 3600.0), (last_h * 3600.0, scope.end)):
         if a < b:
