@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import yaml
 from rtp_pcap import write_keys_pcap
 from runtime_harness import scenario_text
@@ -139,6 +140,15 @@ class Rig:
         self.app.start()
         self.address = sip_of(self.board).address
         self.due = self.app.clock.now()
+        self.cpu: list[float] = []  # the loop thread's CPU seconds per tick
+
+    def measure(self):
+        """Start the tick histogram and the CPU list afresh."""
+        self.app.loop.stats = TickStats()
+        self.cpu = []
+
+    def cpu_ms(self, q: float) -> float:
+        return float(np.percentile(self.cpu, q)) * 1e3 if self.cpu else math.nan
 
     def run(self, limit_s: float, done=lambda: False) -> bool:
         """Tick on the 20 ms boundaries until ``done()`` or ``limit_s`` seconds."""
@@ -150,7 +160,9 @@ class Rig:
             if now < self.due:
                 time.sleep(self.due - now)
                 continue
+            cpu = time.thread_time()
             app.tick(now, due=self.due)
+            self.cpu.append(time.thread_time() - cpu)
             self.due += BLOCK_SECONDS
         return True
 
@@ -191,20 +203,22 @@ class Sipp:
 
 
 def concurrent(work, prompts, bank_url, channels):
-    """(calls up, p50 s, p99 s, late ticks, successful, failed) for ``channels`` held calls."""
+    """(calls up, p50 s, p99 s, late ticks, successful, failed, CPU p50 ms, CPU p99 ms) for
+    ``channels`` held calls."""
     rig = Rig(work, prompts, bank_url, channels)
     try:
         fill_s = channels / FILL_RATE
         sipp = Sipp(work, rig.address, FILL_RATE, channels, fill_s + MEASURE_S + 15)
         rig.run(fill_s + 15, lambda: rig.app.active_calls >= channels or sipp.done())
         up = rig.app.active_calls
-        rig.app.loop.stats = TickStats()
+        rig.measure()
         rig.run(MEASURE_S)
         stats = rig.app.loop.stats
         p50, p99, late = stats.percentile(50), stats.percentile(99), stats.late
+        cpu = rig.cpu_ms(50), rig.cpu_ms(99)
         rig.run(sipp.limit_s, sipp.done)
         ok, failed = sipp.result()
-        return up, p50, p99, late, ok, failed
+        return up, p50, p99, late, ok, failed, *cpu
     finally:
         rig.close()
 
@@ -215,11 +229,11 @@ def setup_rate(work, prompts, bank_url, rate):
     rig = Rig(work, prompts, bank_url, min(1000, calls))
     try:
         sipp = Sipp(work, rig.address, rate, calls, RATE_HOLD_S)
-        rig.app.loop.stats = TickStats()
+        rig.measure()
         rig.run(sipp.limit_s, sipp.done)
         stats = rig.app.loop.stats
         ok, failed = sipp.result()
-        return ok, failed, stats.late, stats.percentile(99)
+        return ok, failed, stats.late, stats.percentile(99), rig.cpu_ms(99)
     finally:
         rig.close()
 
@@ -238,18 +252,20 @@ def run() -> str:
         for n in CHANNEL_STEPS:
             _, sim_p99, _ = runtime_bench.capacity(work, prompts, bank.base_url, n,
                                                    PortKind.SIP)
-            up, p50, p99, late, ok, failed = concurrent(work, prompts, bank.base_url, n)
+            up, p50, p99, late, ok, failed, cpu50, cpu99 = concurrent(work, prompts,
+                                                                      bank.base_url, n)
             good = up == n and p99 <= P99_LIMIT_S and late == 0 and failed == 0
-            rows.append(f"| {n:,} | {up:,} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | {late} | "
+            rows.append(f"| {n:,} | {up:,} | {p50 * 1e3:.2f} | {p99 * 1e3:.2f} | "
+                        f"{cpu50:.2f} / {cpu99:.2f} | {late} | "
                         f"{ok:,} / {failed:,} | {sim_p99 * 1e3:.2f} | "
                         f"{p99 / sim_p99:.1f}x | {'yes' if good else 'no'} |")
             held_all = held_all and good
             held = n if held_all else held
         for rate in RATE_STEPS:
-            ok, failed, late, p99 = setup_rate(work, prompts, bank.base_url, rate)
+            ok, failed, late, p99, cpu99 = setup_rate(work, prompts, bank.base_url, rate)
             good = failed == 0 and late == 0
             rate_rows.append(f"| {rate} | {ok:,} / {failed:,} | {late} | {p99 * 1e3:.2f} | "
-                             f"{'yes' if good else 'no'} |")
+                             f"{cpu99:.2f} | {'yes' if good else 'no'} |")
             fast_all = fast_all and good
             fastest = rate if fast_all else fastest
         per_channel = rtp_bench._ours(CHANNEL_STEPS[-1]) / CHANNEL_STEPS[-1]
@@ -269,20 +285,23 @@ def run() -> str:
         "(other work on this machine competes for both cores; compare the sim-board column, "
         "measured in the same run, with the Runtime section's).",
         "",
-        "| calls | up | p50 tick (ms) | p99 tick (ms) | late ticks | SIPp ok / failed | "
-        "sim-board p99 (ms) | SIP / sim p99 | holds |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| calls | up | p50 tick (ms) | p99 tick (ms) | tick CPU p50 / p99 (ms) | late ticks | "
+        "SIPp ok / failed | sim-board p99 (ms) | SIP / sim p99 | holds |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *rows,
         "",
         "The sim-board column is bench/runtime.py's channel capacity at the same count, run "
         "here beside it: the same IVR and DSP on a virtual clock with no sockets; the ratio is "
-        "what SIP signalling and RTP add to a tick.",
+        "what SIP signalling and RTP add to a tick. Tick CPU is the loop thread's own CPU time "
+        "per tick (time.thread_time): what a tick costs, without the time other processes "
+        "held the core, so it is the figure to compare between runs on a shared machine.",
         "",
         f"Set-up rate: calls arriving for {RATE_S:.0f} s at each rate, each held "
         f"{RATE_HOLD_S:.0f} s, keys as above.",
         "",
-        "| calls a second | SIPp ok / failed | late ticks | p99 tick (ms) | holds |",
-        "|---:|---:|---:|---:|---|",
+        "| calls a second | SIPp ok / failed | late ticks | p99 tick (ms) | p99 tick CPU (ms) "
+        "| holds |",
+        "|---:|---:|---:|---:|---:|---|",
         *rate_rows,
         "",
         f"RTP alone (bench/rtp.py's engine, {CHANNEL_STEPS[-1]:,} channels, same run): "
