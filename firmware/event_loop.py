@@ -206,6 +206,8 @@ class EventLoop:
         return round(now + step * BLOCK_SECONDS, 6)
 
     def _transmit(self, since: float) -> None:
+        if not self._changed:
+            return
         for channel in sorted(self._changed):
             prompts, prompts_from, offset, gain_db = self.renderer.sending(channel) or (
                 (), since, 0, 0.0)

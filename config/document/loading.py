@@ -155,7 +155,24 @@ _FLOW = TypeAdapter(Flow)
 
 
 def check_document(text: str) -> tuple[Document | None, DocumentReport]:
-    """Check a document text; the Document only when there is no error."""
+    """Check a document text; the Document only when there is no error.
+
+    The last text's answer is kept and given again for the same text: start-up checks one
+    text several times (store, prompts, appliance), about a second each for a 300-agent
+    centre's document, and the answer is immutable."""
+    global _last_checked
+    last = _last_checked
+    if last is not None and last[0] == text:
+        return last[1]
+    checked = _check_document(text)
+    _last_checked = (text, checked)  # one reference swap: safe from any thread
+    return checked
+
+
+_last_checked: tuple[str, tuple[Document | None, DocumentReport]] | None = None
+
+
+def _check_document(text: str) -> tuple[Document | None, DocumentReport]:
     try:
         parsed = parse_yaml(text)
     except YamlProblem as exc:

@@ -345,6 +345,10 @@ class PromptStore:
 
     def audio(self, name: str, lang: str) -> np.ndarray:
         """The prompt as int16 at 8 kHz (loaded once, then kept)."""
+        # Only checked names and languages are kept, so a prompt found needs no checking.
+        found = self._audio.get((name, lang)) if isinstance(name, str) else None
+        if found is not None:
+            return found
         key = (check_name(name), self._lang(lang))
         found = self._audio.get(key)
         if found is not None:

@@ -169,3 +169,15 @@ def test_load_document_raises_with_the_whole_report():
     assert paths == ["site.codec", "board.trunks"]
     assert "2 error(s)" in str(caught.value)
     assert "site.codec (line 10): 'gsm' is not one of the allowed values" in str(caught.value)
+
+
+def test_the_same_text_is_checked_once_and_another_text_afresh():
+    text = default_document_text()
+    first = check_document(text)
+    assert check_document(text) is first  # start-up asks three or four times
+    changed = text.replace("name: Demo Branch", "name: Other Branch", 1)
+    assert changed != text
+    other = check_document(changed)
+    assert other is not first and other[0].site.name.startswith("Other Branch")
+    again = check_document(text)
+    assert again is not other and again[0].site.name.startswith("Demo Branch")
