@@ -10,9 +10,9 @@ no sleeping).
   the ``EventLoop`` (firmware/event_loop.py): keys, prompts and hang-ups move as events, no
   DSP runs, and the clock jumps to the next block at which anything is due; the bank host
   simulator answers in the loop's thread (``InProcessHost``) instead of over HTTP. The
-  300-seat day takes well under a minute instead of most of an hour; its KPIs agree with the
-  audio mode's within the run-to-run spread (tests/firmware/test_event_mode.py). Call backs
-  need audio.
+  300-seat day takes under a minute of CPU (docs/BENCHMARKS.md) instead of most of an hour;
+  its KPIs agree with the audio mode's within the run-to-run spread
+  (tests/firmware/test_event_mode.py). Call backs need audio.
 
 * The virtual day is ``SIM_DATE`` (a Tuesday, so the sample flow's opening hours apply) in the
   site's time zone, from the scenario's ``day.start`` for ``hours`` (default: to
