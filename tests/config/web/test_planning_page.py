@@ -15,6 +15,7 @@ from planning_history import generate, queue_events
 from web_harness import WebHarness
 
 from branchline.acd.planning import Calendar
+from branchline.config.web.worker import Worker
 from branchline.firmware.records.cdr import acd_row
 from branchline.firmware.records.database import Records
 
@@ -159,3 +160,19 @@ def test_only_supervisors_and_admins_plan(site):
         "unknown_queue"
     assert admin.get("/api/planning/2031-01-01").json()["error"]["code"] == "bad_day"
     assert admin.get("/api/planning/2026-13-01").json()["error"]["code"] == "bad_day"
+
+
+def test_the_check_runs_in_a_worker_process_under_its_limits(site):
+    """Heavy work never runs in the web's threads: a check's worker with one second of CPU
+    is stopped there and the request says so; the next check uses the normal worker."""
+    planning = site.link.planning_work
+    normal = planning.check_worker
+    planning.check_worker = Worker(cpu_s=1, jobs=1)
+    try:
+        reply = site.client("supervisor", name="limited").post(f"/api/planning/{COMING}/check")
+    finally:
+        planning.check_worker.close()
+        planning.check_worker = normal
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["error"]["code"] == "work_too_heavy"
+    assert "CPU" in reply.json()["error"]["message"]
