@@ -5,7 +5,8 @@ holds 500 branches in 10 regions and a year of their KPI rollups, generated in S
 branch and day, two queues and four agents (daily_kpis, what drill-downs read) and their sums
 per branch and day (branch_days, what the fleet-wide period reports read); per
 branch, quarter hour from 09:00 to 17:00 and the main queue (interval_kpis, what interval
-reports read). Counts are random but shaped like a branch's day (about 500 calls). The
+reports read); per branch and day, six menu nodes with four exits each (ivr_node_days, what
+the menu funnel reads). Counts are random but shaped like a branch's day (about 500 calls). The
 calls themselves are not generated: no report reads them. Each report runs five times on
 one connection after a warm-up run; the median is reported.
 """
@@ -20,6 +21,7 @@ from pg_harness import PostgresServer
 
 from branchline.central import reports
 from branchline.central.db import connect, migrate
+from branchline.central.funnel import menu_funnel
 
 BRANCHES, REGIONS, DAYS = 500, 10, 365
 FIRST = dt.date(2026, 1, 1)
@@ -57,6 +59,12 @@ def _generate(conn) -> None:
                c / 10, 0, 0, 0, c * 12.0, c * 100.0, c * 2, c / 4
           FROM branches b, generate_series(0, %s - 1) d, generate_series(0, 31) q,
                LATERAL (SELECT 5 + ((random() + d * 0 + q * 0) * 20)::int AS c) x""", (FIRST, DAYS))
+    conn.execute("""
+        INSERT INTO ivr_node_days
+        SELECT b.id, %s::date + d, 'node' || n, 'menu', 'key:' || e,
+               20 + (random() * 30)::int, 10, 1, 1, 2, 60.0
+          FROM branches b, generate_series(0, %s - 1) d, generate_series(1, 6) n,
+               generate_series(1, 4) e""", (FIRST, DAYS))
     conn.execute("ANALYZE")
 
 
@@ -82,6 +90,7 @@ def run() -> str:
             generated = time.perf_counter() - t0
             daily = conn.execute("SELECT count(*) FROM daily_kpis").fetchone()[0]
             quarter = conn.execute("SELECT count(*) FROM interval_kpis").fetchone()[0]
+            visits = conn.execute("SELECT count(*) FROM ivr_node_days").fetchone()[0]
             size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))"
                                 ).fetchone()[0]
             last = FIRST + dt.timedelta(days=DAYS - 1)
@@ -106,6 +115,14 @@ def run() -> str:
                 ("CSV of every branch, the year",
                  _timed(lambda: reports.to_csv(reports.branch_kpis(conn, FIRST, last))
                         .splitlines())),
+                ("menu funnel, one branch, the year",
+                 _timed(lambda: menu_funnel(conn, FIRST, last, branch="b0042"))),
+                ("menu funnel, one region, 30 days",
+                 _timed(lambda: menu_funnel(conn, month, last, region="region-3"))),
+                ("menu funnel, every branch, 30 days",
+                 _timed(lambda: menu_funnel(conn, month, last))),
+                ("menu funnel, every branch, the year",
+                 _timed(lambda: menu_funnel(conn, FIRST, last))),
             ]
     finally:
         server.stop()
@@ -114,7 +131,8 @@ def run() -> str:
         "",
         f"{BRANCHES} branches in {REGIONS} regions, {DAYS} days: {daily:,} daily rollup rows "
         f"(2 queues x 4 agents per branch and day) and {quarter:,} quarter-hour rows "
-        f"(09:00-17:00, main queue), {size} on disk, generated in {generated:.0f} s. "
+        f"(09:00-17:00, main queue), {visits:,} menu node rows (6 nodes x 4 exits per branch "
+        f"and day), {size} on disk, generated in {generated:.0f} s. "
         "Reports run through `branchline.central.reports` on one connection; median of five "
         "after a warm-up (bench/central.py). PostgreSQL "
         "runs with fsync off, as in the tests; reads do not depend on it.",
