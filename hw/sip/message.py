@@ -41,32 +41,50 @@ _REQUIRED = ("Via", "From", "To", "Call-ID", "CSeq")
 class _Message:
     headers: tuple = ()
     body: bytes = b""
+    # What the accessors below parsed, kept: a message is read many times on its way through
+    # the agent (every Via, From, To, CSeq access parsed again cost most of a set-up). A
+    # copy made by ``replace`` starts with an empty one.
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def header(self, name):
         """The first value of header ``name`` (any spelling, compact too), or None."""
-        values = self.header_values(name)
+        values = self._values(name)
         return values[0] if values else None
 
     def header_values(self, name):
         """Every value of header ``name``, in order, one per header line."""
-        name = canonical_name(name).lower()
-        return [v for n, v in self.headers if n.lower() == name]
+        return list(self._values(name))
+
+    def _values(self, name):
+        key = ("values", name)
+        found = self._memo.get(key)
+        if found is None:
+            lower = canonical_name(name).lower()
+            found = self._memo[key] = tuple(v for n, v in self.headers if n.lower() == lower)
+        return found
 
     def header_list(self, name):
         """Every element of a list header, split at commas (``Via: a, b`` and two Via lines)."""
-        return [p for v in self.header_values(name) for p in split_commas(v, name)]
+        return [p for v in self._values(name) for p in split_commas(v, name)]
+
+    def _parsed(self, what, parse):
+        found = self._memo.get(what, self)
+        if found is self:
+            found = self._memo[what] = parse()
+        return found
 
     @property
     def vias(self):
-        return [Via.parse(v) for v in self.header_list("Via")]
+        return list(self._parsed("vias", lambda: tuple(
+            Via.parse(v) for v in self.header_list("Via"))))
 
     @property
     def from_(self):
-        return Address.parse(self.header("From"))
+        return self._parsed("from", lambda: Address.parse(self.header("From")))
 
     @property
     def to(self):
-        return Address.parse(self.header("To"))
+        return self._parsed("to", lambda: Address.parse(self.header("To")))
 
     @property
     def call_id(self):
@@ -74,7 +92,7 @@ class _Message:
 
     @property
     def cseq(self):
-        return CSeq.parse(self.header("CSeq"))
+        return self._parsed("cseq", lambda: CSeq.parse(self.header("CSeq")))
 
     @property
     def contacts(self):

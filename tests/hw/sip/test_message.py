@@ -1,9 +1,12 @@
 """Messages, URIs and addresses: the grammar cases one by one, and the exact errors."""
 
+from dataclasses import replace
+
 import pytest
 
 from branchline.hw.sip import (
     Address,
+    CSeq,
     ParseError,
     Request,
     Response,
@@ -147,3 +150,23 @@ def test_stream_framer_bounds_an_endless_header_section():
     assert framer.feed(b"OPTIONS sip:a@h SIP/2.0\r\n") == []
     with pytest.raises(ParseError, match="no end of the header section in 100 bytes"):
         framer.feed(b"X: " + b"y" * 100)
+
+
+def test_via_from_to_and_cseq_are_parsed_once_however_often_they_are_read(monkeypatch):
+    m = parse_message(OPTIONS)  # parsing checks them: that parse is kept
+    parsed = []
+    for kind in (Address, Via, CSeq):
+        original = kind.parse.__func__
+        monkeypatch.setattr(kind, "parse", classmethod(
+            lambda cls, text, original=original: parsed.append(cls.__name__) or
+            original(cls, text)))
+    for _ in range(5):
+        assert (m.vias[0].branch, m.from_.tag, m.to.tag, m.cseq.number) == \
+            ("z9hG4bK-1", "a1", None, 1)
+    assert parsed == []
+    m.vias.clear()  # what a reader does to the list it got does not reach the message
+    assert len(m.vias) == 1
+    # A copy with other headers reads its own: nothing kept from the original carries over.
+    tagged = replace(m, headers=tuple((n, v + ";tag=t2" if n == "To" else v)
+                                      for n, v in m.headers))
+    assert tagged.to.tag == "t2" and m.to.tag is None and parsed == ["Address"]
