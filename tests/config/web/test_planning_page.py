@@ -148,6 +148,15 @@ def test_a_past_day_shows_what_happened_and_adherence(site):
     assert worst[0]["scheduled_break_s"] == 900 and worst[0]["deviation_s"] == 900
     html = supervisor.get(f"/planning?day={PAST}").text
     assert 'id="adherence"' in html and 'id="deviations"' in html
+    # Checked after the day: what happened stands beside the check, in its table and charts.
+    assert supervisor.post(f"/api/planning/{PAST}/check").status_code == 200
+    html = supervisor.get(f"/planning?day={PAST}").text
+    head = html.split('id="check"', 1)[1].split("</thead>", 1)[0]
+    assert "Calls offered" in head and "Service level, what happened" in head
+    offered = {slot: h["offered"] for slot, h in view["happened"].items()}
+    nine = _rows(html, "check")["09:00"]
+    assert re.findall(r'<td class="num">(\d+)</td>', nine)[-1] == str(offered.get("36", 0))
+    assert html.count("what happened</text>") >= 2  # the legends of both rate charts
 
 
 def test_only_supervisors_and_admins_plan(site):
