@@ -78,7 +78,9 @@ def _range(request: Request, start: float | None, end: float | None) -> tuple[fl
     return start, end
 
 
-@router.get("/api/reports/menus", summary="Funnel per node, containment, reasons, repeats")
+@router.get("/api/reports/menus",
+            summary="Funnel per node, containment, reasons, repeats "
+                    "(all callers or one mode: `mode=older`/`standard`)")
 def menus(request: Request, user: SupervisorUser, flow: str, version: Version = None,
           start: Epoch = None, end: Epoch = None, window: Seconds = DEFAULT_WINDOW_S,
           repeat: Seconds = DEFAULT_REPEAT_S, mode: Mode = None) -> dict:
