@@ -67,8 +67,11 @@ class SystemdNotifier:
             target = "\0" + target[1:]
         try:
             # A socket per message, as libsystemd does: at most one every few seconds, and
-            # nothing is held open across a fork or a restart of systemd.
-            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # nothing is held open across a fork or a restart of systemd. Non-blocking: the
+            # watchdog is fed from the media loop, and a reader that stopped reading fills
+            # the socket's queue; a blocking send would then stop every call.
+            kind = socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK
+            with socket.socket(socket.AF_UNIX, kind) as sock:
                 sock.sendto(message, target)
         except OSError as exc:
             if not self._failed:
