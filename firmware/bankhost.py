@@ -12,6 +12,10 @@ cards, as JSON over POST:
           ID at all, instead of the number)
          -> 200 {"status": "ok", "data": {"reference": "20261124001"}}
          -> 200 {"status": "error", "code": "no_card" | "already_blocked"}
+    POST /ivr/customer   {"caller": "..."} or {"caller_absent": "P" | "O" | "none"}
+         -> 200 {"status": "ok", "data": {"older": true | false}}
+         (the customer profile of the calling number: ``older`` when the number is on the
+          simulator's ``older_numbers``; a caller without a number is not older)
 
 A request that breaks the contract (not JSON, a missing field, a card number that is not
 16-19 digits with a valid Luhn check digit, a PIN that is not 6 digits) gets 400 with code
@@ -20,6 +24,7 @@ Injected faults, drawn from ``random.Random(seed)`` in request order so a run re
 ``error_rate`` answers 503 ``unavailable``; ``malformed_rate`` answers 200 with a body that
 is not JSON. ``delay`` seconds pass before every answer. Card state lives in memory per
 simulator: ``PIN_TRIES`` wrong PINs lock a card, a card loss blocks it; ``reset()`` restores it.
+``older_numbers`` (default ``OLDER_CALLERS``) may be changed while it runs.
 
 Card numbers and PINs are never logged. ``BankHostSimulator(...).start()`` returns the base
 URL (port 0 picks a free port); ``stop()``; a context manager.
@@ -36,6 +41,7 @@ import random
 import signal
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -43,7 +49,8 @@ from branchline.firmware.records.guard import luhn_ok
 
 log = logging.getLogger(__name__)
 
-ENDPOINTS = {"balance": "/ivr/balance", "card_loss": "/ivr/card-loss"}
+ENDPOINTS = {"balance": "/ivr/balance", "card_loss": "/ivr/card-loss",
+             "customer": "/ivr/customer"}
 # Why a caller has no number: the caller ID reasons (Bell 202 MDMF 0x04), or no caller ID.
 CALLER_ABSENT = ("P", "O", "none")
 CURRENCY = "CNY"
@@ -65,6 +72,10 @@ class TestCard:
     __test__ = False  # not a pytest test class
 
 
+# Calling numbers whose customer profile says "older" (the older callers' mode,
+# docs/ivr-insight.md), unless a simulator is given its own list.
+OLDER_CALLERS = ("13900000021", "13900000022")
+
 TEST_CARDS = (
     TestCard("6222021234567894", "123456", "1234.56", "active", "16 digits"),
     TestCard("6228480012345678903", "654321", "-35.20", "active", "19 digits, overdrawn"),
@@ -79,12 +90,22 @@ class BankHostSimulator:
     """The simulated host (module docstring). Settings may be changed while it runs."""
 
     def __init__(self, delay: float = 0.0, error_rate: float = 0.0, seed: int = 0, *,
-                 malformed_rate: float = 0.0, host: str = "127.0.0.1", port: int = 0) -> None:
+                 malformed_rate: float = 0.0, older_numbers: Iterable[str] = OLDER_CALLERS,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
         for name, rate in (("error_rate", error_rate), ("malformed_rate", malformed_rate)):
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"BankHostSimulator: {name}={rate}; expected 0.0 to 1.0")
         if delay < 0:
             raise ValueError(f"BankHostSimulator: delay={delay}; expected seconds >= 0")
+        if isinstance(older_numbers, str):
+            raise ValueError("BankHostSimulator: older_numbers is one string; expected a list "
+                             "of calling numbers")
+        older_numbers = frozenset(older_numbers)
+        bad = sorted(n for n in older_numbers if not isinstance(n, str) or not _is_caller(n))
+        if bad:
+            raise ValueError(f"BankHostSimulator: older_numbers has {bad[0]!r}; expected "
+                             "calling numbers of 1-20 digits")
+        self.older_numbers = older_numbers
         self.delay = delay
         self.error_rate = error_rate
         self.malformed_rate = malformed_rate
@@ -162,7 +183,8 @@ class BankHostSimulator:
         if draw < self.error_rate + self.malformed_rate:
             return 200, b"<html>host busy</html>"
         handler = {ENDPOINTS["balance"]: self._balance,
-                   ENDPOINTS["card_loss"]: self._card_loss}.get(path)
+                   ENDPOINTS["card_loss"]: self._card_loss,
+                   ENDPOINTS["customer"]: self._customer}.get(path)
         if handler is None:
             return 404, _json({"status": "error", "code": "no_such_endpoint"})
         try:
@@ -207,6 +229,13 @@ class BankHostSimulator:
             reference = f"{datetime.date.today():%Y%m%d}{self._references:03d}"
         return 200, _json({"status": "ok", "data": {"reference": reference}})
 
+    def _customer(self, body: dict) -> tuple[int, bytes]:
+        bad = _bad_caller(body)
+        if bad:
+            return 400, _json({"status": "error", "code": "bad_request", "field": bad})
+        older = body.get("caller") in self.older_numbers
+        return 200, _json({"status": "ok", "data": {"older": older}})
+
 
 def _json(document: dict) -> bytes:
     return json.dumps(document).encode()
@@ -238,8 +267,8 @@ def _is_caller(value: str) -> bool:
 
 
 def _bad_caller(body: dict) -> str | None:
-    """A card loss names the caller's number, or why there is none: never both, never
-    neither (a withheld number is normal, an empty or unexplained one is not)."""
+    """A card loss or a customer lookup names the caller's number, or why there is none:
+    never both, never neither (a withheld number is normal, an empty or unexplained one is not)."""
     if "caller" in body:
         if not isinstance(body["caller"], str) or not _is_caller(body["caller"]):
             return "caller"
@@ -296,15 +325,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--error-rate", type=float, default=0.0)
     parser.add_argument("--malformed-rate", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--older", action="append", metavar="NUMBER",
+                        help="a calling number the customer lookup calls older (repeat it; "
+                             f"default {', '.join(OLDER_CALLERS)})")
     args = parser.parse_args(argv)
-    simulator = BankHostSimulator(args.delay, args.error_rate, args.seed,
-                                  malformed_rate=args.malformed_rate, host=args.host,
-                                  port=args.port)
+    try:
+        simulator = BankHostSimulator(args.delay, args.error_rate, args.seed,
+                                      malformed_rate=args.malformed_rate,
+                                      older_numbers=args.older or OLDER_CALLERS,
+                                      host=args.host, port=args.port)
+    except ValueError as problem:
+        parser.error(str(problem))
     url = simulator.start()
     print(f"bank host simulator at {url} (endpoints: {', '.join(ENDPOINTS.values())})")
     print(f"{'card number':<20} {'PIN':<7} {'balance':>11}  state")
     for card in TEST_CARDS:
         print(f"{card.card_number:<20} {card.pin:<7} {card.balance:>11}  {card.state}")
+    print(f"older callers: {', '.join(sorted(simulator.older_numbers))}")
     print("Ctrl-C or SIGTERM stops it.", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
