@@ -3,12 +3,14 @@
 A real PostgreSQL (Debian's, started as the tests start it: tests/support/pg_harness.py)
 holds 500 branches in 10 regions and a year of their KPI rollups, generated in SQL: per
 branch and day, two queues and four agents (daily_kpis, what drill-downs read) and their sums
-per branch and day (branch_days, what the fleet-wide period reports read); per
-branch, quarter hour from 09:00 to 17:00 and the main queue (interval_kpis, what interval
-reports read); per branch and day, six menu nodes with four exits each (ivr_node_days, what
-the menu funnel reads). Counts are random but shaped like a branch's day (about 500 calls). The
-calls themselves are not generated: no report reads them. Each report runs five times on
-one connection after a warm-up run; the median is reported.
+per branch and day (branch_days, what the fleet-wide period reports read); per branch,
+quarter hour from 09:00 to 17:00 and the main queue (interval_kpis, what interval reports
+read); per branch and day, six menu nodes with four exits each (ivr_node_days) and their sums
+per month (ivr_node_months, filled by the upgrade's own SQL, schema_v4.FILL_MONTHS): the menu
+funnel reads whole months from the second, the days of partial months from the first. Counts
+are random but shaped like a branch's day (about 500 calls). The calls themselves are not
+generated: no report reads them. Each report runs five times on one connection after a
+warm-up run; the median is reported.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pg_harness import PostgresServer
 from branchline.central import reports
 from branchline.central.db import connect, migrate
 from branchline.central.funnel import menu_funnel
+from branchline.central.schema_v4 import FILL_MONTHS
 
 BRANCHES, REGIONS, DAYS = 500, 10, 365
 FIRST = dt.date(2026, 1, 1)
@@ -65,6 +68,7 @@ def _generate(conn) -> None:
                20 + (random() * 30)::int, 10, 1, 1, 2, 60.0
           FROM branches b, generate_series(0, %s - 1) d, generate_series(1, 6) n,
                generate_series(1, 4) e""", (FIRST, DAYS))
+    conn.execute(FILL_MONTHS)
     conn.execute("ANALYZE")
 
 
@@ -91,10 +95,13 @@ def run() -> str:
             daily = conn.execute("SELECT count(*) FROM daily_kpis").fetchone()[0]
             quarter = conn.execute("SELECT count(*) FROM interval_kpis").fetchone()[0]
             visits = conn.execute("SELECT count(*) FROM ivr_node_days").fetchone()[0]
+            months = conn.execute("SELECT count(*) FROM ivr_node_months").fetchone()[0]
             size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))"
                                 ).fetchone()[0]
             last = FIRST + dt.timedelta(days=DAYS - 1)
             month = last - dt.timedelta(days=29)
+            # The most days a year's funnel reads from the daily rollup: 30 + 30.
+            cut_since, cut_until = FIRST + dt.timedelta(days=1), last - dt.timedelta(days=1)
             figures = [
                 ("every branch, the year, worst first",
                  _timed(lambda: reports.branch_kpis(conn, FIRST, last))),
@@ -123,6 +130,13 @@ def run() -> str:
                  _timed(lambda: menu_funnel(conn, month, last))),
                 ("menu funnel, every branch, the year",
                  _timed(lambda: menu_funnel(conn, FIRST, last))),
+                ("menu funnel, one region, the year",
+                 _timed(lambda: menu_funnel(conn, FIRST, last, region="region-3"))),
+                (f"menu funnel, every branch, {cut_since:%-d %b} to {cut_until:%-d %b} "
+                 "(10 whole months, 60 days)",
+                 _timed(lambda: menu_funnel(conn, cut_since, cut_until))),
+                (f"menu funnel, one branch, {cut_since:%-d %b} to {cut_until:%-d %b}",
+                 _timed(lambda: menu_funnel(conn, cut_since, cut_until, branch="b0042"))),
             ]
     finally:
         server.stop()
@@ -132,7 +146,7 @@ def run() -> str:
         f"{BRANCHES} branches in {REGIONS} regions, {DAYS} days: {daily:,} daily rollup rows "
         f"(2 queues x 4 agents per branch and day) and {quarter:,} quarter-hour rows "
         f"(09:00-17:00, main queue), {visits:,} menu node rows (6 nodes x 4 exits per branch "
-        f"and day), {size} on disk, generated in {generated:.0f} s. "
+        f"and day) and {months:,} monthly ones, {size} on disk, generated in {generated:.0f} s. "
         "Reports run through `branchline.central.reports` on one connection; median of five "
         "after a warm-up (bench/central.py). PostgreSQL "
         "runs with fsync off, as in the tests; reads do not depend on it.",

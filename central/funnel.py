@@ -2,11 +2,14 @@
 
     nodes = menu_funnel(conn, since, until, branch="sz-futian")   # or region=, or neither
 
-Read from ``ivr_node_days`` (central/schema_v3.py), the branches' node visits summed per
-branch, day, node, kind and exit by ``ship``. Per node: visits, calls that entered it, how
-they left it (the exits of firmware/records/visits.py: ``key:1``, ``hung_up``, ``escalated``,
-...), visits with a time-out or an invalid entry, hang-ups and escalations there, visits
-after which the call first reached a person, and the average time in the node. Nodes with the
+Read from the rollups ``ship`` keeps of the branches' node visits, summed per branch, node,
+kind and exit: whole calendar months from ``ivr_node_months`` (central/schema_v4.py), the days
+of a partial month at either end from ``ivr_node_days`` (central/schema_v3.py). A year reads
+about 12 monthly rows and at most some 60 daily ones per branch, node and exit, not 365.
+Per node: visits, calls that entered it, how they left it (the exits of
+firmware/records/visits.py: ``key:1``, ``hung_up``, ``escalated``, ...), visits with a
+time-out or an invalid entry, hang-ups and escalations there, visits after which the call
+first reached a person, and the average time in the node. Nodes with the
 most calls first. Across several branches, nodes of the same name are added up: that is the
 funnel of a menu the branches share through a template (docs/fleet.md).
 """
@@ -43,18 +46,22 @@ def menu_funnel(conn, since: dt.date, until: dt.date, *, branch: str | None = No
                 region: str | None = None) -> list[FunnelNode]:
     """Every node's visits over the period, for one branch, one region or all branches."""
     check_period(since, until)
-    where, params = "", [since, until]
+    where, filters = "", []
     if branch is not None:
-        where, params = " AND k.branch = %s", [*params, branch]
+        where, filters = " AND k.branch = %s", [branch]
     if region is not None:
         where += " AND k.branch IN (SELECT id FROM branches WHERE region = %s)"
-        params.append(region)
+        filters.append(region)
+    parts, params = [], []
+    # Summed in each rollup first: the planner then hashes a few groups per part instead of
+    # sorting every row of the union (it cannot tell how few nodes the union holds).
+    for table, column, first, last in _sources(since, until):
+        parts.append(f"SELECT node, kind, exit, {_SUMS} FROM {table} k "
+                     f"WHERE k.{column} BETWEEN %s AND %s{where} GROUP BY 1, 2, 3")
+        params += [first, last, *filters]
     rows = run_query(conn, f"""
-        SELECT k.node, k.kind, k.exit, sum(k.visits)::int, sum(k.calls)::int,
-               sum(k.timed_out)::int, sum(k.invalid)::int, sum(k.to_person)::int,
-               sum(k.seconds_sum)
-          FROM ivr_node_days k
-         WHERE k.day BETWEEN %s AND %s{where}
+        SELECT node, kind, exit, {_SUMS}
+          FROM ({" UNION ALL ".join(parts)}) k
          GROUP BY 1, 2, 3""", params, "menu funnel")
     nodes: dict[tuple[str, str], dict] = {}
     for node, kind, exit_, visits, calls, timed_out, invalid, to_person, seconds in rows:
@@ -80,6 +87,33 @@ def menu_funnel(conn, since: dt.date, until: dt.date, *, branch: str | None = No
             average_s=round(n["seconds"] / n["entered"], 2) if n["entered"] else None,
             exits=exits))
     return sorted(out, key=lambda r: (-r.calls, r.node, r.kind))
+
+
+_SUMS = ("sum(visits)::int AS visits, sum(calls)::int AS calls, "
+         "sum(timed_out)::int AS timed_out, sum(invalid)::int AS invalid, "
+         "sum(to_person)::int AS to_person, sum(seconds_sum) AS seconds_sum")
+
+
+def _sources(since: dt.date, until: dt.date) -> list[tuple[str, str, dt.date, dt.date]]:
+    """(rollup, its date column, first, last) covering since..until: the whole months inside
+    the period from the monthly rollup, the days before and after them from the daily one."""
+    first_month = since if since.day == 1 else _next_month(since)
+    day_after = until + dt.timedelta(days=1)
+    after_months = day_after if day_after.day == 1 else until.replace(day=1)
+    if first_month >= after_months:
+        return [("ivr_node_days", "day", since, until)]
+    sources = [("ivr_node_months", "month", first_month,
+                after_months - dt.timedelta(days=1))]
+    if since < first_month:
+        sources.append(("ivr_node_days", "day", since, first_month - dt.timedelta(days=1)))
+    if after_months <= until:
+        sources.append(("ivr_node_days", "day", after_months, until))
+    return sources
+
+
+def _next_month(day: dt.date) -> dt.date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def funnel_csv(nodes: list[FunnelNode]) -> str:

@@ -4,7 +4,7 @@
 the version. Each migration runs in one transaction together with the version bump (DDL is
 transactional in PostgreSQL), under an advisory lock so two services starting at once do not
 both migrate. Migrations are only ever appended. Version 3 (schema_v3.py) adds the calls'
-quality and the IVR visits.
+quality and the IVR visits; version 4 (schema_v4.py) their monthly rollup.
 
 Branch rows carry the branch's id and the record's own key (call id, or the branch's log
 ``seq``): that key is the primary key, so shipping the same record twice stores it once.
@@ -28,6 +28,7 @@ from branchline.central.kpi_sql import ADD_UP as _ADD_UP
 from branchline.central.kpi_sql import KPI_COLUMNS as _KPI_COLUMNS
 from branchline.central.kpi_sql import KPI_SUMS as _KPI_SUMS
 from branchline.central.schema_v3 import V3 as _V3
+from branchline.central.schema_v4 import V4 as _V4
 
 # The tables a branch ships, in shipping order: its SQLite table -> the centre's.
 SHIPPED_TABLES = ("calls", "acd_events", "agent_states", "audit", "ivr_visits")
@@ -361,5 +362,5 @@ _V2 = (
     "TO branchline_branch",
 )
 
-MIGRATIONS = (_V1, _V2, _V3)
+MIGRATIONS = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,7 +11,7 @@ from psycopg import sql
 from branchline.central import reports
 from branchline.central.db import connect, migrate, schema_version, scram_verifier
 from branchline.central.funnel import funnel_csv, menu_funnel
-from branchline.central.schema import MIGRATIONS
+from branchline.central.schema import MIGRATIONS, SCHEMA_VERSION
 from branchline.firmware.fleet import Shipper
 from branchline.firmware.records.database import Records
 
@@ -48,7 +48,7 @@ def test_a_v2_centre_takes_visits_after_its_upgrade_and_its_branches_catch_up(
         assert shipper.ship_available() == 30 + 60 + 30 + 3
         assert shipper.status().unshipped == 0
     with connect(dsn) as conn:
-        assert migrate(conn) == 3 and schema_version(conn) == 3
+        assert migrate(conn) == SCHEMA_VERSION and schema_version(conn) == SCHEMA_VERSION
         assert conn.execute("SELECT seq FROM ship_marks WHERE branch = 'b1' "
                             "AND tbl = 'ivr_visits'").fetchone() == (0,)
     write_calls(db, range(30, 40))
