@@ -16,6 +16,7 @@ warm-up run; the median is reported.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import statistics
 import time
 
@@ -30,7 +31,8 @@ BRANCHES, REGIONS, DAYS = 500, 10, 365
 FIRST = dt.date(2026, 1, 1)
 
 
-def _generate(conn) -> None:
+def _generate(conn) -> float:
+    """Fills the rollups; returns how long the upgrade's fill of the monthly one took."""
     conn.execute("""
         INSERT INTO branches (id, name, region, role)
         SELECT 'b' || lpad(n::text, 4, '0'), 'Branch ' || n, 'region-' || (n %% %s),
@@ -68,8 +70,11 @@ def _generate(conn) -> None:
                20 + (random() * 30)::int, 10, 1, 1, 2, 60.0
           FROM branches b, generate_series(0, %s - 1) d, generate_series(1, 6) n,
                generate_series(1, 4) e""", (FIRST, DAYS))
+    t0 = time.perf_counter()
     conn.execute(FILL_MONTHS)
+    fill = time.perf_counter() - t0
     conn.execute("ANALYZE")
+    return fill
 
 
 def _timed(report) -> tuple[float, int]:
@@ -89,7 +94,7 @@ def run() -> str:
         with connect(dsn) as conn:
             migrate(conn)
             t0 = time.perf_counter()
-            _generate(conn)
+            fill = _generate(conn)
             conn.commit()
             generated = time.perf_counter() - t0
             daily = conn.execute("SELECT count(*) FROM daily_kpis").fetchone()[0]
@@ -138,6 +143,7 @@ def run() -> str:
                 (f"menu funnel, one branch, {cut_since:%-d %b} to {cut_until:%-d %b}",
                  _timed(lambda: menu_funnel(conn, cut_since, cut_until, branch="b0042"))),
             ]
+            load = os.getloadavg()[0]
     finally:
         server.stop()
     lines = [
@@ -146,10 +152,12 @@ def run() -> str:
         f"{BRANCHES} branches in {REGIONS} regions, {DAYS} days: {daily:,} daily rollup rows "
         f"(2 queues x 4 agents per branch and day) and {quarter:,} quarter-hour rows "
         f"(09:00-17:00, main queue), {visits:,} menu node rows (6 nodes x 4 exits per branch "
-        f"and day) and {months:,} monthly ones, {size} on disk, generated in {generated:.0f} s. "
+        f"and day) and {months:,} monthly ones (filled from the days by the v4 upgrade's SQL in "
+        f"{fill:.1f} s), {size} on disk, generated in {generated:.0f} s. "
         "Reports run through `branchline.central.reports` on one connection; median of five "
         "after a warm-up (bench/central.py). PostgreSQL "
-        "runs with fsync off, as in the tests; reads do not depend on it.",
+        "runs with fsync off, as in the tests; reads do not depend on it. Load average "
+        f"{load:.1f} at the end (a shared machine: upper bounds).",
         "",
         "| report | rows | time |",
         "|---|---|---|",
