@@ -4,9 +4,10 @@
 the FXO lines with the Chinese cadence (1 s on / 4 s off, GB 3380), talk and press keys as
 real DTMF audio and hang up the Chinese way (busy tone from the exchange, no loop-current drop,
 unless the scenario's ``board.loop_current_drop`` lists the line); its virtual agents answer the
-FXS stations. What the simulated board reports as a decoded ``CallerId`` becomes what a line
-really carries: a Bell 202 FSK burst of an MDMF message (linedsp's ``encode_mdmf`` and
-``fsk_modulate``), which the board hands to the host as raw caller-ID audio.
+FXS stations, and a station's phone hears what the host sends it. What the simulated board
+reports as a decoded ``CallerId`` becomes what a line really carries: a Bell 202 FSK burst of
+an MDMF message (linedsp's ``encode_mdmf`` and ``fsk_modulate``), which the board hands to the
+host as raw caller-ID audio.
 
 Per 20 ms block, the emulator calls, in this order (the simulated board's own order)::
 
@@ -97,6 +98,7 @@ class VirtualLines:
                                       tail_ms=echo_tail_ms, seed=self.sim.seed)
         self.off_hook = np.zeros(channels, dtype=bool)  # trunks: the board's hook relay
         self.loopback = np.zeros(channels, dtype=bool)
+        self._is_station = np.arange(channels) >= self.trunks
         self._echo = np.zeros((self.trunks, BLOCK_SAMPLES))
         self._looped = np.zeros((channels, BLOCK_SAMPLES), dtype=np.int16)
         self._epoch: float | None = None  # board time of the first block
@@ -108,7 +110,10 @@ class VirtualLines:
         if self._epoch is None:
             return
         self._looped = np.where(self.loopback[:, None], tx, 0).astype(np.int16)
-        line_tx = np.where((self.off_hook & ~self.loopback)[:, None], tx, 0).astype(np.int16)
+        # A station's phone plays whatever its codec gets (the host sends audio only while it
+        # is off hook); a trunk carries it only while the board holds the line.
+        to_line = (self.off_hook | self._is_station) & ~self.loopback
+        line_tx = np.where(to_line[:, None], tx, 0).astype(np.int16)
         self.sim.write_block(line_tx)
         if self._hybrid is not None:
             self._echo = np.asarray(self._hybrid.apply(line_tx[: self.trunks]),

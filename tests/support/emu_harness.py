@@ -1,7 +1,7 @@
 """Run the whole appliance on the board emulator, over a real pty, on a virtual clock.
 
     h = EmuHarness(tmp_path, scenario_text, prompts_dir=..., bank_url=...,
-                   faults="drop:0.01", echo=(9.0, 32))
+                   faults="drop:0.01", echo=(9.0, 32), edit_document=None)
     h.run(120)                          # 120 virtual seconds, one 20 ms block at a time
     h.run_until(lambda: ..., limit=300)
     records = h.close()                 # drain, write everything, close the pty
@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import yaml
 from runtime_harness import VirtualRun
 
 from branchline.config.data_dir import DataDir
@@ -44,7 +45,7 @@ DRIVER = {"heartbeat_s": 0.5, "timeout_s": 2.0, "reconnect_s": 1.0}
 class EmuHarness(VirtualRun):
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
                  seed: int | None = None, faults: str | None = None,
-                 echo: tuple[float, int] | None = None):
+                 echo: tuple[float, int] | None = None, edit_document=None):
         self.data_dir = Path(data_dir)
         self.scenario = parse_scenario(scenario)
         self.emulator = BoardEmulator(scenario=self.scenario, seed=seed, faults=faults,
@@ -54,6 +55,12 @@ class EmuHarness(VirtualRun):
         self.sim = self.emulator.lines.sim
         self.store = open_config_store(self.data_dir)
         publish_fitted(self.store, self.scenario, self.board)
+        if edit_document is not None:  # as RuntimeHarness's: edit(document_dict), published
+            current = self.store.current()
+            document = yaml.safe_load(current.text)
+            edit_document(document)
+            self.store.publish(yaml.safe_dump(document, allow_unicode=True), who="test",
+                               note="test edit", base=current.info.number)
         self.prompts = build_prompts(Path(prompts_dir), self.store)
         zone = ZoneInfo(check_document(self.store.current().text)[0].site.timezone)
         self.clock = VirtualClock(day_start(self.scenario, zone))
