@@ -20,14 +20,14 @@ import os
 import sys
 from pathlib import Path
 
-from branchline.central.db import add_branch, connect, migrate, rotate_branch_password
 from branchline.central.errors import CentralError
-from branchline.central.templates import assign_template, publish_template, unassign_template
 from branchline.config.data_dir import DataDir
 
 __all__ = ["DSN_ENV", "add_central_commands"]
 
 DSN_ENV = "BRANCHLINE_CENTRAL_DSN"
+# Each command imports the centre's database modules (psycopg) itself: every `branchline`
+# command, `run` on the appliance too, builds this parser.
 
 
 def add_central_commands(subparsers) -> None:
@@ -86,6 +86,8 @@ def _fail(exc: Exception) -> int:
 
 
 def _migrate(args) -> int:
+    from branchline.central.db import connect, migrate
+
     try:
         with connect(_dsn()) as conn:
             version = migrate(conn)
@@ -109,6 +111,8 @@ def connect_db(dsn: str) -> str:
 
 
 def _branch_add(args) -> int:
+    from branchline.central.db import add_branch, connect
+
     try:
         dsn = _dsn()
         with connect(dsn) as conn:
@@ -123,6 +127,8 @@ def _branch_add(args) -> int:
 
 
 def _branch_rotate(args) -> int:
+    from branchline.central.db import connect, rotate_branch_password
+
     try:
         dsn = _dsn()
         with connect(dsn) as conn:
@@ -137,6 +143,9 @@ def _branch_rotate(args) -> int:
 
 
 def _template_publish(args) -> int:
+    from branchline.central.db import connect
+    from branchline.central.templates import publish_template
+
     try:
         text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -151,6 +160,9 @@ def _template_publish(args) -> int:
 
 
 def _template_assign(args) -> int:
+    from branchline.central.db import connect
+    from branchline.central.templates import assign_template
+
     try:
         with connect(_dsn()) as conn:
             added = assign_template(conn, args.name, args.branches, who=_who())
@@ -161,6 +173,9 @@ def _template_assign(args) -> int:
 
 
 def _template_unassign(args) -> int:
+    from branchline.central.db import connect
+    from branchline.central.templates import unassign_template
+
     try:
         with connect(_dsn()) as conn:
             removed = unassign_template(conn, args.name, args.branches, who=_who())
@@ -179,6 +194,7 @@ def _who() -> str:
 def _serve(args) -> int:
     import uvicorn
 
+    from branchline.central.db import connect, migrate
     from branchline.central.web import create_central_app
 
     host, _, port = args.listen.rpartition(":")

@@ -9,8 +9,12 @@
     └── CentralInputError (ValueError)   our caller's fault: a bad branch id, region, period
 """
 
-import psycopg
-import psycopg.errors
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = [
     "CentralError",
@@ -52,6 +56,8 @@ class CentralInputError(CentralError, ValueError):
 
 def map_pg_error(exc: psycopg.Error, doing: str) -> CentralError:
     """Our exception for a psycopg error met while ``doing`` (raise it ``from exc``)."""
+    import psycopg  # the appliance imports these errors without needing PostgreSQL
+
     state = getattr(exc, "sqlstate", None)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if state == SHIP_MARK_SQLSTATE:

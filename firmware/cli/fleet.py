@@ -14,9 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from branchline.central.db import connect
 from branchline.central.errors import CentralError
-from branchline.central.ingest import read_marks
 from branchline.config.data_dir import DataDir
 from branchline.firmware.fleet.outbox import TABLES, Outbox
 from branchline.firmware.fleet.settings import FleetSettings, FleetSettingsError
@@ -46,6 +44,9 @@ def _fail(text) -> int:
 
 
 def _join(args) -> int:
+    from branchline.central.db import connect  # psycopg: not for `run`
+    from branchline.central.ingest import read_marks
+
     data = DataDir.from_option(args.data)
     host, _, port = args.centre.rpartition(":")
     if not host or not port.isdigit():
@@ -66,6 +67,9 @@ def _join(args) -> int:
 
 
 def _status(args) -> int:
+    from branchline.central.db import connect  # psycopg: not for `run`
+    from branchline.central.ingest import read_marks
+
     data = DataDir.from_option(args.data)
     try:
         settings = FleetSettings.load(data)

@@ -19,8 +19,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from psycopg.conninfo import make_conninfo
-
 from branchline.config.data_dir import DataDir
 
 __all__ = ["FleetSettings", "FleetSettingsError"]
@@ -59,6 +57,8 @@ class FleetSettings:
                 "with the centre's certificate verified")
 
     def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo  # only a branch with a centre needs it
+
         tls = ({"sslmode": "verify-full", "sslrootcert": str(self.ca_file)} if self.ca_file
                else {"sslmode": "disable"})
         return make_conninfo(host=self.host, port=self.port, dbname=self.database,

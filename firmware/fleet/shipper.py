@@ -32,14 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from branchline.central.db import connect
 from branchline.central.errors import (
     CentralError,
     CentralRefused,
     CentralUnavailable,
     ShipMarkMoved,
 )
-from branchline.central.ingest import read_marks, ship
 from branchline.firmware.fleet.outbox import TABLES, Outbox
 from branchline.firmware.fleet.templates import TemplatePuller
 
@@ -120,6 +118,10 @@ class Shipper:
 
         Raises CentralError when the centre cannot take them (the thread's loop retries).
         """
+        # psycopg is imported here: an appliance without a centre never needs it.
+        from branchline.central.db import connect
+        from branchline.central.ingest import read_marks, ship
+
         if self._conn is None:
             self._conn = connect(self.conninfo, doing="connecting as this branch")
             self._marks = None

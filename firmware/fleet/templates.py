@@ -32,8 +32,8 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from branchline.central.templates import Assignment, my_templates, report_template
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import open_config_store
 from branchline.config.document.templates import (
@@ -47,6 +47,9 @@ from branchline.config.store.errors import ConfigConflict, ConfigRefused
 from branchline.firmware.fleet.settings import _write_private
 from branchline.firmware.records.database import Records
 from branchline.firmware.records.types import AuditEntry
+
+if TYPE_CHECKING:
+    from branchline.central.templates import Assignment
 
 __all__ = ["WHO", "TemplatePuller"]
 
@@ -98,6 +101,8 @@ class TemplatePuller:
 
     def pull(self, conn) -> None:
         """Apply what is new at the centre, then report what the centre has not heard."""
+        from branchline.central.templates import my_templates, report_template  # psycopg
+
         assignments = my_templates(conn)
         state = self._load()
         for name in sorted(set(state["templates"]) - {a.name for a in assignments}):

@@ -5,8 +5,9 @@ import subprocess
 import sys
 
 # pypinyin's dictionaries are ~55 MiB (synthesis only); zxcvbn's lists ~13 MiB (setting a
-# password only).
-ON_DEMAND = ("pypinyin", "zxcvbn")
+# password only); psycopg ~9 MiB (a branch with a centre, the centre's commands); graphviz
+# (a page drawing a menu diagram).
+ON_DEMAND = ("pypinyin", "zxcvbn", "psycopg", "graphviz")
 
 
 def test_the_appliance_and_its_page_import_no_on_demand_library():

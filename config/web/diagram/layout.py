@@ -45,8 +45,6 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from types import MappingProxyType
 
-import graphviz
-
 __all__ = ["CACHE_SIZE", "DOT_COMMAND", "DOT_TIMEOUT_S", "Layout", "LayoutEdge", "LayoutError",
            "LayoutGraph", "LayoutNode", "Route", "lay_out"]
 
@@ -105,6 +103,8 @@ class Layout:
 
 def dot_source(graph: LayoutGraph) -> str:
     """The graph as DOT text, the layout's input."""
+    import graphviz  # only when a page draws a diagram
+
     ids = {node.name: f"n{i}" for i, node in enumerate(graph.nodes)}
     dot = graphviz.Digraph(
         graph_attr={"rankdir": "LR", "newrank": "true", "margin": "0",
