@@ -24,12 +24,14 @@ Errors: ``SynthesisError`` (a PromptError) when espeak-ng is missing or fails.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from importlib import metadata
 
 import numpy as np
 import soundfile
@@ -105,6 +107,18 @@ def plan_digest(plan: tuple[Segment, ...]) -> str:
     spec = repr((PIPELINE_VERSION, [(s.lang, s.voice, s.words_per_minute, s.text)
                                      for s in plan]))
     return hashlib.sha256(spec.encode()).hexdigest()
+
+
+def text_digest(text: str, lang: str) -> str:
+    """A hash of a prompt's text and of what makes its plan (the pipeline, pypinyin's release):
+    equal digests mean equal plans, known without loading pypinyin's ~55 MiB dictionaries."""
+    spec = repr((PIPELINE_VERSION, _pypinyin_release(), VOICES, MANDARIN_READINGS, lang, text))
+    return hashlib.sha256(spec.encode()).hexdigest()
+
+
+@functools.cache
+def _pypinyin_release() -> str:
+    return metadata.version("pypinyin")
 
 
 def to_pinyin(text: str) -> str:

@@ -4,7 +4,8 @@ Where prompts live (``data_dir/prompts/``):
 
     recorded/<lang>/<name>.wav|.flac   a person's recording; preferred over synthesis
     cache/<lang>/<name>.wav            8 kHz int16 mono at PROMPT_LEVEL_DBM0, built from either
-    cache/manifest.json                per prompt: source, digest of its input, seconds
+    cache/manifest.json                per prompt: source, digest of its input, seconds, and
+                                       for speech the text's digest (``text_digest``)
 
 ``PromptStore(data_dir, texts, languages, *, units=None)`` knows the flow's prompt texts
 (``texts[name][lang]``) and adds the speech units of ``branchline.ivr.unit_texts(lang)``
@@ -56,6 +57,7 @@ from branchline.firmware.prompts.speech import (
     speech_plan,
     speech_problem,
     synthesise,
+    text_digest,
     wav_bytes,
 )
 from branchline.ivr import PromptCatalog, unit_texts
@@ -246,6 +248,8 @@ class PromptStore:
         jobs: list[tuple[Key, str, str, object]] = []  # key, source, digest, input
         missing: list[Key] = []
         unchanged = 0
+        said: dict[Key, str] = {}  # text_digest of each spoken prompt
+        noted = False
         for (name, lang), text in self.wanted().items():
             recorded = self.recorded_path(name, lang)
             if recorded is not None:
@@ -253,6 +257,12 @@ class PromptStore:
                 digest = hashlib.sha256(b"%g:" % PROMPT_LEVEL_DBM0 + data).hexdigest()
                 job = ((name, lang), "recording", digest, data)
             elif text is not None:
+                said[(name, lang)] = text_digest(text, lang)
+                entry = self._manifest.get(_entry_key(name, lang))
+                if (entry and entry.get("text") == said[(name, lang)]
+                        and self.cache_path(name, lang).is_file()):
+                    unchanged += 1
+                    continue
                 plan = speech_plan(text, lang)
                 job = ((name, lang), "speech", plan_digest(plan), (text, plan))
             else:
@@ -262,6 +272,10 @@ class PromptStore:
             if (entry and entry["digest"] == job[2]
                     and self.cache_path(name, lang).is_file()):
                 unchanged += 1
+                if (name, lang) in said:  # a manifest written before "text" was kept
+                    self._manifest[_entry_key(name, lang)] = {**entry,
+                                                              "text": said[(name, lang)]}
+                    noted = True
             else:
                 jobs.append(job)
         made: dict[str, list[Key]] = {"speech": [], "recording": []}
@@ -275,12 +289,13 @@ class PromptStore:
                     failed.append(BuildProblem(name, lang, outcome))
                 else:
                     self._manifest[_entry_key(name, lang)] = {
-                        "source": source, "digest": digest, "seconds": len(outcome) / RATE}
+                        "source": source, "digest": digest, "seconds": len(outcome) / RATE,
+                        **({"text": said[key]} if key in said else {})}
                     self._audio[key] = outcome
                     made[source].append(key)
                 if progress is not None:
                     progress(done, len(jobs), f"{lang}/{name}")
-        if jobs:
+        if jobs or noted:
             self._write_manifest()
         return BuildReport(tuple(made["speech"]), tuple(made["recording"]), unchanged,
                            tuple(missing), tuple(failed), time.perf_counter() - started)
