@@ -351,7 +351,10 @@ def run() -> str:
         f"channel about {per_channel / 1024:.0f} KiB (8 to 120 channels: DSP state, "
         f"session, mix and recording buffers); the rest is the appliance's state (the "
         f"configuration's models, the engines, SQLite's page cache) and the threads' stacks "
-        f"(docs/ARCHITECTURE.md lists the threads: {len(idle['threads'])} when idle).",
+        f"(docs/ARCHITECTURE.md lists the threads: {len(idle['threads'])} when idle). "
+        f"Not loaded until used (tests/firmware/test_footprint.py): pypinyin (prompt "
+        f"synthesis), zxcvbn (setting a password), psycopg (a branch with a centre), graphviz "
+        f"(a menu diagram).",
         "",
         f"**Storage writes** (`write_bytes` of /proc/PID/io; logs are stdout bytes, which "
         f"journald stores): idle, {idle['idle_written']} bytes written in {IDLE_S:.0f} s "
