@@ -4,7 +4,10 @@ Every caller presses 0 at the first menu (the operator key), waits as long as it
 the agent talks for an exponential time with mean 20 s; no wrap-up. With 3 agents and 360
 calls an hour (2 Erlangs) Erlang C gives P(wait) = 0.444 and ASA = 8.9 s. The callers reach
 the queue after an IVR delay that is independent per caller, which keeps the arrivals
-Poisson (the displacement theorem). Expected values are computed from the measured arrival
+Poisson (the displacement theorem). The run is in event mode (`simulate --media events`:
+the same appliance, IVR, ACD and records, without the audio, whose agreement with the audio
+mode tests/firmware/test_event_mode.py checks), which takes seconds where audio took a minute.
+Expected values are computed from the measured arrival
 rate and handle time, so only the queueing itself is under test. Tolerances: about three
 standard errors for an hour of traffic (~360 calls; waits are correlated, which
 widens the error several times over the binomial one).
@@ -41,7 +44,7 @@ def test_waiting_matches_erlang_c(tmp_path, prompts_dir, bank_url):  # noqa: F81
         handle=f"{{kind: exponential, mean: {AHT_S}}}", patience=100000, queue_patience=100000)
     text = text.replace("survey: {answer_share: 1.0", "survey: {answer_share: 0.0")
     h = RuntimeHarness(tmp_path / "d", text, prompts_dir=prompts_dir, bank_url=bank_url,
-                       edit_document=_no_wrap_up)
+                       edit_document=_no_wrap_up, events=True)
     h.run(HOURS * 3600)
     kpis = h.app.acd.kpis(h.clock.now())
     q = kpis.queues["general"]

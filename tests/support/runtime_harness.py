@@ -34,6 +34,7 @@ from branchline.hw import SimBoard, parse_scenario
 from branchline.hw.composite import CompositeBoard
 from branchline.hw.ports import BLOCK_SECONDS
 from branchline.hw.sim.caller import CallOutcome
+from branchline.hw.sim.event_board import EventSimBoard
 
 # A card the bank host simulator knows (firmware/bankhost.py): balance 1234.56.
 CARD, PIN, BALANCE = "6222021234567894", "123456", "1234.56"
@@ -102,11 +103,17 @@ class VirtualRun:
 
 
 class RuntimeHarness(VirtualRun):
+    """The appliance on the simulated board, on a virtual clock. ``events=True``: the event
+    mode's board and loop (``simulate --media events``), stepped from one due block to the
+    next instead of every 20 ms."""
+
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
-                 seed: int | None = None, edit_document=None, sip: bool = False):
+                 seed: int | None = None, edit_document=None, sip: bool = False,
+                 events: bool = False):
         self.data_dir = Path(data_dir)
         self.scenario = parse_scenario(scenario)
-        self.board = SimBoard(scenario=self.scenario, seed=seed)
+        self.events_mode = events
+        self.board = (EventSimBoard if events else SimBoard)(scenario=self.scenario, seed=seed)
         self.store = open_config_store(self.data_dir)
         publish_fitted(self.store, self.scenario, self.board)
         if edit_document is not None:
@@ -125,6 +132,21 @@ class RuntimeHarness(VirtualRun):
         self.app.tick(0.0)
         self.closed = False
         self.drain_started = float("inf")
+
+    def step(self) -> None:
+        if not self.events_mode:
+            return super().step()
+        now = self.clock.now()
+        due = min(self.app.loop.next_tick(now), now + 60.0)  # nothing due: look again later
+        self.app.tick(self.clock.advance(due - now))
+
+    def run(self, seconds: float) -> None:
+        if not self.events_mode:
+            return super().run(seconds)
+        end = self.clock.now() + seconds
+        while self.clock.now() + BLOCK_SECONDS <= end + 1e-9:
+            now = self.clock.now()
+            self.app.tick(self.clock.advance(min(self.app.loop.next_tick(now), end) - now))
 
     def publish(self, edit, note: str) -> int:
         """Publish the version in force changed by ``edit(document_dict)``; its number."""
@@ -157,6 +179,9 @@ class RuntimeHarness(VirtualRun):
         caller._finish(self.clock.now(), CallOutcome.HUNG_UP_DONE)
 
     def events(self):
+        """The ACD event log as committed so far: the writer's queue is flushed first (in event
+        mode the virtual clock runs far ahead of the writer thread)."""
+        assert self.app.writer.flush(timeout=60), "the records writer did not catch up in 60 s"
         with Records(DataDir(self.data_dir).records_db) as records:
             return list(records.iter_events())
 
