@@ -24,7 +24,11 @@ PROMPTS = sample_prompts()
 LIMITS = FLOW.limits
 
 cards = st.from_regex(r"62[0-9]{13}", fullmatch=True).map(luhn_complete)
-pins = st.from_regex(r"[0-9]{6}", fullmatch=True).filter(lambda p: len(set(p)) > 2)
+CALLER = "13800138000"
+# A PIN that happens to be part of the caller's own number would be "seen" in the call's start
+# trace, which rightly prints that number (hypothesis found 001380 in 13800138000).
+pins = st.from_regex(r"[0-9]{6}", fullmatch=True).filter(
+    lambda p: len(set(p)) > 2 and p not in CALLER)
 hosts = st.sampled_from([(0.5, "ok"), (0.5, "error"), (2.0, "timeout"), None, (30.0, "ok")])
 queue_scripts = st.sampled_from([
     [(5.0, QueueOutcome("answered", "a1")), (40.0, AgentCallEnded())],
@@ -73,8 +77,8 @@ def test_random_callers_through_the_sample_flow(caller, host, queue, vip, hour):
         return delay, status, data
 
     when = dt.datetime(2026, 11, 24, hour, 30, tzinfo=SHANGHAI)
-    h = IvrHarness(FLOW, call=make_call(vip=vip, when=when), prompts=PROMPTS, host=answer,
-                   queue=lambda e: list(queue))
+    h = IvrHarness(FLOW, call=make_call(vip=vip, when=when, caller=CALLER), prompts=PROMPTS,
+                   host=answer, queue=lambda e: list(queue))
     h.start()
     for at, text in script:
         h.keys(text, at=at, gap=gap)
