@@ -106,6 +106,18 @@ def publish_template(conn, name: str, text: str, *, note: str, who: str) -> int:
     return version
 
 
+def _check_known(conn, name: str, branches: list[str], template_fix: str,
+                 branch_fix: str) -> None:
+    """Refuse an unknown template or branch, saying how to find or make the right one."""
+    if not conn.execute("SELECT 1 FROM templates WHERE name = %s", (name,)).fetchone():
+        raise CentralInputError(f"centre: no template {name}; {template_fix}")
+    known = {r[0] for r in conn.execute("SELECT id FROM branches WHERE id = ANY(%s)",
+                                        (list(branches),))}
+    missing = sorted(set(branches) - known)
+    if missing:
+        raise CentralInputError(f"centre: no branch {', '.join(missing)}; {branch_fix}")
+
+
 def assign_template(conn, name: str, branches: list[str], *, who: str) -> list[str]:
     """Assign template ``name`` to branches; returns those newly assigned."""
     _check_name(name)
@@ -113,15 +125,9 @@ def assign_template(conn, name: str, branches: list[str], *, who: str) -> list[s
         raise CentralInputError(f"centre: template {name}: name one or more branches")
     try:
         with conn.transaction():
-            if not conn.execute("SELECT 1 FROM templates WHERE name = %s", (name,)).fetchone():
-                raise CentralInputError(f"centre: no template {name}; publish it first "
-                                        "('branchline central template publish')")
-            known = {r[0] for r in conn.execute("SELECT id FROM branches WHERE id = ANY(%s)",
-                                                (list(branches),))}
-            missing = sorted(set(branches) - known)
-            if missing:
-                raise CentralInputError(f"centre: no branch {', '.join(missing)}; add it with "
-                                        "'branchline central branch add'")
+            _check_known(conn, name, branches,
+                         "publish it first ('branchline central template publish')",
+                         "add it with 'branchline central branch add'")
             added = [r[0] for r in conn.execute(
                 "INSERT INTO template_assignments (branch, template, who) "
                 "SELECT b, %s, %s FROM unnest(%s::text[]) AS b ON CONFLICT DO NOTHING "
@@ -144,15 +150,8 @@ def unassign_template(conn, name: str, branches: list[str], *, who: str) -> list
         raise CentralInputError(f"centre: template {name}: name one or more branches")
     try:
         with conn.transaction():
-            if not conn.execute("SELECT 1 FROM templates WHERE name = %s", (name,)).fetchone():
-                raise CentralInputError(f"centre: no template {name}; the templates are "
-                                        "listed by GET /api/templates")
-            known = {r[0] for r in conn.execute("SELECT id FROM branches WHERE id = ANY(%s)",
-                                                (list(branches),))}
-            missing = sorted(set(branches) - known)
-            if missing:
-                raise CentralInputError(f"centre: no branch {', '.join(missing)}; the branches "
-                                        "are listed by GET /api/branches")
+            _check_known(conn, name, branches, "the templates are listed by GET /api/templates",
+                         "the branches are listed by GET /api/branches")
             removed = sorted(r[0] for r in conn.execute(
                 "DELETE FROM template_assignments WHERE template = %s AND branch = ANY(%s) "
                 "RETURNING branch", (name, sorted(set(branches)))))
