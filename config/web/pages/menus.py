@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,7 +25,7 @@ from branchline.config.web.diagram.svg import flow_svg
 from branchline.config.web.diagram.traffic import Traffic
 from branchline.config.web.i18n import translator
 from branchline.config.web.link import LinkError
-from branchline.config.web.pages.render import _gate, _render, _site
+from branchline.config.web.pages.render import _gate, _render, _site_today
 
 __all__ = ["router"]
 
@@ -50,9 +49,7 @@ def menus_page(request: Request, flow: str | None = None, version: int | None = 
     if not isinstance(user, User):
         return user
     t = translator(user.language)
-    zone = ZoneInfo(_site(request)[1])
-    now = request.app.state.link.snapshot().get("time")
-    today = dt.datetime.fromtimestamp(now, zone).date() if now else dt.datetime.now(zone).date()
+    zone, today = _site_today(request)
     first, last = _day(since, today - dt.timedelta(days=6)), _day(until, today)
     problems = [t("menus.bad_day", day=text) for text, day in ((since, first), (until, last))
                 if day is None]

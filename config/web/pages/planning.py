@@ -10,7 +10,6 @@ call, worked out in the worker process; docs/planning.md.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,7 +18,7 @@ from branchline.config.web.auth import Role, User
 from branchline.config.web.charts import line_chart
 from branchline.config.web.i18n import Translator, translator
 from branchline.config.web.link import LinkError
-from branchline.config.web.pages.render import _gate, _render, _site
+from branchline.config.web.pages.render import _gate, _render, _site_today
 
 __all__ = ["router"]
 
@@ -69,9 +68,7 @@ def planning_page(request: Request, day: str | None = None,
     if not isinstance(user, User):
         return user
     t = translator(user.language)
-    zone = ZoneInfo(_site(request)[1])
-    now = request.app.state.link.snapshot().get("time")
-    today = dt.datetime.fromtimestamp(now, zone).date() if now else dt.datetime.now(zone).date()
+    today = _site_today(request)[1]
     day = day or (today + dt.timedelta(days=1)).isoformat()
     problems, view, charts = [], None, []
     try:

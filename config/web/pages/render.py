@@ -119,6 +119,13 @@ def _site(request: Request) -> tuple[str, str]:
 _UNKNOWN_SITE = ("Branchline", "Asia/Shanghai")
 
 
+def _site_today(request: Request) -> tuple[ZoneInfo, dt.date]:
+    """The site's time zone and its date now, by the appliance's clock (virtual in a test)."""
+    zone = ZoneInfo(_site(request)[1])
+    now = request.app.state.link.snapshot().get("time")
+    return zone, (dt.datetime.fromtimestamp(now, zone) if now else dt.datetime.now(zone)).date()
+
+
 @functools.lru_cache(maxsize=4)
 def _site_of(text: str) -> tuple[str, str]:
     # Checking a whole document takes a while; every page asks, the text rarely changes.
@@ -396,11 +403,8 @@ def reports_page(request: Request, day: str | None = None, interval: str = "60")
     if not isinstance(user, User):
         return user
     t = translator(user.language)
-    zone = ZoneInfo(_site(request)[1])
+    zone, today = _site_today(request)
     minutes = int(interval) if interval in ("15", "30", "60") else 60
-    snapshot_time = request.app.state.link.snapshot().get("time")
-    today = dt.datetime.fromtimestamp(snapshot_time, zone).date() if snapshot_time \
-        else dt.datetime.now(zone).date()
     try:
         chosen = dt.date.fromisoformat(day) if day else today
         problem = None
