@@ -124,7 +124,7 @@ class Worker:
         sender.close()
         try:
             if not receiver.poll(self.wall_s):
-                raise WorkerLimit(f"{what}: stopped after {self.wall_s:.0f} s, the limit for "
+                raise WorkerLimit(f"{what}: stopped after {self.wall_s:g} s, the limit for "
                                   "heavy work (calls must never wait for it); make the "
                                   "request smaller (a shorter range, a smaller file)")
             try:

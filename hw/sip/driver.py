@@ -60,7 +60,6 @@ class SipEndpoint:
         self._family = family
         self._connections = {}  # peer (host, port) -> _Connection
         self._sock = self._listener = None
-        self._selector = selectors.DefaultSelector()
         # With port 0 the system picks a free UDP port, which a TCP socket may hold already
         # (the two spaces are separate): then pick again rather than fail.
         for attempt in range(_PICKS if port == 0 else 1):
@@ -68,9 +67,10 @@ class SipEndpoint:
                 self._bind(family, host, port, tcp)
                 break
             except OSError as exc:
-                self.close()
+                self._close_sockets()
                 if exc.errno != errno.EADDRINUSE or attempt == _PICKS - 1 or port != 0:
                     raise
+        self._selector = selectors.DefaultSelector()
         self._sock.setblocking(False)
         self._selector.register(self._sock, selectors.EVENT_READ, _UDP)
         if self._listener is not None:
@@ -107,11 +107,13 @@ class SipEndpoint:
         for conn in list(self._connections.values()):
             conn.sock.close()
         self._connections.clear()
-        if self._listener is not None:
-            self._listener.close()
-        if self._sock is not None:
-            self._sock.close()
+        self._close_sockets()
         self._selector.close()
+
+    def _close_sockets(self):
+        for sock in (self._listener, self._sock):
+            if sock is not None:
+                sock.close()
 
     def __enter__(self):
         return self

@@ -172,11 +172,12 @@ def test_only_supervisors_and_admins_plan(site):
 
 
 def test_the_check_runs_in_a_worker_process_under_its_limits(site):
-    """Heavy work never runs in the web's threads: a check's worker with one second of CPU
-    is stopped there and the request says so; the next check uses the normal worker."""
+    """Heavy work never runs in the web's threads: a check's worker with a 50 ms limit is
+    stopped there and the request says so; the next check uses the normal worker. (A CPU
+    limit is no test here: a fast machine finishes the check inside the least one, 1 s.)"""
     planning = site.link.planning_work
     normal = planning.check_worker
-    planning.check_worker = Worker(cpu_s=1, jobs=1)
+    planning.check_worker = Worker(wall_s=0.05, jobs=1)
     try:
         reply = site.client("supervisor", name="limited").post(f"/api/planning/{COMING}/check")
     finally:
@@ -184,4 +185,4 @@ def test_the_check_runs_in_a_worker_process_under_its_limits(site):
         planning.check_worker = normal
     assert reply.status_code == 503, reply.text
     assert reply.json()["error"]["code"] == "work_too_heavy"
-    assert "CPU" in reply.json()["error"]["message"]
+    assert "stopped after 0.05 s" in reply.json()["error"]["message"]

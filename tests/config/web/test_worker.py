@@ -29,7 +29,7 @@ def test_an_exception_of_the_job_is_raised_again_as_it_was():
 
 def test_the_wall_clock_limit_kills_the_job_and_the_next_one_runs():
     worker = Worker(wall_s=0.5)
-    with pytest.raises(WorkerLimit, match=r"sleep: stopped after 0 s, the limit for heavy"):
+    with pytest.raises(WorkerLimit, match=r"sleep: stopped after 0.5 s, the limit for heavy"):
         worker.run("sleep", time.sleep, 60)
     assert worker.run("after", sum, [2, 2]) == 4
 

@@ -2,6 +2,7 @@
 size rule that sends large requests by TCP, and descriptors past select()'s 1,024."""
 
 import contextlib
+import errno
 import os
 import resource
 import socket
@@ -137,3 +138,22 @@ def test_sockets_numbered_past_1024_are_served_over_udp_and_tcp(past_1024):
                                          transport="tcp"))
         assert _until(lambda: "peer" in server.agent.peers, server, peer)
         assert server.agent.peers["peer"].reachable
+
+
+def test_a_free_udp_port_whose_tcp_twin_is_taken_is_picked_again(monkeypatch):
+    """Port 0 gives a UDP port whose TCP number may be held elsewhere: the endpoint binds
+    again on a new pick and works (the first failed pick once closed its own selector)."""
+    real_bind = SipEndpoint._bind
+    picks = []
+
+    def bind_taken_once(self, family, host, port, tcp):
+        real_bind(self, family, host, port, tcp)
+        picks.append(self.address)
+        if len(picks) == 1:
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+
+    monkeypatch.setattr(SipEndpoint, "_bind", bind_taken_once)
+    with SipEndpoint(lambda h, p: UserAgent(h, p)) as endpoint:
+        assert len(picks) == 2
+        assert endpoint.address == picks[1]
+        endpoint.poll(0)
