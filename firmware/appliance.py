@@ -154,6 +154,9 @@ class Appliance:
         self.counters = collections.Counter()
         self.draining = False
         self.calls: dict[int, CallSession] = {}  # by trunk port, while the line is in use
+        # The calls writing a recording or a message: after_render visits these (at most one
+        # per talking agent or message), never every call, once a tick.
+        self.recording: set[CallSession] = set()
         self.by_id: dict[str, CallSession] = {}  # every call until its record is written
         self.stations = {p.index: Station(self, p.index, p.name)
                          for p in board.ports if p.is_station}
@@ -457,9 +460,8 @@ class Appliance:
             self.dialer.playback_ended(ended, now)
         if rx is None:  # the event loop carries no audio: nothing to record or listen to
             return
-        for call in self.calls.values():
-            if call.records_audio:
-                call.record_frame(rx)
+        for call in self.recording:
+            call.record_frame(rx)
         self.dialer.record_frames(rx)
         if self.listeners:
             self.listeners.feed(self, rx)
@@ -480,6 +482,7 @@ class Appliance:
     def call_over(self, call: CallSession, now: float) -> None:
         if self.calls.get(call.port) is call:
             del self.calls[call.port]
+        self.recording.discard(call)
 
     def station_caller_gone(self, port: int | None, now: float) -> None:
         station = self.stations.get(port)

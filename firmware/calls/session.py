@@ -354,6 +354,7 @@ class CallSession:
         if self.s.recording is None:
             path = recording_path(self.call_id, app.clock.wall(self.s.answered_at))
             self.s.recording = _Recording(app.recorder.open(path, channels=2), path, now)
+            app.recording.add(self)
         log.info("call %s: agent %s answered at %s", self.call_id, agent_id,
                  app.board.ports[station].name)
         if first:
@@ -539,6 +540,7 @@ class CallSession:
             app.loop.tones.start(self.port, app.beep, repeat=False)
         path = recording_path(self.call_id, app.clock.wall(self.s.answered_at), "-message")
         self.s.message = _Recording(app.recorder.open(path, channels=1), path, now)
+        app.recording.add(self)
         app.loop.timers.schedule(now + action.max_seconds, self, _MESSAGE_TIMER)
 
     def _finish_message(self, now: float) -> None:
@@ -546,6 +548,7 @@ class CallSession:
         if message is None or message.ended:
             return
         message.ended = True
+        self._recorded()
         self.app.loop.timers.cancel(self, _MESSAGE_TIMER)
         self.app.recorder.close(message.rec)
         self.feed(MessageRecorded(round(now - message.started, 2)), now)
@@ -565,11 +568,12 @@ class CallSession:
         if message is not None and not message.ended:
             self.app.recorder.write(message.rec, rx[self.port])
 
-    @property
-    def records_audio(self) -> bool:
+    def _recorded(self) -> None:
+        """A recording or message ended: the loop stops visiting this call if none goes on."""
         rec, message = self.s.recording, self.s.message
-        return ((rec is not None and not rec.ended)
-                or (message is not None and not message.ended))
+        if not ((rec is not None and not rec.ended)
+                or (message is not None and not message.ended)):
+            self.app.recording.discard(self)
 
     # --- ending ------------------------------------------------------------------------------
 
@@ -603,6 +607,7 @@ class CallSession:
         if rec is not None and not rec.ended:
             rec.ended = True
             self.app.recorder.close(rec.rec)
+            self._recorded()
 
     def _abandoned_ringing(self, now: float) -> None:
         self.s.caller_hung_up = True
