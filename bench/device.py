@@ -109,8 +109,11 @@ class Running:
         if listen:
             command += ["--listen", f"127.0.0.1:{self.port}"]
         self.started = time.monotonic()
+        # As installed, the modules are byte-compiled: a shell that forbids writing .pyc
+        # would have every start compile them again (a third of a second).
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.child = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT)
+                                      stderr=subprocess.STDOUT, env=env)
         self.log_bytes = 0
         self.ended = 0
         self.ready_at: float | None = None
