@@ -37,6 +37,7 @@ from branchline.ivr._events import (
     TimerFired,
     Trace,
     Transfer,
+    TransferOutcome,
 )
 from branchline.ivr._issue_texts import ISSUE_TEXTS
 from branchline.ivr._loader import load_flow, load_prompt_texts, sample_flow, sample_prompts
@@ -87,6 +88,7 @@ __all__ = [
     "TimerFired",
     "Trace",
     "Transfer",
+    "TransferOutcome",
     "ValidationReport",
     "load_flow",
     "load_prompt_texts",

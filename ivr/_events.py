@@ -2,7 +2,7 @@
 
 Events (the runtime tells the session): ``CallStarted`` (given to ``Session`` itself),
 ``Digit``, ``PlaybackFinished``, ``TimerFired``, ``HostReplied``, ``QueueOutcome``,
-``AgentCallEnded``, ``MessageRecorded``, ``CallerHungUp``.
+``AgentCallEnded``, ``MessageRecorded``, ``TransferOutcome``, ``CallerHungUp``.
 
 Actions (the session asks the runtime), executed in the order given: ``Play``,
 ``StopPlayback``, ``StartTimer``, ``CancelTimer``, ``HostRequest``, ``Enqueue``, ``Transfer``,
@@ -20,7 +20,10 @@ Runtime contract (docs/ivr.md has the full text):
   keeps its own timer and treats a reply after ``timeout`` as late (ignored).
 * ``Enqueue`` hands the caller to the ACD; answer with ``QueueOutcome``; when an answered
   call's agent leg ends, ``AgentCallEnded``.
-* ``HangUp`` and ``Transfer`` are terminal: exactly one of them ends every session.
+* ``HangUp`` and ``Transfer`` are terminal: exactly one of them ends every session, except a
+  ``Transfer(returns=True)`` (a transfer node with ``on_failure``): the session waits for
+  ``TransferOutcome``; "connected" ends it with no further action, "failed" carries the
+  caller on in the flow.
 
 ``Play`` and ``HostRequest`` may carry a caller's sensitive digits (a card number read back,
 a PIN sent to the host): their ``repr`` masks them, so logging an action never leaks one.
@@ -93,14 +96,23 @@ class MessageRecorded:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferOutcome:
+    """How a ``Transfer(returns=True)`` ended: the outside number took the caller
+    ("connected") or did not ("failed"; ``reason`` says why, for the trace)."""
+
+    outcome: Literal["connected", "failed"]
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class CallerHungUp:
     pass
 
 
 Event = (Digit | PlaybackFinished | TimerFired | HostReplied | QueueOutcome | AgentCallEnded
-         | MessageRecorded | CallerHungUp)
+         | MessageRecorded | TransferOutcome | CallerHungUp)
 EVENT_TYPES = (Digit, PlaybackFinished, TimerFired, HostReplied, QueueOutcome, AgentCallEnded,
-               MessageRecorded, CallerHungUp)
+               MessageRecorded, TransferOutcome, CallerHungUp)
 
 # --- actions ----------------------------------------------------------------------------
 
@@ -162,7 +174,11 @@ class Enqueue:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
+    """Hand the caller to ``target``. ``returns``: the session waits for the outcome
+    (``TransferOutcome``) and a failure must not end the call."""
+
     target: str
+    returns: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,9 +2,10 @@
 
 Nodes are qualified names ("main_menu", "card_entry:card"). An edge is one way the call can
 move: a menu option (its key), the operator key, an escalation when budgets are spent, a
-collect's or host's outcome, a subflow call and its return. Each edge carries the worst-case
-seconds it takes (prompts heard in full plus timeouts; see docs/ivr.md "Validator"), the
-variables it sets, and the document path of the field that names its target.
+collect's or host's outcome, a queue's or a failed transfer's next node, a subflow call and its
+return. Each edge carries the worst-case seconds it takes (prompts heard in full plus
+timeouts; see docs/ivr.md "Validator"), the variables it sets, and the document path of the
+field that names its target.
 """
 
 from __future__ import annotations
@@ -185,6 +186,8 @@ def build_graph(flow: Flow, catalog: PromptCatalog, *, older: bool = False) -> G
                 add(getattr(node, outcome), f"{path}.{outcome}")
         elif node.kind == "message":
             add(node.next, f"{path}.next", seconds=secs(node.prompt) + node.max_seconds)
+        elif node.kind == "transfer":
+            add(node.on_failure, f"{path}.on_failure", seconds=secs(node.prompt))
         elif node.kind == "subflow":
             if node.flow in flow.subflows:
                 add(flow.subflows[node.flow].start, f"subflows.{node.flow}.start",

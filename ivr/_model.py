@@ -294,9 +294,13 @@ class SurveyNode(_Model):
 
 
 class TransferNode(_Model):
+    """Hand the caller to an outside number. Without ``on_failure`` the call ends with the
+    transfer; with it, a transfer the number does not take sends the caller there."""
+
     kind: Literal["transfer"]
     target: str
     prompt: Prompt | None = None
+    on_failure: str | None = None
 
 
 class HangupNode(_Model):

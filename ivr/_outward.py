@@ -27,6 +27,7 @@ from branchline.ivr._events import (
     StopRecording,
     Trace,
     Transfer,
+    TransferOutcome,
 )
 from branchline.ivr._model import Node
 from branchline.ivr._phases import Phase
@@ -56,8 +57,29 @@ class OutwardNodes:
             self._play(node.prompt, False, now, acts)
             self.phase = Phase.PLAYING
             return None
-        self._end(Transfer(node.target), f"transfer to {node.target}", now, acts)
+        self._transfer(node, now, acts)
         return None
+
+    def _transfer(self, node: Node, now: float, acts: list) -> None:
+        if node.on_failure is None:
+            self._end(Transfer(node.target), f"transfer to {node.target}", now, acts)
+            return
+        self._flush("the call is being transferred", now, acts)
+        self._pause_ivr_clock(now, acts)
+        acts.append(Trace("transfer", self.node, f"to {node.target}, waiting for the outcome",
+                          now))
+        acts.append(Transfer(node.target, returns=True))
+        self.phase = Phase.TRANSFERRING
+
+    def _on_transfer_outcome(self, event: TransferOutcome, now: float, acts: list) -> None:
+        node = self.flow.node(self.node)
+        acts.append(Trace("transfer", self.node, f"{node.target}: {event.outcome}"
+                          + (f" ({event.reason})" if event.reason else ""), now))
+        if event.outcome == "connected":
+            self._end(None, f"transfer to {node.target}", now, acts)
+            return
+        self._resume_ivr_clock(now, acts)
+        self._go(self._target(node.on_failure, now, acts), now, acts)
 
     def _enter_hangup(self, node: Node, now: float, acts: list) -> str | None:
         if node.prompt:
@@ -93,7 +115,7 @@ class OutwardNodes:
             self.phase = Phase.RECORDING
             return None
         if node.kind == "transfer":
-            self._end(Transfer(node.target), f"transfer to {node.target}", now, acts)
+            self._transfer(node, now, acts)
         else:
             self._end(HangUp(node.reason), node.reason, now, acts)
         return None

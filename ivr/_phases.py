@@ -11,5 +11,6 @@ class Phase(enum.Enum):
     HOST = "host"
     RECORDING = "recording"
     QUEUED = "queued"
+    TRANSFERRING = "transferring"
     WITH_AGENT = "with_agent"
     ENDED = "ended"

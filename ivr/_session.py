@@ -16,8 +16,11 @@ The session is always in one *phase* (what it waits for) at one *node* (where in
     HOST        a host request is outstanding; the "host" timer is armed
     RECORDING   a voice message is being recorded
     QUEUED      the ACD has the caller; waiting for QueueOutcome
+    TRANSFERRING  a transfer node with on_failure handed the caller out; waiting for
+                TransferOutcome (keys ignored, the IVR clock paused as in QUEUED)
     WITH_AGENT  an agent talks with the caller; waiting for AgentCallEnded
-    ENDED       a terminal action (HangUp or Transfer) was emitted; every event is ignored
+    ENDED       a terminal action (HangUp or Transfer) was emitted, or a transfer that
+                waited for its outcome connected; every event is ignored
 
 ``TABLE`` maps (phase, event type) to a handler or to ``IGNORE``. Every pair is listed; an
 ignored event produces one ``Trace("ignored", ...)`` and changes nothing, so a caller who
@@ -58,6 +61,7 @@ from branchline.ivr._events import (
     TimerFired,
     Trace,
     Transfer,
+    TransferOutcome,
 )
 from branchline.ivr._model import (
     RETURN,
@@ -84,7 +88,8 @@ IGNORE = "ignore"
 _STAY = "<stay>"  # an input node keeps the caller (re-prompted or waiting for more keys)
 
 _COMMON = {HostReplied: IGNORE, QueueOutcome: IGNORE, AgentCallEnded: IGNORE,
-           MessageRecorded: IGNORE, TimerFired: "_on_timer", CallerHungUp: "_on_caller_gone"}
+           MessageRecorded: IGNORE, TransferOutcome: IGNORE, TimerFired: "_on_timer",
+           CallerHungUp: "_on_caller_gone"}
 TABLE: dict[Phase, dict[type, str]] = {
     Phase.PROMPTING: {**_COMMON, Digit: "_on_input_digit", PlaybackFinished: "_on_input_played"},
     Phase.AWAITING: {**_COMMON, Digit: "_on_input_digit", PlaybackFinished: IGNORE},
@@ -95,11 +100,13 @@ TABLE: dict[Phase, dict[type, str]] = {
                       MessageRecorded: "_on_recorded"},
     Phase.QUEUED: {**_COMMON, Digit: IGNORE, PlaybackFinished: IGNORE,
                    QueueOutcome: "_on_queue_outcome"},
+    Phase.TRANSFERRING: {**_COMMON, Digit: IGNORE, PlaybackFinished: IGNORE,
+                         TransferOutcome: "_on_transfer_outcome"},
     Phase.WITH_AGENT: {**_COMMON, Digit: IGNORE, PlaybackFinished: IGNORE,
                        AgentCallEnded: "_on_agent_call_ended"},
     Phase.ENDED: {kind: IGNORE for kind in (Digit, PlaybackFinished, TimerFired, HostReplied,
                                            QueueOutcome, AgentCallEnded, MessageRecorded,
-                                           CallerHungUp)},
+                                           TransferOutcome, CallerHungUp)},
 }
 
 Outcome = tuple[str, str]  # ("more"|"select"|"invalid"|"global"|"complete", value)
@@ -260,7 +267,8 @@ class Session(OutwardNodes):
         acts.append(Trace("enter", name, node.kind, now))
         return getattr(self, f"_enter_{node.kind}")(node, now, acts)
 
-    def _end(self, terminal: HangUp | Transfer, why: str, now: float, acts: list) -> None:
+    def _end(self, terminal: HangUp | Transfer | None, why: str, now: float, acts: list
+             ) -> None:
         if self._playing is not None and isinstance(terminal, HangUp):
             acts.append(StopPlayback(self._playing))
         self._playing = None
@@ -269,7 +277,8 @@ class Session(OutwardNodes):
         self._timers.clear()
         self._flush("call ended", now, acts)
         acts.append(Trace("end", self.node, why, now))
-        acts.append(terminal)
+        if terminal is not None:  # None: a transfer that waited for its outcome connected
+            acts.append(terminal)
         self.phase = Phase.ENDED
 
     def _flush(self, why: str, now: float, acts: list) -> None:
@@ -331,7 +340,7 @@ class Session(OutwardNodes):
                 acts.append(Trace("say_failed", self.node, f"{item.say}: {exc}", now))
         return tuple(out), sensitive
 
-    # --- IVR clock (paused while the ACD has the caller) ------------------------------------
+    # --- IVR clock (paused while the ACD or an outside number has the caller) -----------------
 
     def _resume_ivr_clock(self, now: float, acts: list) -> None:
         self._ivr_since = now
@@ -700,7 +709,7 @@ class Session(OutwardNodes):
 def describe_table() -> str:
     """The transition table as Markdown (docs/ivr.md includes this text; a test checks)."""
     events = [Digit, PlaybackFinished, TimerFired, HostReplied, QueueOutcome, AgentCallEnded,
-              MessageRecorded, CallerHungUp]
+              MessageRecorded, TransferOutcome, CallerHungUp]
     head = "| phase | " + " | ".join(e.__name__ for e in events) + " |"
     rule = "|---" * (len(events) + 1) + "|"
     rows = [f"| {phase.value} | " + " | ".join(

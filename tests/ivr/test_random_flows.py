@@ -1,11 +1,12 @@
 """Random flows: the validator never raises, and a flow it passes always lets a random
-caller's call end (the visit, error and time budgets hold even for odd graphs)."""
+caller's call end (the visit, error and time budgets hold even for odd graphs, and through
+transfers that fail back into the flow)."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ivr_harness import IvrHarness
 
-from branchline.ivr import Flow, PromptCatalog, QueueOutcome, validate_flow
+from branchline.ivr import Flow, PromptCatalog, QueueOutcome, TransferOutcome, validate_flow
 
 NAMES = [f"n{i}" for i in range(7)]
 CATALOG = PromptCatalog({name: {"zh": "请按键"} for name in ("p", "bad", "silent")})
@@ -21,7 +22,8 @@ def flows(draw):
     nodes = {}
     for i, name in enumerate(names):
         chain = names[i + 1] if i + 1 < count else "bye"
-        kind = draw(st.sampled_from(["menu", "menu", "play", "collect", "switch", "host"]))
+        kind = draw(st.sampled_from(["menu", "menu", "play", "collect", "switch", "host",
+                                     "transfer"]))
         if kind == "menu":
             keys = draw(st.lists(st.sampled_from(["1", "2", "3", "12", "9"]), min_size=1,
                                  max_size=3, unique=True))
@@ -38,6 +40,9 @@ def flows(draw):
             nodes[name] = {"kind": "switch", "default": chain,
                            "cases": [{"when": {"var": "caller.errors", "ge": 1},
                                       "goto": draw(target)}]}
+        elif kind == "transfer":
+            nodes[name] = {"kind": "transfer", "target": "95566",
+                           "on_failure": draw(st.one_of(st.none(), target))}
         else:
             nodes[name] = {"kind": "host", "endpoint": "balance", "on_ok": chain,
                            "on_error": draw(target), "on_timeout": draw(target)}
@@ -50,17 +55,21 @@ def flows(draw):
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(flow=flows(), keys=st.lists(st.tuples(st.floats(0, 120), st.sampled_from("0123*#9")),
-                                   max_size=30))
-def test_validated_random_flows_always_end(flow, keys):
+                                   max_size=30),
+       transfer=st.sampled_from(["failed", "connected"]))
+def test_validated_random_flows_always_end(flow, keys, transfer):
     report = validate_flow(flow, queues={"general"}, endpoints={"balance"}, prompts=CATALOG)
     if not report.ok:
         return
     h = IvrHarness(flow, queue=lambda e: [(2.0, QueueOutcome("closed"))],
-                   host=lambda r: (0.5, "ok", {}))
+                   host=lambda r: (0.5, "ok", {}),
+                   transfer=lambda t: [(3.0, TransferOutcome(transfer, "test"))])
     h.start()
     for at, key in keys:
         h.keys(key, at=at)
     h.run()
-    assert h.session.ended and len(h.terminals) == 1
+    connected = any(t.what == "transfer" and t.detail.endswith(": connected (test)")
+                    for t in h.traces)
+    assert h.session.ended and len(h.terminals) == (0 if connected else 1)
     limits = flow.limits
     assert len(h.path()) <= limits.max_visits + limits.grace_visits

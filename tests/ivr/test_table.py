@@ -1,12 +1,13 @@
 """Walk the session's transition table: every phase x event is handled or explicitly
-ignored, every phase is reached by the sample flow, an ignored event changes nothing, and
-the docs show the same table."""
+ignored, every phase is reached by the sample flow (the transferring phase, which needs a
+transfer node with ``on_failure``, by a small flow: the sample has no transfer node), an
+ignored event changes nothing, and the docs show the same table."""
 
 import copy
 from pathlib import Path
 
 import pytest
-from ivr_harness import IvrHarness, luhn_complete, make_call
+from ivr_harness import IvrHarness, luhn_complete, make_call, tiny_flow
 
 from branchline.ivr import (
     AgentCallEnded,
@@ -20,6 +21,7 @@ from branchline.ivr import (
     Session,
     TimerFired,
     Trace,
+    TransferOutcome,
     sample_flow,
     sample_prompts,
 )
@@ -30,8 +32,9 @@ SAMPLES = {
     Digit: Digit("5"), PlaybackFinished: PlaybackFinished(999), TimerFired: TimerFired("nope"),
     HostReplied: HostReplied(999, "ok", {}), QueueOutcome: QueueOutcome("answered", "a1"),
     AgentCallEnded: AgentCallEnded(), MessageRecorded: MessageRecorded(3.0),
-    CallerHungUp: CallerHungUp(),
+    TransferOutcome: TransferOutcome("failed", "busy"), CallerHungUp: CallerHungUp(),
 }
+TRANSFER_FLOW = tiny_flow({"go": {"kind": "transfer", "target": "95566", "on_failure": "agent"}})
 
 
 def test_every_phase_and_event_is_in_the_table():
@@ -52,8 +55,10 @@ def _snapshots():
         ([(1.0, "1"), (3.0, "0"), (6.0, "1")],                                   # busy: message
          {"queue": lambda e: [(1.0, QueueOutcome("overflow"))]}),
     ]
-    for keys, extra in scripts:
-        h = IvrHarness(sample_flow(), prompts=sample_prompts(), **extra)
+    flows = [(sample_flow(), sample_prompts())] * len(scripts) + [(TRANSFER_FLOW, None)]
+    scripts.append(([], {}))  # transferring, then failed: to the queue
+    for (keys, extra), (flow, prompts) in zip(scripts, flows, strict=True):
+        h = IvrHarness(flow, prompts=prompts, **extra)
         h.start()
         for at, text in keys:
             h.keys(text, at=at)
@@ -66,7 +71,7 @@ def _snapshots():
 SNAPSHOTS = _snapshots()
 
 
-def test_the_sample_flow_reaches_every_phase():
+def test_the_sample_flow_and_a_transfer_reach_every_phase():
     assert set(SNAPSHOTS) == set(Phase)
 
 

@@ -1,9 +1,10 @@
 """Drive an IVR Session on a virtual clock, the way the runtime would.
 
 The harness executes the session's actions like a runtime: a ``Play`` finishes after its
-duration (``PlaybackFinished``) unless stopped; timers fire when due; host requests and queue
-hand-offs are answered by scripts you pass in; recordings end after a set time. Caller
-behaviour (keys, hang-up) is scheduled at absolute virtual times. Nothing sleeps.
+duration (``PlaybackFinished``) unless stopped; timers fire when due; host requests, queue
+hand-offs and transfers that wait for their outcome are answered by scripts you pass in;
+recordings end after a set time. Caller behaviour (keys, hang-up) is scheduled at absolute
+virtual times. Nothing sleeps.
 
     h = IvrHarness(flow, prompts=catalog)
     h.start()
@@ -43,6 +44,7 @@ from branchline.ivr import (
     TimerFired,
     Trace,
     Transfer,
+    TransferOutcome,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -71,6 +73,11 @@ def default_queue(request: Enqueue) -> list[tuple[float, object]]:
     return [(5.0, QueueOutcome("answered", "a1")), (35.0, AgentCallEnded())]
 
 
+def default_transfer(request: Transfer) -> list[tuple[float, object]]:
+    """A transfer that waits for its outcome: nobody answers in 30 s."""
+    return [(30.0, TransferOutcome("failed", "no answer"))]
+
+
 @dataclass
 class IvrHarness:
     flow: Flow
@@ -78,6 +85,7 @@ class IvrHarness:
     prompts: PromptCatalog | None = None
     host: Callable[[HostRequest], tuple[float, str, dict] | None] = default_host
     queue: Callable[[Enqueue], list[tuple[float, object]]] = default_queue
+    transfer: Callable[[Transfer], list[tuple[float, object]]] = default_transfer
     message_seconds: float = 8.0
     now: float = 0.0
     max_events: int = 5000
@@ -187,6 +195,9 @@ class IvrHarness:
                 if seq is not None and seq not in self._cancelled:
                     self._cancelled.add(seq)
                     self.at(self.now, MessageRecorded(1.0))
+            elif isinstance(action, Transfer) and action.returns:
+                for delay, event in self.transfer(action):
+                    self.at(self.now + delay, event)
             elif isinstance(action, HangUp | Transfer):
                 self.terminals.append(action)
         return actions
