@@ -452,15 +452,16 @@ cdef class RtpKernel:
 
     # -- the tick --------------------------------------------------------------------------
 
-    def receive(self, int64_t now_ns, bint rtcp):
-        """Drain every open channel's RTP (and RTCP) socket; return the number of event rows."""
+    def receive(self, int64_t now_ns, int rtcp_every, int rtcp_turn):
+        """Drain every open channel's RTP socket, and the RTCP socket of the channels whose
+        number is ``rtcp_turn`` modulo ``rtcp_every``; return the number of event rows."""
         cdef int c
         self.nevents = 0
         with nogil:
             for c in range(self.channels):
                 if self.ch[c].is_open:
                     self._drain(c, self.ch[c].fd, False, now_ns)
-                    if rtcp and self.ch[c].rtcp_fd >= 0:
+                    if c % rtcp_every == rtcp_turn and self.ch[c].rtcp_fd >= 0:
                         self._drain(c, self.ch[c].rtcp_fd, True, now_ns)
         return self.nevents
 

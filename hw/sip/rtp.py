@@ -247,11 +247,12 @@ class RtpEngine:
     # -- per tick ---------------------------------------------------------------------------
 
     def receive(self):
-        """Drain the RTP sockets (RTCP ones every 10th call) into the jitter buffers;
-        return the RFC 4733 key events."""
+        """Drain the RTP sockets into the jitter buffers, and each RTCP socket every 10th
+        call (a tenth of them each call, so no tick pays for them all); return the RFC 4733
+        key events."""
         self._ticks += 1
-        rtcp = self._ticks % RTCP_DRAIN_TICKS == 0
-        return self._keys(self._kernel.receive(self._wallclock_ns(), rtcp))
+        turn = self._ticks % RTCP_DRAIN_TICKS
+        return self._keys(self._kernel.receive(self._wallclock_ns(), RTCP_DRAIN_TICKS, turn))
 
     def read(self, block):
         """Fill block (int16[channels, n]) with n samples of each channel's playout."""
