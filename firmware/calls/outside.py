@@ -19,9 +19,12 @@ nothing is sent, the refusal is logged at WARNING and counted, ``transfers_refus
 A transfer that fails (refused, busy, no answer in ``NO_ANSWER_S``, no way out) gives the
 caller a clear message: the document's ``transfer.failed`` prompt if it has one, else China's
 number-unobtainable tone, for ``FAILED_TONE_S``; then the call ends with reason
-``transfer_failed:<number>``. The outside leg registers in the dialer's ``lines`` (the
-appliance's table of trunks in outgoing use), so the line's answer and hang-up reach it and no
-call back takes the channel.
+``transfer_failed:<number>``. Unless the IVR's transfer node has ``on_failure``
+(``Transfer(returns=True)``, ``returns`` here): then a failure is counted and traced the same
+way but the call goes on, the IVR told ``TransferOutcome("failed", why)`` (``fail_back``),
+and a success tells it ``TransferOutcome("connected")``. The outside leg registers in the
+dialer's ``lines`` (the appliance's table of trunks in outgoing use), so the line's answer and
+hang-up reach it and no call back takes the channel.
 """
 
 from __future__ import annotations
@@ -31,9 +34,9 @@ import logging
 from branchline.dsp import CALL_PROGRESS_TONES, MixPath
 from branchline.firmware.calls.callback import NO_ANSWER_S
 from branchline.hw.ports import PortKind
-from branchline.ivr import Trace
+from branchline.ivr import Trace, TransferOutcome
 
-__all__ = ["FAILED_TONE_S", "OutsideTransfer", "refusal"]
+__all__ = ["FAILED_TONE_S", "OutsideTransfer", "fail_back", "refusal"]
 
 log = logging.getLogger("branchline.transfer")
 
@@ -85,13 +88,25 @@ def refuse(call, number: str, why: str, now: float) -> None:
     call.s.traces.append(Trace("transfer_refused", "transfer", f"{number}: {why}", now))
 
 
+def fail_back(call, number: str, why: str, now: float) -> None:
+    """A transfer the IVR waits for did not happen: count and trace it, and hand the caller
+    back to the flow (its ``on_failure``) instead of ending the call."""
+    call.app.counters["transfers_failed"] += 1
+    call.s.traces.append(Trace("transfer_failed", "transfer", why, now))
+    log.info("call %s: transfer to %s failed: %s; the flow goes on", call.call_id, number, why)
+    call.s.transferred = False
+    call.s.outside = None
+    call.feed(TransferOutcome("failed", why), now)
+
+
 class OutsideTransfer:
     """One transfer of ``call``'s caller to ``number`` (see the module docstring)."""
 
-    def __init__(self, call, number: str, now: float):
+    def __init__(self, call, number: str, now: float, returns: bool = False):
         self.call = call
         self.app = call.app
         self.number = number
+        self.returns = returns  # the IVR waits for the outcome: a failure does not end the call
         self.line: int | None = None
         self.how = ""  # "refer" or "bridge" once started
         self.connected: float | None = None
@@ -156,6 +171,8 @@ class OutsideTransfer:
         self._trace(now, "refer_ended", str(status))
         if 200 <= status < 300:
             self.app.loop.tones.stop(self.call.port)
+            if self.returns:
+                self.call.feed(TransferOutcome("connected"), now)
             self.call.release(now, f"transferred:{self.number}")
             return
         log.info("call %s: REFER to %s ended %d; bridging instead", self.call.call_id,
@@ -175,6 +192,8 @@ class OutsideTransfer:
         self._trace(now, "bridged", self.number)
         log.info("call %s: bridged to %s on %s", self.call.call_id, self.number,
                  app.board.ports[line].name)
+        if self.returns:
+            self.call.feed(TransferOutcome("connected"), now)
 
     def caller_gone(self, now: float, how: str) -> None:
         """The outside leg cleared: before its answer a failure (busy, refused), after it the
@@ -198,9 +217,14 @@ class OutsideTransfer:
         self.call.release(now, reason)
 
     def failed(self, now: float, why: str) -> None:
-        """Tell the caller the transfer did not happen, then end the call."""
+        """Tell the caller the transfer did not happen, then end the call (or, when the IVR
+        waits for the outcome, hand the caller back to it)."""
         app, caller = self.app, self.call.port
         self.end(now)
+        if self.returns:
+            app.loop.tones.stop(caller)
+            fail_back(self.call, self.number, why, now)
+            return
         self.app.counters["transfers_failed"] += 1
         self._trace(now, "transfer_failed", why)
         log.info("call %s: transfer to %s failed: %s", self.call.call_id, self.number, why)

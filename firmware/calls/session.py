@@ -14,6 +14,8 @@ decisions come back through ``offered``, ``connected``, ``announce`` and ``left_
 ``RecordMessage`` -> a mono WAV of the caller. ``Transfer`` -> on a SIP channel, the caller
 handed to the number by REFER or a bridged second call (firmware/calls/outside.py); on an
 analog line traced, then the call ends (transfer by hook flash needs the hardware issue).
+A ``Transfer(returns=True)`` (the node has ``on_failure``) that fails, or any on an analog
+line, does not end the call: the IVR hears ``TransferOutcome`` and carries the caller on.
 ``HangUp`` -> trunk on hook.
 
 A caller who hangs up at any moment (busy/congestion tone heard by ``CallProgressRx``, or the
@@ -478,7 +480,11 @@ class CallSession:
                 case Transfer():
                     self.s.transferred = True
                     if app.board.ports[self.port].kind is PortKind.SIP:
-                        self.transfer_outside(action.target, now)
+                        self.transfer_outside(action.target, now, returns=action.returns)
+                        continue
+                    if action.returns:
+                        outside.fail_back(self, action.target,
+                                          "not available on analog lines", now)
                         continue
                     log.info("call %s: transfer to %s is not available on analog lines yet; "
                              "ending the call", self.call_id, action.target)
@@ -486,22 +492,23 @@ class CallSession:
                 case HangUp():
                     self.release(now, action.reason)
 
-    def transfer_outside(self, number: str, now: float) -> bool:
+    def transfer_outside(self, number: str, now: float, returns: bool = False) -> bool:
         """Hand the caller to ``number`` over SIP (firmware/calls/outside.py); False if it
         is refused (logged, counted): from the IVR the caller then hears why and the call
-        ends, an agent's station beeps and nothing changes."""
+        ends (or, with ``returns``, the flow goes on at the node's ``on_failure``), an
+        agent's station beeps and nothing changes."""
         why = outside.refusal(self, number)
         if why is not None:
             outside.refuse(self, number, why, now)
             if self.control is None:
-                self.s.outside = outside.OutsideTransfer(self, number, now)
+                self.s.outside = outside.OutsideTransfer(self, number, now, returns)
                 self.s.outside.failed(now, "refused")
             return False
         q = self.s.queueing
         if q is not None and q.talk_started is not None and q.talk_ended is None:
             q.talk_ended = now  # an agent handed the caller on: their talk ends here
         self.s.in_acd = False
-        self.s.outside = outside.OutsideTransfer(self, number, now)
+        self.s.outside = outside.OutsideTransfer(self, number, now, returns)
         self.s.outside.start(now)
         return True
 
