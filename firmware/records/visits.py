@@ -16,6 +16,7 @@ hanging up overrides everything except an agent having answered:
 | ``case:N``, ``default`` | a switch's case (N from 1, as the diagram numbers them) |
 | ``open``, ``closed``, ``holiday`` | a schedule |
 | ``answered``, ``overflow``, ``callback``, ``closed`` | a queue's outcome |
+| ``failed`` | a transfer node's number did not take the call: on to its ``on_failure`` |
 | ``escalated`` | a node's or the call's failure budget was spent |
 | ``hung_up`` | the caller hung up (or left the queue) here |
 | ``ended`` | the flow ended the call here (hang-up or transfer node, budget spent twice) |
@@ -160,7 +161,7 @@ def _decision(kind: str, what: str, detail: str) -> str | None:
         return "default"
     if what == "schedule":
         return detail.rpartition(" ")[2]
-    if what == "queue":
+    if what in ("queue", "transfer"):
         return detail.partition(": ")[2].split(" ", 1)[0] or None
     return None
 

@@ -57,9 +57,10 @@ LABEL_GAP = 3       # between labels stacked in one box
 ARROWS = "←→↑↓↺"    # drawn about as wide as a Chinese character
 TARGET_FIELDS = ("next", "on_ok", "on_error", "on_timeout", "default", "open", "closed",
                  "holiday", "after_call", "on_overflow", "on_callback", "on_closed",
-                 "escalate_to")
+                 "on_failure", "escalate_to")
 PERSON_KINDS = ("queue", "transfer")
 QUEUE_OUTCOMES = ("after_call", "on_overflow", "on_callback", "on_closed")
+SECONDARY = (*QUEUE_OUTCOMES, "on_failure")  # drawn as not the caller's main way
 RETURN = "return"
 
 
@@ -102,7 +103,8 @@ def diagram_edges(raw_flow: Mapping[str, Any], scope: str, t: Callable[..., str]
               "default": t("svg.otherwise"), "open": t("svg.open"), "closed": t("svg.closed"),
               "holiday": t("svg.holiday"), "after_call": t("svg.after_call"),
               "on_overflow": t("svg.overflow"), "on_callback": t("svg.callback"),
-              "on_closed": t("svg.closed"), "escalate_to": t("svg.silence")}
+              "on_closed": t("svg.closed"), "on_failure": t("svg.transfer_failed"),
+              "escalate_to": t("svg.silence")}
     edges: list[DiagramEdge] = []
 
     def add(source: str, raw: object, label: str, escalation: bool = False,
@@ -134,7 +136,7 @@ def diagram_edges(raw_flow: Mapping[str, Any], scope: str, t: Callable[..., str]
                 add(name, node.get(field), "")
             else:
                 add(name, node.get(field), labels[field], escalation=field == "escalate_to",
-                    secondary=field in QUEUE_OUTCOMES)
+                    secondary=field in SECONDARY)
     return edges
 
 
@@ -150,8 +152,8 @@ def columns(names: Sequence[str], start: str | None, edges: Sequence[DiagramEdge
             ) -> dict[str, tuple[int, bool]]:
     """Each node's (column, reachable): the breadth-first distance from ``start`` over the
     callers' main ways (keys, next, outcomes of a host or a schedule), then, for nodes only a
-    queue outcome or an escalation reaches, one column after the nearest node that leads
-    there; unreachable nodes in a last column."""
+    queue outcome, a failed transfer or an escalation reaches, one column after the nearest
+    node that leads there; unreachable nodes in a last column."""
     known = set(names)
     out: dict[str, list[DiagramEdge]] = {}
     for edge in edges:

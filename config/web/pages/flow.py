@@ -162,6 +162,8 @@ def node_fields(node: Mapping[str, Any], flow: str,
     present = [f for f in order if f in node] + [f for f in node if f not in order]
     if kind == "menu" and "escalate_to" not in present:
         present.append("escalate_to")
+    if kind == "transfer" and "on_failure" not in present:
+        present.append("on_failure")
     for fname in present:
         if fname == "kind":
             continue

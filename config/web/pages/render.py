@@ -83,7 +83,7 @@ KNOWN_FIELDS = frozenset({
     "options", "prompt", "short_prompt", "items", "invalid_prompt", "no_input_prompt",
     "confirm_prompt", "confirm_options_prompt", "next", "on_ok", "on_refused", "on_error",
     "on_timeout", "default", "open", "closed", "holiday", "after_call", "on_overflow",
-    "on_callback", "on_closed", "escalate_to", "timeout", "first_digit_timeout",
+    "on_callback", "on_closed", "on_failure", "escalate_to", "timeout", "first_digit_timeout",
     "inter_digit_timeout", "min_length", "max_length", "max_seconds", "priority", "queue",
     "endpoint", "set", "var", "flow", "reason", "target", "terminator", "mask", "barge_in",
     "confirm", "sensitive", "language_skill", "beep", "budgets", "cases", "hours", "holidays",
