@@ -7,14 +7,16 @@
   an answered call with the refusal and the failure in its path.
 - The number is busy (the carrier answers the second call 486): the outside leg is dropped,
   the ringback stops and the caller waits in the queue.
-- The number answers: the caller is bridged and the IVR is told, once ("connected").
+- The number answers: the caller is bridged and the IVR is told, once ("connected"); a
+  trunk that takes our REFER (SIPp, tests/hw/sip/scenarios/caller_referred.xml) likewise.
 The default (no ``on_failure``) is tests/firmware/test_sip_transfer.py's: the call ends.
 """
 
 import time
+from pathlib import Path
 
 from runtime_harness import bank_url, prompts_dir  # noqa: F401 - fixtures
-from sip_peers import LOOPBACK, LiveAppliance, Peer
+from sip_peers import LOOPBACK, LiveAppliance, Peer, processes, sipp  # noqa: F401
 
 from branchline.acd import AgentState
 from branchline.hw.sip.calls import CallAnswered, CallEnded, IncomingCall
@@ -22,6 +24,7 @@ from branchline.hw.sip.digest import DigestClient
 from branchline.hw.sip.registration import Registration
 from branchline.ivr import Phase
 
+SCENARIOS = Path(__file__).parents[1] / "hw" / "sip" / "scenarios"
 NUMBER = "075588880001"
 CALLER = "13800138000"
 TARGET = "95566"
@@ -173,3 +176,25 @@ def test_a_number_that_answers_is_bridged_and_the_flow_told_once(
     assert steps.count(("transfer", f"{TARGET}: connected")) == 1
     assert ("end", f"transfer to {TARGET}") in steps
     assert not any(what == "transfer_failed" for what, _ in steps)
+
+
+def test_a_refer_the_trunk_takes_tells_the_flow_connected_once(
+        tmp_path, prompts_dir, bank_url, processes):  # noqa: F811
+    app = _live(tmp_path, prompts_dir, bank_url, TARGET,
+                {"local": {"sources": [LOOPBACK], "transfer": "refer"}})
+    try:
+        peer = sipp(SCENARIOS / "caller_referred.xml", "{}:{}".format(*app.address),
+                    tmp_path, "-s", NUMBER, "-m", "1")
+        processes.append(peer)
+        assert app.until(peer.done), peer.output()[-3000:]
+        assert peer.result() == (1, 0)  # REFER seen, NOTIFYs answered, our BYE taken
+        assert app.until(lambda: not app.app.calls)
+        failed = app.app.counters["transfers_failed"]
+        (record,) = app.records()
+    finally:
+        app.close()
+    assert failed == 0
+    assert record.outcome == "transferred" and record.hangup_reason == f"transferred:{TARGET}"
+    steps = [(s.what, s.detail) for s in record.ivr_path]
+    assert steps.count(("transfer", f"{TARGET}: connected")) == 1
+    assert ("refer_ended", "200") in steps
