@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 from collections import deque
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 
 import pytest
 
@@ -67,6 +67,26 @@ def free_port(kind=socket.SOCK_DGRAM):
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def free_sip_port():
+    """A port free for UDP and TCP, with the next one free for TCP too: a peer that listens
+    on UDP, TCP and TLS (baresip: TLS on port + 1). A UDP pick alone may be a TCP port in
+    TIME_WAIT from the tests' own HTTP connections, which the peer then cannot bind."""
+    for _ in range(50):
+        port = free_port()
+        if port >= 65535:
+            continue
+        with ExitStack() as held:
+            try:
+                for number, kind in ((port, socket.SOCK_DGRAM), (port, socket.SOCK_STREAM),
+                                     (port + 1, socket.SOCK_STREAM)):
+                    s = held.enter_context(socket.socket(socket.AF_INET, kind))
+                    s.bind(("127.0.0.1", number))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for UDP and TCP on 127.0.0.1 in 50 picks")
 
 
 def run_peer(cmd, endpoint, cwd, board=None, limit=PEER_LIMIT):

@@ -24,7 +24,7 @@ import pytest
 import soundfile
 import yaml
 from runtime_harness import scenario_text
-from sip_harness import PEER_LIMIT, free_port
+from sip_harness import PEER_LIMIT, free_port, free_sip_port
 
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import load_document, open_config_store
@@ -205,7 +205,7 @@ class Baresip(Process):
     def __init__(self, dir, account, source, extra=""):
         dir = Path(dir)
         dir.mkdir(parents=True)
-        sip_port, rtp_port = free_port(), free_port()
+        sip_port, rtp_port = free_sip_port(), free_port()
         (dir / "accounts").write_text(account + "\n")
         (dir / "config").write_text(
             f"poll_method poll\nsip_listen {LOOPBACK}:{sip_port}\n"
