@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 
-__all__ = ["EVENTS", "SSRC", "keys_packets", "write_keys_pcap"]
+__all__ = ["EVENTS", "SSRC", "keys_packets", "write_key_pcaps", "write_keys_pcap", "write_pcap"]
 
 EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14,
           "D": 15}  # RFC 4733 §3.2
@@ -52,9 +52,29 @@ def keys_packets(digits, *, length=0.1, gap=0.4, payload_type=101):
 
 def write_keys_pcap(path, digits, **options) -> None:
     """Write ``keys_packets(digits, **options)`` to ``path`` as a pcap (Ethernet, IPv4, UDP)."""
+    write_pcap(path, keys_packets(digits, **options))
+
+
+def write_key_pcaps(directory, digits, **options) -> list[str]:
+    """One pcap a digit, ``key0.pcap``, ``key1.pcap``, ... in ``directory``: the packets of
+    ``keys_packets(digits, **options)``, each file's times from its own first packet, so a
+    scenario that plays them in turn sends one stream (sequence numbers and timestamps go
+    on from file to file). Returns the file names."""
+    packets = keys_packets(digits, **options)
+    per_digit = len(packets) // len(digits)
+    names = []
+    for i in range(len(digits)):
+        mine = packets[i * per_digit:(i + 1) * per_digit]
+        names.append(f"key{i}.pcap")
+        write_pcap(f"{directory}/{names[-1]}", [(at - mine[0][0], rtp) for at, rtp in mine])
+    return names
+
+
+def write_pcap(path, packets) -> None:
+    """[(send time in seconds, RTP packet bytes)] to ``path`` (Ethernet, IPv4, UDP)."""
     with open(path, "wb") as out:
         out.write(_PCAP_HEADER)
-        for at, rtp in keys_packets(digits, **options):
+        for at, rtp in packets:
             frame = _MACS + b"\x08\x00" + _ipv4_udp(rtp)
             micros = round(at * 1e6)
             out.write(struct.pack("<IIII", micros // 1_000_000, micros % 1_000_000,
