@@ -3,7 +3,7 @@ field: what RFC 4733 asks of an event's packets, and frames a pcap reader takes.
 
 import struct
 
-from rtp_pcap import SSRC, write_keys_pcap
+from rtp_pcap import SSRC, write_key_pcaps, write_keys_pcap
 
 
 def _read(path):
@@ -39,3 +39,15 @@ def test_each_digit_is_one_event_with_its_end_three_times(tmp_path):
         (0.56, 1, 5, 4480, 11, 0, 160), (0.58, 0, 6, 4480, 11, 0, 320),
         (0.6, 0, 7, 4480, 11, 1, 480), (0.62, 0, 8, 4480, 11, 1, 480),
         (0.64, 0, 9, 4480, 11, 1, 480)]
+
+
+def test_one_pcap_a_digit_carries_one_stream_on_from_file_to_file(tmp_path):
+    """SIPp plays them in turn: each file starts at its own time 0, and the sequence numbers
+    and timestamps go on where the previous file left off, as one sender's would."""
+    assert write_key_pcaps(tmp_path, "1#", length=0.06, gap=0.5) == ["key0.pcap", "key1.pcap"]
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    write_keys_pcap(whole / "keys.pcap", "1#", length=0.06, gap=0.5)
+    first, second = _read(tmp_path / "key0.pcap"), _read(tmp_path / "key1.pcap")
+    assert [round(w, 3) for w, _ in second] == [0.0, 0.02, 0.04, 0.06, 0.08]
+    assert [rtp for _, rtp in first + second] == [rtp for _, rtp in _read(whole / "keys.pcap")]
