@@ -89,6 +89,17 @@ def _ready_agent(app):
     return phone
 
 
+def _with_carrier(tmp_path, prompts_dir, bank_url, *, answer):  # noqa: F811
+    """The appliance with a carrier trunk to our own peer (answering or not) and a caller."""
+    carrier = Peer(answer=answer)
+    trunks = {"local": {"sources": [LOOPBACK]},
+              "carrier": {"address": "{}:{}".format(*carrier.address)}}
+    app = _live(tmp_path, prompts_dir, bank_url, TARGET, trunks)
+    caller = Peer()
+    app.peers += [caller, carrier]
+    return app, caller, carrier
+
+
 def test_a_refused_transfer_sends_the_caller_to_the_queue_where_an_agent_answers(
         tmp_path, prompts_dir, bank_url):  # noqa: F811
     app = _live(tmp_path, prompts_dir, bank_url, "95599")
@@ -123,12 +134,7 @@ def test_a_refused_transfer_sends_the_caller_to_the_queue_where_an_agent_answers
 
 def test_a_busy_number_drops_the_outside_leg_and_the_caller_waits_in_the_queue(
         tmp_path, prompts_dir, bank_url):  # noqa: F811
-    carrier = Peer()
-    trunks = {"local": {"sources": [LOOPBACK]},
-              "carrier": {"address": "{}:{}".format(*carrier.address)}}
-    app = _live(tmp_path, prompts_dir, bank_url, TARGET, trunks)
-    caller = Peer()
-    app.peers += [caller, carrier]
+    app, caller, carrier = _with_carrier(tmp_path, prompts_dir, bank_url, answer=False)
     try:
         _call_in(app, caller)
         assert app.until(lambda: carrier.of(IncomingCall))
@@ -153,12 +159,7 @@ def test_a_busy_number_drops_the_outside_leg_and_the_caller_waits_in_the_queue(
 
 def test_a_number_that_answers_is_bridged_and_the_flow_told_once(
         tmp_path, prompts_dir, bank_url):  # noqa: F811
-    carrier = Peer(answer=True)
-    trunks = {"local": {"sources": [LOOPBACK]},
-              "carrier": {"address": "{}:{}".format(*carrier.address)}}
-    app = _live(tmp_path, prompts_dir, bank_url, TARGET, trunks)
-    caller = Peer()
-    app.peers += [caller, carrier]
+    app, caller, carrier = _with_carrier(tmp_path, prompts_dir, bank_url, answer=True)
     try:
         call_id = _call_in(app, caller)
         call = app.app.calls[app.port("sip1")]
