@@ -29,10 +29,12 @@
 
 import argparse
 import gc
+import importlib
 import json
 import logging
 import shlex
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,53 +84,62 @@ def _run(args):
     from branchline.firmware.ops.metrics import ApplianceMetrics, parse_listen
     from branchline.firmware.ops.systemd import SystemdNotifier, WatchdogFeeder
     from branchline.firmware.sip_board import console_lines
-    from branchline.hw.ports import BLOCK_SECONDS
+    from branchline.firmware.web.address import bind_web, check_proxies
+    from branchline.hw.ports import BLOCK_SECONDS, BoardError
 
     configure_logging(args.log_format, args.log_level, stream=sys.stdout)
     notifier = SystemdNotifier.from_environ()
     feeder = WatchdogFeeder.from_environ(notifier)
-    from branchline.hw.ports import BoardError
-
+    web_sock = None
+    if args.listen:
+        try:
+            check_proxies(args.trusted_proxy)
+            web_sock = bind_web(parse_listen(args.listen))
+        except (OSError, ValueError) as exc:
+            print(f"branchline run: {exc}", file=sys.stderr)
+            return 2
     try:
         app, bank = open_with_board(_data_dir(args), MonotonicClock, args.board,
                                     scenario=args.scenario, progress=_prompt_progress)
     except (BoardError, ValueError) as exc:
         print(f"branchline run: board {args.board or '(from the configuration)'}: {exc}",
               file=sys.stderr)
+        if web_sock is not None:
+            web_sock.close()
         return 2
     metrics = ApplianceMetrics()
     metrics.attach(app)
-    web = None
-    setup_links: list[str] = []
-    if args.listen:
-        from branchline.firmware.web.serve import serve_web
-
-        try:
-            web = serve_web(app, app.store, parse_listen(args.listen), metrics, tls=args.tls,
-                            host_url=bank.base_url if bank is not None else None,
-                            announce=setup_links.append,
-                            trusted_proxies=args.trusted_proxy)
-        except (OSError, ValueError) as exc:
-            print(f"branchline run: {exc}", file=sys.stderr)
-            app.close(app.clock.now())
-            close_board(app.board)
-            if bank is not None:
-                bank.stop()
-            return 2
+    # Calls first: the lines are answered while the web service's modules are imported on a
+    # thread; the page is served from the first tick after that import ends.
+    web_import = None
+    if web_sock is not None:
+        web_import = threading.Thread(target=importlib.import_module, name="web-import",
+                                      args=("branchline.firmware.web.serve",), daemon=True)
     app.start()
     # Everything built so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise walk it all while holding the GIL (a 20 ms tick lost
-    # whenever a web request's garbage set one off).
-    gc.collect()
+    # whenever a web request's garbage set one off). Frozen without a collection first:
+    # that would cost the start a tenth of a second for the little garbage it would find.
     gc.freeze()
+    if web_import is not None:
+        web_import.start()
     trunks = sum(p.is_trunk for p in app.board.ports)
     status = f"{trunks} trunks, {len(app.stations)} stations, config v{app.config.version}"
-    with Drain(bound_s=args.drain_s, on_drain=notifier.stopping).installed() as drain:
-        # Ready only once SIGTERM drains: a stop asked for from here on is never lost.
+    web = None
+    failed = False
+    setup_links: list[str] = []
+
+    def announce() -> None:
         print(f"branchline running: {status}; Ctrl-C drains and stops", flush=True)
         for line in _where_to_look(args, web, setup_links) + console_lines(app.board):
             print(f"  {line}", flush=True)
         notifier.ready(status)
+
+    with Drain(bound_s=args.drain_s, on_drain=notifier.stopping).installed() as drain:
+        # Ready only once SIGTERM drains and the page is up: a stop asked for from here on is
+        # never lost.
+        if web_import is None:
+            announce()
         due = app.clock.now()
         while True:
             now = app.clock.now()
@@ -140,6 +151,16 @@ def _run(args):
             metrics.sample(app, now)
             if web is not None:
                 web.link.pump(now)
+            elif web_import is not None and not web_import.is_alive():
+                web_import = None
+                try:
+                    web = _serve(args, app, bank, web_sock, metrics, setup_links.append)
+                except (ImportError, OSError, ValueError) as exc:
+                    print(f"branchline run: web service: {exc}", file=sys.stderr)
+                    failed = True
+                    break
+                gc.freeze()  # the page's modules and routes, as above
+                announce()
             if drain.should_stop(app, now):
                 break
             due += BLOCK_SECONDS  # the next boundary: a late loop catches up, never drifts
@@ -147,13 +168,24 @@ def _run(args):
     close_board(app.board)
     if web is not None:
         web.close()
+    elif web_sock is not None:
+        web_sock.close()
     if bank is not None:
         bank.stop()
     stats = app.loop.stats
-    print(f"branchline stopped ({drain.outcome}): {stats.ticks} ticks, {stats.late} late, "
+    print(f"branchline stopped ({'web service failed' if failed else drain.outcome}): "
+          f"{stats.ticks} ticks, {stats.late} late, "
           f"p99 tick {stats.percentile(99) * 1e3:.2f} ms; records "
           f"{'flushed' if ok else 'NOT all flushed'}", flush=True)
-    return 0 if ok else 1
+    return 2 if failed else 0 if ok else 1
+
+
+def _serve(args, app, bank, sock, metrics, announce):
+    from branchline.firmware.web.serve import serve_web
+
+    return serve_web(app, app.store, sock, metrics, tls=args.tls,
+                     host_url=bank.base_url if bank is not None else None,
+                     announce=announce, trusted_proxies=args.trusted_proxy)
 
 
 def _where_to_look(args, web, setup_links: list[str]) -> list[str]:

@@ -2,14 +2,17 @@
 
 ``serve_web(app, store, listen, metrics, *, tls)`` builds a ``RuntimeLink`` over ``app``, the
 FastAPI app (``config.web.create_app``), adds ``GET /metrics`` and ``GET /healthz`` from
-``metrics.render`` / ``metrics.health`` (Prometheus text; 200 or 503 with the reason),
-binds the socket at once (so a taken port is an error here, with the remedy, not in a thread
-later) and runs uvicorn on a daemon thread. One ``config.web.worker.Worker`` serves the link
-and the app: heavy requests run in its child processes; ``close()`` kills any still running.
+``metrics.render`` / ``metrics.health`` (Prometheus text; 200 or 503 with the reason) and runs
+uvicorn on a daemon thread. ``listen`` is an address, bound at once, or the socket
+``address.bind_web`` bound earlier: a taken port is an error with its remedy, never one in a
+thread later. One ``config.web.worker.Worker`` serves the link and the app: heavy requests run
+in its child processes; ``close()`` kills any still running.
 
-Integration (``branchline run``, firmware/cli/main.py)::
+Integration (``branchline run``, firmware/cli/main.py): the socket is bound before the board
+is opened, the media loop starts while this module is imported on a thread (FastAPI and the
+page's modules are a third of a second of a start), then, between two ticks::
 
-    web = serve_web(app, app.store, parse_listen(args.listen), metrics, tls=args.tls)
+    web = serve_web(app, app.store, sock, metrics, tls=args.tls)
     every tick:  metrics.sample(app, now); web.link.pump(now)
     at the end:  web.close()
 
@@ -22,7 +25,6 @@ client's address is the connection's, so the login limits cannot be dodged by a 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import threading
@@ -34,9 +36,10 @@ from fastapi.responses import PlainTextResponse
 
 from branchline.config.web import create_app
 from branchline.firmware.ops.metrics import CONTENT_TYPE
+from branchline.firmware.web.address import bind_web, check_proxies, url_host, visible_host
 from branchline.firmware.web.link import RuntimeLink
 
-__all__ = ["WebServer", "check_proxies", "serve_web"]
+__all__ = ["WebServer", "serve_web"]
 
 log = logging.getLogger("branchline.web")
 
@@ -52,7 +55,7 @@ class WebServer:
         self._sock = sock
         host, port = sock.getsockname()[:2]
         self.address = (host, port)
-        self.url = f"{scheme}://{_url_host(host)}:{port}"
+        self.url = f"{scheme}://{url_host(host)}:{port}"
         config = uvicorn.Config(web, log_level="warning", lifespan="off",
                                 ssl_certfile=ssl[0] if ssl else None,
                                 ssl_keyfile=ssl[1] if ssl else None,
@@ -81,48 +84,33 @@ class WebServer:
         self.link.close()
 
 
-def serve_web(app, store, listen: tuple[str, int], metrics, *, tls: bool,
+def serve_web(app, store, listen: tuple[str, int] | socket.socket, metrics, *, tls: bool,
               host_url: str | None = None,
               announce: Callable[[str], None] = print,
               trusted_proxies: Sequence[str] = ()) -> WebServer:
-    """Start the web service for ``app`` on ``listen`` (see the module docstring);
-    ``trusted_proxies`` name the proxies whose X-Forwarded-For is believed (none by default)."""
+    """Start the web service for ``app`` on ``listen``, an address or a socket already bound
+    by ``address.bind_web`` (see the module docstring); ``trusted_proxies`` name the proxies
+    whose X-Forwarded-For is believed (none by default)."""
     trusted = check_proxies(trusted_proxies)
-    host, port = listen
-    try:
-        sock = socket.create_server((host, port), family=_family(host), backlog=128)
-    except OSError as exc:
-        raise OSError(f"web service on {host}:{port}: {exc.strerror}; choose another "
-                      "--listen address or stop what holds it") from exc
+    sock = listen if isinstance(listen, socket.socket) else bind_web(listen)
+    host = sock.getsockname()[0]
     scheme = "https" if tls else "http"
     ssl = None
     if tls:
         from branchline.config.web.tls import ensure_certificate
 
-        cert, key = ensure_certificate(app.data_dir, names=[_visible(host)])
+        cert, key = ensure_certificate(app.data_dir, names=[visible_host(host)])
         ssl = (str(cert), str(key))
     link = RuntimeLink(app, host_url=host_url)
     bound = sock.getsockname()[1]
     web = create_app(store, link, data_dir=app.data_dir, announce=announce, worker=link.worker,
                      secure_cookies=tls,
-                     base_url=f"{scheme}://{_url_host(_visible(host))}:{bound}")
+                     base_url=f"{scheme}://{url_host(visible_host(host))}:{bound}")
     _add_metrics(web, metrics)
     server = WebServer(web, link, sock, scheme=scheme, ssl=ssl,
                        trusted_proxies=trusted).start()
     log.info("web service on %s", server.url)
     return server
-
-
-def check_proxies(proxies: Sequence[str]) -> list[str]:
-    """The proxies to trust for X-Forwarded-For, each an address or network (10.0.0.0/24)."""
-    for proxy in proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ValueError(f"trusted proxy {proxy!r} is not an IP address or network; name "
-                             "each proxy in front of the appliance by its address, e.g. "
-                             "127.0.0.1 or 10.1.2.0/24") from None
-    return list(proxies)
 
 
 def _add_metrics(web: FastAPI, metrics) -> None:
@@ -134,16 +122,3 @@ def _add_metrics(web: FastAPI, metrics) -> None:
     def healthz() -> PlainTextResponse:
         ok, reason = metrics.health()
         return PlainTextResponse(reason + "\n", status_code=200 if ok else 503)
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
-def _visible(host: str) -> str:
-    # A wildcard address is no address to type into a browser: name the machine instead.
-    return socket.gethostname() if host in ("0.0.0.0", "::", "") else host
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host

@@ -119,7 +119,7 @@ def free_port():
 
 
 def test_branchline_run_under_a_notify_socket(tmp_path):
-    """`branchline run` as systemd sees it: READY, healthy, the page served, fed, STOPPING on
+    """`branchline run` as systemd sees it: READY once the page is up, healthy, the page served, fed, STOPPING on
     SIGTERM, exit 0."""
     path = tmp_path / "notify"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -134,6 +134,8 @@ def test_branchline_run_under_a_notify_socket(tmp_path):
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     try:
         ready = sock.recv(4096).decode()
+        while ready == "WATCHDOG=1":  # the loop is fed from its first tick, before the page
+            ready = sock.recv(4096).decode()
         health = httpx.get(f"http://127.0.0.1:{port}/healthz")
         page = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=True,
                          headers={"Accept-Language": "en"})
