@@ -33,6 +33,7 @@ import os
 import re
 import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -92,6 +93,9 @@ TRIM_THRESHOLD = 0.01  # of the peak: -40 dB
 MANIFEST_VERSION = 1
 MAX_NAME_LENGTH = 120
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.^-]*")
+# The slowed prompts kept for older callers: the most recently played, within this budget
+# (about two minutes of audio), so a day of calls never grows the store.
+SLOW_KEPT_BYTES = 2 * 2**20
 
 Key = tuple[str, str]  # (name, lang)
 
@@ -160,7 +164,8 @@ class PromptStore:
                 check_name(name)
         self._manifest = self._read_manifest()
         self._audio: dict[Key, np.ndarray] = {}
-        self._slow: dict[tuple[str, str, float], np.ndarray] = {}
+        self._slow: OrderedDict[tuple[str, str, float], np.ndarray] = OrderedDict()
+        self._slow_bytes = 0
         self._preloaded = False
 
     # -- paths -------------------------------------------------------------------------
@@ -394,17 +399,23 @@ class PromptStore:
     def render_items(self, items: Iterable[str], lang: str, speed: float = 1.0
                      ) -> list[np.ndarray]:
         """The audio of a Play action's items (prompt names and units), in order; below
-        ``speed`` 1 each item is time-stretched (WSOLA, same pitch) once and then kept."""
+        ``speed`` 1 each item is time-stretched (WSOLA, same pitch) and kept while it is among
+        the most recently played (``SLOW_KEPT_BYTES``)."""
         if speed == 1.0:
             return [self.audio(item, lang) for item in items]
-        out = []
-        for item in items:
-            key = (item, self._lang(lang), speed)
-            found = self._slow.get(key)
-            if found is None:
-                found = self._slow[key] = stretch(self.audio(item, lang), 1.0 / speed)
-            out.append(found)
-        return out
+        return [self._slowed(item, lang, speed) for item in items]
+
+    def _slowed(self, item: str, lang: str, speed: float) -> np.ndarray:
+        key = (item, self._lang(lang), speed)
+        found = self._slow.get(key)
+        if found is not None:
+            self._slow.move_to_end(key)
+            return found
+        found = self._slow[key] = stretch(self.audio(item, lang), 1.0 / speed)
+        self._slow_bytes += found.nbytes
+        while self._slow_bytes > SLOW_KEPT_BYTES and len(self._slow) > 1:
+            self._slow_bytes -= self._slow.popitem(last=False)[1].nbytes
+        return found
 
     def seconds(self, name: str, lang: str) -> float:
         entry = self._entries().get((check_name(name), self._lang(lang)))

@@ -7,6 +7,8 @@ import pytest
 import soundfile
 
 from branchline.dsp import active_level_dbm0
+from branchline.dsp.timescale import stretch
+from branchline.firmware.prompts import store as store_module
 from branchline.firmware.prompts.store import (
     PROMPT_LEVEL_DBM0,
     BuildReport,
@@ -196,3 +198,18 @@ def test_without_espeak_every_synthesis_fails_with_the_remedy(tmp_path, monkeypa
     assert report.synthesised == () and len(report.failed) == 2 + len(UNITS["en"])
     assert "espeak-ng is not installed; run scripts/install-system-deps" in \
         report.failed[0].message
+
+
+def test_slowed_prompts_are_kept_within_a_budget_most_recent_first(built, monkeypatch):
+    store, _ = built
+    first, second, third = "main.short", "num/1_yao", "num/2"
+    size = {i: stretch(store.audio(i, "zh"), 1 / 0.8).nbytes for i in (first, second, third)}
+    monkeypatch.setattr(store_module, "SLOW_KEPT_BYTES",
+                        size[first] + max(size[second], size[third]))
+    (slow_first,) = store.render_items((first,), "zh", speed=0.8)
+    assert len(slow_first) > len(store.audio(first, "zh"))  # stretched: a slower delivery
+    (slow_second,) = store.render_items((second,), "zh", speed=0.8)
+    assert store.render_items((first,), "zh", speed=0.8)[0] is slow_first  # kept, now newest
+    store.render_items((third,), "zh", speed=0.8)  # over the budget: the oldest goes
+    assert store.render_items((first,), "zh", speed=0.8)[0] is slow_first
+    assert store.render_items((second,), "zh", speed=0.8)[0] is not slow_second  # made again
