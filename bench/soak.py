@@ -3,10 +3,13 @@
 The shipped branch day (config/defaults/scenario_day.yaml) scaled up to run around the clock:
 its lines, agents and callers, 120 calls an hour for 24 hours, agents on shift all day. The
 board is the emulator behind a real pty (tests/support/emu_harness.py) with a fault plan:
-noise on the serial line, lost and late audio frames, and a board reset every 6 hours.
-Each virtual hour: RSS, tracemalloc's traced memory (started at hour 2, after the first calls
-warmed every cache), open fds, threads, records.db and its WAL. At the end, after the drain:
-every call the virtual callers made has exactly one call record.
+noise on the serial line, lost and late audio frames, and a board reset every 6 hours. The
+virtual callers who are gone are counted and let go (``keep_callers=False``): the test's own
+people would otherwise be the one thing that grows.
+Each virtual hour: RSS, less what tracemalloc's own tables take (it runs from hour 2, after
+the first calls warmed every cache), tracemalloc's traced memory, open fds, threads,
+records.db and its WAL. At the end, after the drain: every call the virtual callers made has
+exactly one call record.
 
 ``SOAK_HOURS`` shortens the run (for trying it out); docs/BENCHMARKS.md holds a 24-hour run.
 """
@@ -84,7 +87,7 @@ def soak(work: Path) -> tuple[list[dict], dict]:
     rows = []
     with BankHostSimulator(seed=11) as bank:
         h = EmuHarness(data, scenario_text(), prompts_dir=prompts, bank_url=bank.base_url,
-                       seed=11, faults=FAULTS)
+                       seed=11, faults=FAULTS, keep_callers=False)
         started = time.perf_counter()
         for hour in range(1, int(HOURS) + 1):
             h.run(3600)
@@ -93,18 +96,21 @@ def soak(work: Path) -> tuple[list[dict], dict]:
             gc.collect()
             app_bytes, sim_bytes = traced() if tracemalloc.is_tracing() else (0, 0)
             db = DataDir(data).records_db
-            rows.append({"hour": hour, "rss": rss(), "traced": app_bytes, "sim": sim_bytes,
+            own = tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0
+            rows.append({"hour": hour, "rss": rss(), "own": own, "traced": app_bytes,
+                         "sim": sim_bytes,
                          "fds": len(os.listdir("/proc/self/fd")),
                          "threads": threading.active_count(),
                          "db": size(db), "wal": size(db.with_name(db.name + "-wal")),
                          "late": h.app.loop.stats.late, "wall": time.perf_counter() - started})
             print(f"soak: {rows[-1]}", file=sys.stderr, flush=True)
         tracemalloc.stop()
-        offered = h.sim.counters().offered
+        counters = h.sim.counters()
         h.close()
     with Records(DataDir(data).records_db) as records:
         ids = Counter(r.call_id for r in records.calls(0.0, float("inf")))
-    return rows, {"offered": offered, "records": sum(ids.values()), "calls": len(ids),
+    return rows, {"offered": counters.offered, "blocked": counters.blocked,
+                  "records": sum(ids.values()), "calls": len(ids),
                   "twice": sum(1 for n in ids.values() if n > 1)}
 
 
@@ -113,25 +119,30 @@ def run() -> str:
         rows, cdrs = soak(Path(tmp))
     warm = next(r for r in rows if r["hour"] == WARM_H) if len(rows) >= WARM_H else rows[0]
     last = rows[-1]
-    table = [f"| {r['hour']} | {r['rss'] / 2**20:.1f} | {r['traced'] / 2**10:.0f} | "
+    table = [f"| {r['hour']} | {r['rss'] / 2**20:.1f} | {r['own'] / 2**20:.1f} | "
+             f"{(r['rss'] - r['own']) / 2**20:.1f} | {r['traced'] / 2**10:.0f} | "
              f"{r['sim'] / 2**10:.0f} | {r['fds']} | {r['threads']} | {r['db'] / 2**20:.2f} | "
              f"{r['wal'] / 2**20:.2f} | {r['wall'] / 60:.0f} |" for r in rows]
-    growth = (last["rss"] - warm["rss"]) / warm["rss"] * 100
+    net = [r["rss"] - r["own"] for r in (warm, last)]
+    growth = (net[1] - net[0]) / net[0] * 100
     traced_growth = last["traced"] / warm["rss"] * 100
     return "\n".join([
         "## Soak",
         "",
         f"{HOURS:.0f} virtual hours of the branch scenario scaled up ({PER_HOUR} calls an hour "
         "around the clock) on the board emulator behind a real pty, with faults "
-        f"(`{FAULTS}`), on the virtual clock (bench/soak.py). RSS from hour {WARM_H} to the "
-        f"end: **{growth:+.2f} %**; memory the appliance allocated after hour {WARM_H} and "
+        f"(`{FAULTS}`), on the virtual clock (bench/soak.py). RSS (less tracemalloc's own "
+        f"tables) from hour {WARM_H} to the end: **{growth:+.2f} %**; memory the appliance "
+        f"allocated after hour {WARM_H} and "
         f"still holds (tracemalloc, the virtual people left out): **{traced_growth:.2f} % of "
-        f"the RSS**. Calls made by the virtual callers: {cdrs['offered']}; call records: "
+        f"the RSS**. Calls made by the virtual callers: {cdrs['offered']}, of which "
+        f"{cdrs['blocked']} found every line busy (the exchange never put them through); call "
+        "records: "
         f"{cdrs['records']} for {cdrs['calls']} calls, {cdrs['twice']} with more than one. "
         f"Late ticks: {last['late']} (the virtual clock has none of its own).",
         "",
-        "| hour | RSS MiB | appliance traced KiB | virtual people traced KiB | fds | threads | "
-        "records.db MiB | WAL MiB | wall min |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| hour | RSS MiB | tracemalloc's own MiB | RSS less it MiB | appliance traced KiB | "
+        "virtual people traced KiB | fds | threads | records.db MiB | WAL MiB | wall min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *table,
     ])

@@ -77,12 +77,13 @@ class BoardEmulator:
     def __init__(self, trunks: int | None = None, stations: int | None = None, *,
                  scenario: Scenario | str | None = None, seed: int | None = None,
                  faults: FaultPlan | str | None = None,
-                 echo: tuple[float, int] | None = None, serial_number: str | None = None):
+                 echo: tuple[float, int] | None = None, serial_number: str | None = None,
+                 keep_callers: bool = True):
         if isinstance(scenario, str) or hasattr(scenario, "__fspath__"):
             scenario = load_scenario(scenario)
         rl, tail = echo if echo is not None else (None, 32)
         self.lines = VirtualLines(scenario, trunks=trunks, stations=stations, seed=seed,
-                                  echo_rl_db=rl, echo_tail_ms=tail)
+                                  echo_rl_db=rl, echo_tail_ms=tail, keep_callers=keep_callers)
         self.ports = self.lines.ports
         self.trunks, self.stations = self.lines.trunks, self.lines.stations
         self.seed = self.lines.sim.seed

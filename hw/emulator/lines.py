@@ -80,13 +80,14 @@ class VirtualLines:
     def __init__(self, scenario: Scenario | None, *, trunks: int | None = None,
                  stations: int | None = None, seed: int | None = None,
                  echo_rl_db: float | None = None, echo_tail_ms: int = 32,
-                 date: tuple[int, int] = (1, 1)):
+                 date: tuple[int, int] = (1, 1), keep_callers: bool = True):
         if scenario is None:
             scenario = quiet_scenario(trunks or 4, 2 if stations is None else stations)
         if echo_rl_db is None:
             echo_rl_db = scenario.board.echo_return_loss_db
         self.scenario = _without_sim_echo(scenario)
-        self.sim = SimBoard(trunks=trunks, stations=stations, scenario=self.scenario, seed=seed)
+        self.sim = SimBoard(trunks=trunks, stations=stations, scenario=self.scenario, seed=seed,
+                            keep_callers=keep_callers)
         self.trunks = self.sim.trunks
         self.stations = self.sim.stations
         self.ports = self.sim.ports

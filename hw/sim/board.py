@@ -37,6 +37,10 @@ call back, after DIGIT_TIMEOUT_S without a digit, or at MAX_DIGITS; that caller'
 then busy, unanswered or answered (``VirtualCaller.respond_to_callback``), with busy tone or
 ringback on the line; an unknown number gets the unobtainable tone.
 
+History. Every caller is kept for ``callers()`` and ``counters()``; ``keep_callers=False``
+(a day-long soak, where the history would be the only thing that grows) counts the callers
+who are gone into ``counters()`` and lets them go.
+
 Faults. ``fail_port(port, reason)`` / ``restore_port(port)`` raise ``PortOutOfService`` /
 ``PortInService`` with the next tick; a failed port carries silence, raises nothing, ignores
 commands and takes no arriving caller; a caller on it is dropped (``line_lost``).
@@ -127,7 +131,8 @@ class SimCounters:
 class SimBoard:
     """A simulated board (see the module docstring). `scenario` is a Scenario or a path."""
 
-    def __init__(self, trunks=None, stations=None, scenario=None, seed=None):
+    def __init__(self, trunks=None, stations=None, scenario=None, seed=None, *,
+                 keep_callers=True):
         if scenario is None:
             raise TypeError("SimBoard: scenario is required (a Scenario or a YAML path)")
         if isinstance(scenario, str | Path):
@@ -170,6 +175,9 @@ class SimBoard:
         self._epoch = None
         self._next_arrival = None
         self._callers = []
+        self.keep_callers = keep_callers
+        self._arrived = 0
+        self._gone = _caller_counts(())  # the counts of callers let go (keep_callers=False)
         self._on_trunk = [None] * self.trunks  # caller on each trunk
         self._off_hook = [False] * self.trunks
         self._cleared = [False] * self.trunks  # far end gone, line not yet released
@@ -366,7 +374,8 @@ class SimBoard:
     # -- reports -------------------------------------------------------------------------
 
     def callers(self):
-        """A CallerRecord for every caller so far, in arrival order."""
+        """A CallerRecord for every caller so far, in arrival order (with ``keep_callers``
+        false: every caller not yet gone)."""
         return tuple(c.record() for c in self._callers)
 
     def agents(self):
@@ -374,26 +383,15 @@ class SimBoard:
         return tuple(self._agents[p].record() for p in sorted(self._agents))
 
     def counters(self):
-        outcomes = [c.outcome for c in self._callers]
+        callers = _caller_counts(self._callers)
+        if not self.keep_callers:
+            callers = {name: n + self._gone[name] for name, n in callers.items()}
         agents = self._agents.values()
         return SimCounters(
-            offered=len(self._callers),
-            blocked=outcomes.count(CallOutcome.BLOCKED),
-            answered=sum(c.answered is not None for c in self._callers),
-            abandoned_ringing=outcomes.count(CallOutcome.ABANDONED_RINGING),
-            abandoned_ivr=outcomes.count(CallOutcome.ABANDONED_IVR),
-            gave_up=outcomes.count(CallOutcome.GAVE_UP),
-            abandoned_queue=outcomes.count(CallOutcome.ABANDONED_QUEUE),
-            connected_to_agent=sum(c.connected is not None for c in self._callers),
-            hung_up_done=outcomes.count(CallOutcome.HUNG_UP_DONE),
-            released=outcomes.count(CallOutcome.RELEASED),
-            surveys=sum(c.survey_score is not None for c in self._callers),
+            **callers,
             station_rings=sum(a.rings for a in agents),
             station_answers=sum(a.answered for a in agents),
             station_missed=sum(a.missed for a in agents),
-            callbacks_asked=sum(c.callback_asked is not None for c in self._callers),
-            callback_attempts=sum(c.callback_attempts for c in self._callers),
-            called_back=sum(c.called_back is not None for c in self._callers),
             dialled_unknown=self._dialled_unknown,
         )
 
@@ -433,7 +431,10 @@ class SimBoard:
         return None
 
     def _arrive(self, time):
-        ident = len(self._callers) + 1
+        if not self.keep_callers:
+            self._let_gone_callers_go()
+        self._arrived += 1
+        ident = self._arrived
         caller = VirtualCaller(ident, self.scenario, np.random.default_rng([self.seed, 4, ident]),
                                self._voice, time, keys_to=self._keys_to)
         self._callers.append(caller)
@@ -444,6 +445,13 @@ class SimBoard:
                 caller.start_ringing(port)
                 return
         caller.blocked()
+
+    def _let_gone_callers_go(self):
+        gone = [c for c in self._callers if c.gone]
+        if gone:
+            for name, n in _caller_counts(gone).items():
+                self._gone[name] += n
+            self._callers = [c for c in self._callers if not c.gone]
 
     def _advance_callers(self, now, events):
         for port, caller in enumerate(self._on_trunk):
@@ -597,3 +605,24 @@ class SimBoard:
         if not self._port(port, command).is_station:
             raise PortError(f"SimBoard.{command}: port {port} is a trunk; {command} works on "
                             f"stations {self.trunks}..{len(self._ports) - 1}")
+
+
+def _caller_counts(callers) -> dict[str, int]:
+    """The callers' part of ``SimCounters``."""
+    outcomes = [c.outcome for c in callers]
+    return {
+        "offered": len(outcomes),
+        "blocked": outcomes.count(CallOutcome.BLOCKED),
+        "answered": sum(c.answered is not None for c in callers),
+        "abandoned_ringing": outcomes.count(CallOutcome.ABANDONED_RINGING),
+        "abandoned_ivr": outcomes.count(CallOutcome.ABANDONED_IVR),
+        "gave_up": outcomes.count(CallOutcome.GAVE_UP),
+        "abandoned_queue": outcomes.count(CallOutcome.ABANDONED_QUEUE),
+        "connected_to_agent": sum(c.connected is not None for c in callers),
+        "hung_up_done": outcomes.count(CallOutcome.HUNG_UP_DONE),
+        "released": outcomes.count(CallOutcome.RELEASED),
+        "surveys": sum(c.survey_score is not None for c in callers),
+        "callbacks_asked": sum(c.callback_asked is not None for c in callers),
+        "callback_attempts": sum(c.callback_attempts for c in callers),
+        "called_back": sum(c.called_back is not None for c in callers),
+    }

@@ -45,11 +45,12 @@ DRIVER = {"heartbeat_s": 0.5, "timeout_s": 2.0, "reconnect_s": 1.0}
 class EmuHarness(VirtualRun):
     def __init__(self, data_dir: Path, scenario: str, *, prompts_dir: Path, bank_url: str,
                  seed: int | None = None, faults: str | None = None,
-                 echo: tuple[float, int] | None = None, edit_document=None):
+                 echo: tuple[float, int] | None = None, edit_document=None,
+                 keep_callers: bool = True):
         self.data_dir = Path(data_dir)
         self.scenario = parse_scenario(scenario)
         self.emulator = BoardEmulator(scenario=self.scenario, seed=seed, faults=faults,
-                                      echo=echo)
+                                      echo=echo, keep_callers=keep_callers)
         self.board = EmulatedBoard(self.emulator, directory=self.data_dir.parent,
                                    name="board0", **DRIVER)
         self.sim = self.emulator.lines.sim

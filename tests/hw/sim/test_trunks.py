@@ -351,3 +351,22 @@ def test_the_caller_mix_follows_the_scenario_shares():
     assert abs(share(lambda r: r.language == "english") - 0.3) < 0.04
     assert abs(share(lambda r: r.goal == "agent") - 0.5) < 0.04
     assert {r.number for r in records if r.vip} == {"13801380001", "13901390002"}
+
+
+def test_a_board_that_lets_gone_callers_go_counts_them_all_the_same():
+    """keep_callers=False (the day-long soak): the callers who are gone leave the history,
+    never the counters."""
+    sections = {"arrivals": {"default_per_hour": 0, "per_hour": {9: 600}},
+                "callers": callers_with(ring_patience={"kind": "uniform", "low": 3,
+                                                       "high": 30})}
+    kept = SimBoard(scenario=scenario(**sections), seed=3)
+    lean = SimBoard(scenario=scenario(**sections), seed=3, keep_callers=False)
+    drive(kept, 600, PromptingAppliance(kept))
+    drive(lean, 600, PromptingAppliance(lean))
+    assert lean.counters() == kept.counters()
+    assert kept.counters().offered > 50
+    assert 0 < len(lean.callers()) < 10 < len(kept.callers())
+    still = {c.id for c in lean.callers()}
+    let_go = [c for c in kept.callers() if c.id not in still]
+    assert still <= {c.id for c in kept.callers()}
+    assert let_go and all(c.outcome is not None for c in let_go)
