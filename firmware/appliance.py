@@ -623,8 +623,11 @@ def open_sim(data_dir, make_clock, *, scenario=None, wait_for_host=False, progre
     if document.board.driver != "sim":
         raise ValueError(f"board driver {document.board.driver!r}: open_sim runs the simulated "
                          "board only; firmware.board_open.open_with_board opens any board")
+    # A simulated board under `run` may run for weeks: its callers who are gone are counted
+    # and let go (``simulate``, which reports every caller, makes its own board).
     board = SimBoard(trunks=document.board.trunks, stations=document.board.stations,
-                     scenario=scenario_file(scenario or document.board.scenario))
+                     scenario=scenario_file(scenario or document.board.scenario),
+                     keep_callers=False)
     prompts = build_prompts(data_dir, store, progress)
     host, bank = bank_host(document)
     clock = make_clock(ZoneInfo(document.site.timezone))
