@@ -6,10 +6,14 @@ board is the emulator behind a real pty (tests/support/emu_harness.py) with a fa
 noise on the serial line, lost and late audio frames, and a board reset every 6 hours. The
 virtual callers who are gone are counted and let go (``keep_callers=False``): the test's own
 people would otherwise be the one thing that grows.
-Each virtual hour: RSS, less what tracemalloc's own tables take (it runs from hour 2, after
-the first calls warmed every cache), tracemalloc's traced memory, open fds, threads,
-records.db and its WAL. At the end, after the drain: every call the virtual callers made has
-exactly one call record.
+
+Each virtual hour: RSS, open fds, threads, records.db and its WAL. At the end, after the
+drain: every call the virtual callers made has exactly one call record. tracemalloc makes
+every allocation about three times dearer (a 24-hour audio run would take most of a working
+day), so it traces two runs: the emulator run's last two hours (what the appliance allocated
+then and still holds at the end), and a second 24 hours of the same scenario on the
+event-mode sim board (``simulate --media events``: the same appliance, engines and records,
+key events instead of audio), traced from hour 2 to the end.
 
 ``SOAK_HOURS`` shortens the run (for trying it out); docs/BENCHMARKS.md holds a 24-hour run.
 """
@@ -29,6 +33,7 @@ from pathlib import Path
 
 import yaml
 from emu_harness import EmuHarness
+from runtime_harness import RuntimeHarness
 
 from branchline.config.data_dir import DataDir
 from branchline.config.document.loading import open_config_store
@@ -38,12 +43,13 @@ from branchline.firmware.records.database import Records
 
 HOURS = float(os.environ.get("SOAK_HOURS", "24"))
 WARM_H = 2
+TRACE_FROM_H = max(WARM_H, int(HOURS) - 2)
 PER_HOUR = 120
 FAULTS = "noise:0.00002,drop:0.001,late:0.0005," + ",".join(
     f"reset@{h * 3600}" for h in (6, 12, 18))
-# The virtual callers and agents are the test's, not the appliance's: their history grows by
-# design (every caller is kept for the counters), so it is reported apart.
-SIMULATOR = f"{os.sep}hw{os.sep}sim{os.sep}"
+# The virtual callers and agents, and the emulated board's firmware, are the test's, not the
+# appliance's: their memory is reported apart.
+NOT_APPLIANCE = (f"{os.sep}hw{os.sep}sim{os.sep}", f"{os.sep}hw{os.sep}emulator{os.sep}")
 
 
 def scenario_text() -> str:
@@ -69,12 +75,12 @@ def size(path: Path) -> int:
 
 
 def traced() -> tuple[int, int]:
-    """(bytes traced in the appliance, bytes traced in the virtual people)."""
+    """(bytes traced in the appliance, bytes traced in the virtual people and board)."""
     snapshot = tracemalloc.take_snapshot()
     sim = total = 0
     for stat in snapshot.statistics("filename"):
         total += stat.size
-        if SIMULATOR in stat.traceback[0].filename:
+        if any(part in stat.traceback[0].filename for part in NOT_APPLIANCE):
             sim += stat.size
     return total - sim, sim
 
@@ -91,14 +97,13 @@ def soak(work: Path) -> tuple[list[dict], dict]:
         started = time.perf_counter()
         for hour in range(1, int(HOURS) + 1):
             h.run(3600)
-            if hour == WARM_H:
+            if hour == TRACE_FROM_H:
                 tracemalloc.start()
             gc.collect()
-            app_bytes, sim_bytes = traced() if tracemalloc.is_tracing() else (0, 0)
+            app_bytes, _ = traced() if tracemalloc.is_tracing() else (0, 0)
             db = DataDir(data).records_db
             own = tracemalloc.get_tracemalloc_memory() if tracemalloc.is_tracing() else 0
             rows.append({"hour": hour, "rss": rss(), "own": own, "traced": app_bytes,
-                         "sim": sim_bytes,
                          "fds": len(os.listdir("/proc/self/fd")),
                          "threads": threading.active_count(),
                          "db": size(db), "wal": size(db.with_name(db.name + "-wal")),
@@ -114,35 +119,72 @@ def soak(work: Path) -> tuple[list[dict], dict]:
                   "twice": sum(1 for n in ids.values() if n > 1)}
 
 
+def traced_day(work: Path) -> list[dict]:
+    """The same day on the event-mode board, tracemalloc from hour 2: per hour, what the
+    appliance allocated since and still holds."""
+    data = work / "events"
+    prompts = work / "prompts"
+    rows = []
+    with BankHostSimulator(seed=11) as bank:
+        h = RuntimeHarness(data, scenario_text(), prompts_dir=prompts, bank_url=bank.base_url,
+                           seed=11, events=True)
+        h.board.keep_callers = False
+        for hour in range(1, int(HOURS) + 1):
+            h.run(3600)
+            h.app.writer.flush(timeout=60)  # records queued for the writer are not growth
+            if hour == WARM_H:
+                tracemalloc.start()
+            gc.collect()
+            app_bytes, sim_bytes = traced() if tracemalloc.is_tracing() else (0, 0)
+            rows.append({"hour": hour, "rss": rss(), "traced": app_bytes, "sim": sim_bytes})
+            print(f"soak, events: {rows[-1]}", file=sys.stderr, flush=True)
+        tracemalloc.stop()
+        h.close()
+    return rows
+
+
 def run() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         rows, cdrs = soak(Path(tmp))
+        events = traced_day(Path(tmp))
     warm = next(r for r in rows if r["hour"] == WARM_H) if len(rows) >= WARM_H else rows[0]
     last = rows[-1]
     table = [f"| {r['hour']} | {r['rss'] / 2**20:.1f} | {r['own'] / 2**20:.1f} | "
              f"{(r['rss'] - r['own']) / 2**20:.1f} | {r['traced'] / 2**10:.0f} | "
-             f"{r['sim'] / 2**10:.0f} | {r['fds']} | {r['threads']} | {r['db'] / 2**20:.2f} | "
+             f"{r['fds']} | {r['threads']} | {r['db'] / 2**20:.2f} | "
              f"{r['wal'] / 2**20:.2f} | {r['wall'] / 60:.0f} |" for r in rows]
     net = [r["rss"] - r["own"] for r in (warm, last)]
     growth = (net[1] - net[0]) / net[0] * 100
-    traced_growth = last["traced"] / warm["rss"] * 100
+    ev_warm = next((r for r in events if r["hour"] == WARM_H), events[0])
+    ev_last = events[-1]
+    ev_table = [f"| {r['hour']} | {r['rss'] / 2**20:.1f} | {r['traced'] / 2**10:.0f} | "
+                f"{r['sim'] / 2**10:.0f} |" for r in events]
     return "\n".join([
         "## Soak",
         "",
         f"{HOURS:.0f} virtual hours of the branch scenario scaled up ({PER_HOUR} calls an hour "
         "around the clock) on the board emulator behind a real pty, with faults "
-        f"(`{FAULTS}`), on the virtual clock (bench/soak.py). RSS (less tracemalloc's own "
-        f"tables) from hour {WARM_H} to the end: **{growth:+.2f} %**; memory the appliance "
-        f"allocated after hour {WARM_H} and "
-        f"still holds (tracemalloc, the virtual people left out): **{traced_growth:.2f} % of "
-        f"the RSS**. Calls made by the virtual callers: {cdrs['offered']}, of which "
-        f"{cdrs['blocked']} found every line busy (the exchange never put them through); call "
-        "records: "
-        f"{cdrs['records']} for {cdrs['calls']} calls, {cdrs['twice']} with more than one. "
-        f"Late ticks: {last['late']} (the virtual clock has none of its own).",
+        f"(`{FAULTS}`), on the virtual clock (bench/soak.py). **RSS from hour {WARM_H} to the "
+        f"end: {growth:+.2f} %** (tracemalloc's own tables, in the last two hours, left out). "
+        f"Memory the appliance allocated in the last two hours and still holds at the end "
+        f"(tracemalloc): **{last['traced'] / 2**10:.0f} KiB**. Calls made by the virtual "
+        f"callers: {cdrs['offered']}, of which {cdrs['blocked']} found every line busy (the "
+        f"exchange never put them through); call records: {cdrs['records']} for "
+        f"{cdrs['calls']} calls, {cdrs['twice']} with more than one. Late ticks: "
+        f"{last['late']} (the virtual clock has none of its own).",
         "",
         "| hour | RSS MiB | tracemalloc's own MiB | RSS less it MiB | appliance traced KiB | "
-        "virtual people traced KiB | fds | threads | records.db MiB | WAL MiB | wall min |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "fds | threads | records.db MiB | WAL MiB | wall min |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *table,
+        "",
+        f"The same {HOURS:.0f} hours on the event-mode board, traced from hour {WARM_H}: memory "
+        f"the appliance allocated after hour {WARM_H} and still holds at the end: "
+        f"**{ev_last['traced'] / 2**10:.0f} KiB, {ev_last['traced'] / ev_warm['rss'] * 100:.2f} "
+        f"% of the RSS at hour {WARM_H}**; RSS there (with tracemalloc's tables) "
+        f"{ev_warm['rss'] / 2**20:.1f} to {ev_last['rss'] / 2**20:.1f} MiB.",
+        "",
+        "| hour | RSS MiB | appliance traced KiB | virtual people traced KiB |",
+        "|---|---|---|---|",
+        *ev_table,
     ])
