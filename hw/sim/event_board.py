@@ -42,6 +42,7 @@ a call back is refused here (``ScenarioError``): use the audio board for it.
 
 import heapq
 import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,7 +114,7 @@ class EventSimBoard(SimBoard):
         self._wakes = []  # heap of (time, seq, port, generation)
         self._generation = [0] * self.trunks
         self._heard_at = [-1.0] * self.trunks
-        self._prompt_runs = {}  # (id(array), gain_db) -> (array, [(first, last) samples])
+        self._prompt_runs = {}  # (id(array), gain_db) -> [(first, last) samples], while it lives
 
     # -- the event interface ---------------------------------------------------------------
 
@@ -375,11 +376,12 @@ class EventSimBoard(SimBoard):
 
     def _loud_samples(self, array, gain_db):
         """[(first, last)] sample indices of the runs of 20 ms blocks of `array` a caller
-        hears as sound (cached: prompts are the store's arrays, played again and again)."""
+        hears as sound (cached while the array lives: prompts are the store's arrays, played
+        again and again, and a store may let one go)."""
         key = (id(array), gain_db)
         cached = self._prompt_runs.get(key)
-        if cached is not None and cached[0] is array:
-            return cached[1]
+        if cached is not None:
+            return cached
         n = len(array) // BLOCK_SAMPLES * BLOCK_SAMPLES
         blocks = np.asarray(array[:n]).reshape(-1, BLOCK_SAMPLES)
         if len(array) > n:
@@ -390,5 +392,6 @@ class EventSimBoard(SimBoard):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], loud.astype(np.int8), [0]])))
         runs = [(int(a) * BLOCK_SAMPLES, min(int(b) * BLOCK_SAMPLES, len(array)) - 1)
                 for a, b in zip(edges[::2], edges[1::2], strict=True)]
-        self._prompt_runs[key] = (array, runs)
+        self._prompt_runs[key] = runs
+        weakref.finalize(array, self._prompt_runs.pop, key, None)
         return runs
