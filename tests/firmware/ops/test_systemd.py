@@ -119,8 +119,8 @@ def free_port():
 
 
 def test_branchline_run_under_a_notify_socket(tmp_path):
-    """`branchline run` as systemd sees it: READY once the page is up, healthy, the page served, fed, STOPPING on
-    SIGTERM, exit 0."""
+    """`branchline run` as systemd sees it: READY once the page is up, healthy, the page
+    served, fed, STOPPING on SIGTERM, exit 0."""
     path = tmp_path / "notify"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(path))
