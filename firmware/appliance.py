@@ -587,7 +587,9 @@ def build_prompts(data_dir, store: ConfigStore, progress=None) -> PromptStore:
     missing) and loaded."""
     document = current_document(store)
     texts = {name: p.texts() for name, p in document.prompts.items()}
-    prompts = PromptStore(data_dir, texts, document.site.languages)
+    speeds = [flow.older_callers.speed for flow in document.flows.values()
+              if flow.older_callers is not None]
+    prompts = PromptStore(data_dir, texts, document.site.languages, slow_speeds=speeds)
     report = prompts.build(progress)
     if not report.ok:
         log.warning("prompts: %d missing, %d failed to build", len(report.missing),

@@ -4,12 +4,16 @@ Where prompts live (``data_dir/prompts/``):
 
     recorded/<lang>/<name>.wav|.flac   a person's recording; preferred over synthesis
     cache/<lang>/<name>.wav            8 kHz int16 mono at PROMPT_LEVEL_DBM0, built from either
-    cache/manifest.json                per prompt: source, digest of its input, seconds, and
-                                       for speech the text's digest (``text_digest``)
+    cache/slow-<speed>/<lang>/<name>.wav  the same, time-stretched for older callers
+    cache/manifest.json                per prompt: source, digest of its input, seconds, for
+                                       speech the text's digest (``text_digest``), and the
+                                       speeds its slowed copies were made at (``slow``)
 
-``PromptStore(data_dir, texts, languages, *, units=None)`` knows the flow's prompt texts
-(``texts[name][lang]``) and adds the speech units of ``branchline.ivr.unit_texts(lang)``
-(names with a ``/``, like ``num/2``; ``units[lang][name]`` holds fewer, for tests).
+``PromptStore(data_dir, texts, languages, *, units=None, slow_speeds=())`` knows the flow's
+prompt texts (``texts[name][lang]``) and adds the speech units of
+``branchline.ivr.unit_texts(lang)`` (names with a ``/``, like ``num/2``; ``units[lang][name]``
+holds fewer, for tests). ``slow_speeds`` are the older callers' speeds of the flows (0.8):
+every prompt is also built and held slowed to each, so the media loop never stretches audio.
 ``build()`` makes what is missing or changed: a recording is transcoded
 (``branchline.dsp.transcode``), anything else with a text is synthesised by espeak-ng (see
 ``prompts_speech``); the manifest's digests (of the recording's bytes, or of what espeak-ng is
@@ -142,8 +146,11 @@ class PromptStore:
     def __init__(self, data_dir: str | os.PathLike[str],
                  texts: Mapping[str, Mapping[str, str]],
                  languages: Iterable[str] = LANGUAGES, *,
-                 units: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                 units: Mapping[str, Mapping[str, str]] | None = None,
+                 slow_speeds: Iterable[float] = ()) -> None:
         self.languages = tuple(languages)
+        self.slow_speeds = tuple(sorted({float(speed) for speed in slow_speeds
+                                         if speed != 1.0}))
         for lang in self.languages:
             if lang not in LANGUAGES:
                 raise PromptNameError(f"PromptStore: language {lang!r} is not one of "
@@ -164,6 +171,7 @@ class PromptStore:
                 check_name(name)
         self._manifest = self._read_manifest()
         self._audio: dict[Key, np.ndarray] = {}
+        self._slow_built: dict[tuple[str, str, float], np.ndarray] = {}
         self._slow: OrderedDict[tuple[str, str, float], np.ndarray] = OrderedDict()
         self._slow_bytes = 0
         self._preloaded = False
@@ -172,6 +180,9 @@ class PromptStore:
 
     def cache_path(self, name: str, lang: str) -> Path:
         return self.cache_dir / self._lang(lang) / f"{check_name(name)}.wav"
+
+    def slow_path(self, name: str, lang: str, speed: float) -> Path:
+        return self.cache_dir / f"slow-{speed:g}" / self._lang(lang) / f"{check_name(name)}.wav"
 
     def recorded_path(self, name: str, lang: str) -> Path | None:
         """The recording that overrides synthesis for this prompt, if there is one."""
@@ -300,6 +311,7 @@ class PromptStore:
                     made[source].append(key)
                 if progress is not None:
                     progress(done, len(jobs), f"{lang}/{name}")
+            noted = self._build_slowed(pool) or noted
         if jobs or noted:
             self._write_manifest()
         return BuildReport(tuple(made["speech"]), tuple(made["recording"]), unchanged,
@@ -314,6 +326,36 @@ class PromptStore:
             return str(exc)
         _atomic_write(self.cache_path(name, lang), wav_bytes(audio, RATE))
         return audio
+
+    def _build_slowed(self, pool: ThreadPoolExecutor) -> bool:
+        """Make the slowed copies that are missing or older than their prompt; True if any."""
+        wanted = []
+        for key, entry in self._entries().items():
+            made = entry.get("slow", ())
+            speeds = [speed for speed in self.slow_speeds
+                      if f"{speed:g}" not in made or not self.slow_path(*key, speed).is_file()]
+            if speeds:
+                wanted.append((key, speeds))
+        for (key, _), done in zip(wanted, pool.map(self._make_slowed, wanted),
+                                       strict=True):
+            if done:
+                entry = self._manifest[_entry_key(*key)]
+                self._manifest[_entry_key(*key)] = {
+                    **entry, "slow": sorted({*entry.get("slow", ()), *done})}
+        return bool(wanted)
+
+    def _make_slowed(self, job: tuple[Key, list[float]]) -> list[str]:
+        (name, lang), speeds = job
+        try:
+            audio = self._audio.get((name, lang))
+            if audio is None:
+                audio = self._load(name, lang)
+        except PromptMissing:
+            return []  # the next build makes the prompt again, then its slowed copies
+        for speed in speeds:
+            _atomic_write(self.slow_path(name, lang, speed),
+                          wav_bytes(stretch(audio, 1.0 / speed), RATE))
+        return [f"{speed:g}" for speed in speeds]
 
     # -- the manifest ------------------------------------------------------------------
 
@@ -347,9 +389,13 @@ class PromptStore:
 
     def preload(self) -> int:
         """Load every built prompt into memory; afterwards ``audio()`` never reads the disk."""
-        for name, lang in self._entries():
+        for (name, lang), entry in self._entries().items():
             if (name, lang) not in self._audio:
                 self._audio[(name, lang)] = self._load(name, lang)
+            for speed in self.slow_speeds:
+                if f"{speed:g}" in entry.get("slow", ()):
+                    self._slow_built[(name, lang, speed)] = self._load(
+                        name, lang, self.slow_path(name, lang, speed))
         self._preloaded = True
         return len(self._audio)
 
@@ -361,6 +407,9 @@ class PromptStore:
         """
         key = (check_name(name), self._lang(lang))
         self._audio[key] = audio
+        for speed in self.slow_speeds:  # until the next build, slowed when played
+            self._slow_built.pop((*key, speed), None)
+            self._slow.pop((*key, speed), None)
         self._manifest = {**self._manifest, _entry_key(*key): dict(entry)}
 
     def audio(self, name: str, lang: str) -> np.ndarray:
@@ -384,8 +433,8 @@ class PromptStore:
         return PromptMissing(f"prompt {name!r} ({lang}) is not built: run the prompt store's "
                              "build (branchline run does it at start) before playing it")
 
-    def _load(self, name: str, lang: str) -> np.ndarray:
-        path = self.cache_path(name, lang)
+    def _load(self, name: str, lang: str, path: Path | None = None) -> np.ndarray:
+        path = path or self.cache_path(name, lang)
         try:
             samples, rate = soundfile.read(path, dtype="int16")
         except (OSError, RuntimeError) as exc:
@@ -399,13 +448,18 @@ class PromptStore:
     def render_items(self, items: Iterable[str], lang: str, speed: float = 1.0
                      ) -> list[np.ndarray]:
         """The audio of a Play action's items (prompt names and units), in order; below
-        ``speed`` 1 each item is time-stretched (WSOLA, same pitch) and kept while it is among
-        the most recently played (``SLOW_KEPT_BYTES``)."""
+        ``speed`` 1 each item is time-stretched (WSOLA, same pitch): built and loaded with the
+        rest for the flows' speeds; at another speed (published since the start) stretched
+        here and kept while it is among the most recently played (``SLOW_KEPT_BYTES``)."""
         if speed == 1.0:
             return [self.audio(item, lang) for item in items]
         return [self._slowed(item, lang, speed) for item in items]
 
     def _slowed(self, item: str, lang: str, speed: float) -> np.ndarray:
+        key = (item, lang, speed)
+        found = self._slow_built.get(key)
+        if found is not None:
+            return found
         key = (item, self._lang(lang), speed)
         found = self._slow.get(key)
         if found is not None:

@@ -213,3 +213,47 @@ def test_slowed_prompts_are_kept_within_a_budget_most_recent_first(built, monkey
     store.render_items((third,), "zh", speed=0.8)  # over the budget: the oldest goes
     assert store.render_items((first,), "zh", speed=0.8)[0] is slow_first
     assert store.render_items((second,), "zh", speed=0.8)[0] is not slow_second  # made again
+
+
+def test_the_flows_slow_speed_is_built_with_the_prompts_and_played_from_memory(
+        tmp_path, monkeypatch):
+    make = PromptStore(tmp_path, TEXTS, ("en",), units=UNITS, slow_speeds=[0.8, 1.0])
+    assert make.slow_speeds == (0.8,)  # 1.0 is the prompt itself
+    make.build()
+    store = PromptStore(tmp_path, TEXTS, ("en",), units=UNITS, slow_speeds=[0.8])
+    store.build()  # nothing to do: made once, then kept on disk like the prompts
+    manifest = json.loads((store.cache_dir / "manifest.json").read_text())
+    assert manifest["prompts"]["en:main.short"]["slow"] == ["0.8"]
+    path = store.slow_path("main.short", "en", 0.8)
+    samples, rate = soundfile.read(path, dtype="int16")
+    assert rate == RATE
+    assert np.array_equal(samples, stretch(make.audio("main.short", "en"), 1 / 0.8))
+    store.preload()
+    monkeypatch.setattr(store_module, "stretch", None)  # the loop never stretches them
+    (played,) = store.render_items(["main.short"], "en", speed=0.8)
+    assert np.array_equal(played, samples)
+    assert store.render_items(["main.short"], "en", speed=0.8)[0] is played
+
+
+def test_a_changed_prompt_gets_a_new_slowed_copy_and_a_new_speed_is_added(tmp_path):
+    PromptStore(tmp_path, TEXTS, ("en",), units=UNITS, slow_speeds=[0.8]).build()
+    changed = {**TEXTS, "main.short": {**TEXTS["main.short"], "en": "Balance 1."}}
+    store = PromptStore(tmp_path, changed, ("en",), units=UNITS, slow_speeds=[0.8, 0.6])
+    store.build()
+    store.preload()
+    for speed in (0.8, 0.6):
+        (played,) = store.render_items(["main.short"], "en", speed=speed)
+        assert np.array_equal(played, stretch(store.audio("main.short", "en"), 1 / speed))
+    manifest = json.loads((store.cache_dir / "manifest.json").read_text())
+    assert manifest["prompts"]["en:common.goodbye"]["slow"] == ["0.6", "0.8"]
+
+
+def test_a_prompt_replaced_while_running_is_slowed_from_its_new_audio(tmp_path):
+    store = PromptStore(tmp_path, TEXTS, ("en",), units=UNITS, slow_speeds=[0.8])
+    store.build()
+    store.preload()
+    new = store.audio("common.goodbye", "en")
+    store.install("main.short", "en", new, {"source": "recording", "digest": "x",
+                                            "seconds": len(new) / RATE})
+    (played,) = store.render_items(["main.short"], "en", speed=0.8)
+    assert np.array_equal(played, stretch(new, 1 / 0.8))
