@@ -45,6 +45,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import anyio
 import httpx
 
 from branchline.ivr import HostReplied, HostRequest
@@ -86,6 +87,10 @@ class HostClient:
                               max_keepalive_connections=max_workers)
         client = httpx.AsyncClient(base_url=base_url, limits=limits, transport=transport,
                                    timeout=None)
+        # httpx's connection layer loads anyio's asyncio backend (some 26 modules) on its
+        # first exchange: loaded now, so a caller's first request does not import them while
+        # the media loop waits for the GIL, and memory is from the start what it is all day.
+        await anyio.sleep(0)
         return client, asyncio.Semaphore(max_workers)
 
     # -- the media loop's side ---------------------------------------------------------

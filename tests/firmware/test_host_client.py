@@ -4,6 +4,8 @@ import asyncio
 import json
 import logging
 import socket
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -267,3 +269,25 @@ def test_the_in_process_host_answers_as_the_http_client_does(sim, setting, reque
     direct.close()
     with pytest.raises(HostClientClosed, match="after close"):
         direct.submit(request_, "late")
+
+
+def test_the_first_exchange_imports_nothing_the_start_did_not(simulator, tmp_path):
+    # A fresh interpreter: this one has imported everything long ago.
+    script = tmp_path / "first.py"
+    script.write_text(f"""
+import sys
+from branchline.firmware.bankhost import ENDPOINTS, TEST_CARDS
+from branchline.firmware.host_client import HostClient
+from branchline.ivr import HostRequest
+card = TEST_CARDS[0]
+client = HostClient({simulator.base_url!r}, ENDPOINTS)
+before = set(sys.modules)
+client.submit(HostRequest(1, "balance", {{"card_number": card.card_number,
+                                         "pin": card.pin}}, 5.0), "call")
+assert client.wait(10.0)
+print(client.poll()[0][1].status, sorted(set(sys.modules) - before))
+client.close()
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["ok", "[]"]
