@@ -47,6 +47,7 @@ cdef struct Channel:
     int32_t count
     uint8_t detected[MAX_TONES]
     uint8_t enabled[MAX_TONES]
+    int32_t listening  # how many tones are enabled: none, and the channel is not analysed
     int64_t t
 
 
@@ -104,9 +105,15 @@ cdef class CptKernel:
         memset(ch, 0, sizeof(Channel))
         for i in range(MAX_TONES):
             ch.enabled[i] = enabled[i]
+            ch.listening += enabled[i]
 
     def enable(self, int c, int tone, bint on):
-        self.ch[c].enabled[tone] = on
+        cdef Channel* ch = &self.ch[c]
+        ch.listening += <int>on - ch.enabled[tone]
+        ch.enabled[tone] = on
+
+    def listening(self, int c):
+        return self.ch[c].listening
 
     def process(self, const int16_t[:, ::1] block, int32_t[:, ::1] events):
         """Feed one block; write (channel, tone, sample >> 31, sample & 0x7FFFFFFF) rows to
@@ -116,7 +123,9 @@ cdef class CptKernel:
         cdef int cap = events.shape[0]
         with nogil:
             for c in range(self.channels):
-                found = self._channel(c, &block[c, 0] if n else NULL, n, events, found, cap)
+                if self.ch[c].listening:
+                    found = self._channel(c, &block[c, 0] if n else NULL, n, events, found,
+                                          cap)
         return found
 
     cdef int _channel(self, int c, const int16_t* x, Py_ssize_t n, int32_t[:, ::1] events,

@@ -6,8 +6,9 @@ across blocks, so the cut does not matter) and returns ``ToneEvent(channel, tone
 for each detection, ``sample`` being the channel's sample count (since construction or
 ``reset``) at the end of the analysis frame that decided it. ``detect`` names the tones to
 report (default: the hang-up tones "busy", "congestion" and "reorder" present in ``tones``);
-``set_detect(channel, names)`` changes the set for one line, and ``tones`` may hold any
-cadences a local exchange sends (add a ``ToneSpec``).
+``set_detect(channel, names)`` changes the set for one line (a channel listening for none is
+not analysed at all, and starts afresh, as after ``reset``, when it listens again), and
+``tones`` may hold any cadences a local exchange sends (add a ``ToneSpec``).
 
 How it decides, per 25 ms frame (200 samples: 40 Hz bins put the US ringback pair 440/480 Hz
 on orthogonal bins): the Goertzel power at each tone frequency against the frame's total power.
@@ -145,8 +146,16 @@ class CallProgressRx:
                 f"CallProgressRx.set_detect: unknown tone(s) {unknown}; expected some of "
                 f"{self.names}"
             )
+        was = self._kernel.listening(channel)
         for j, name in enumerate(self.names):
             self._kernel.enable(channel, j, name in names)
+        if not was and self._kernel.listening(channel):
+            self._kernel.reset(channel)  # not analysed while it listened for nothing
+
+    def listening(self, channel):
+        """True if channel reports some tone (and so is analysed)."""
+        self._check("listening", channel)
+        return bool(self._kernel.listening(channel))
 
     def reset(self, channel):
         """Forget channel's history (a new call); its sample count restarts at 0."""

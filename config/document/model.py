@@ -163,6 +163,14 @@ class Line(_Section):
                                   value=value)
         return value
 
+    def tones_for_hangup(self, signalled: bool) -> list[str]:
+        """The tones that mean the far end hung up. A line that signals its hang-up (SIP's
+        BYE) listens for none unless the document lists them for it (a gateway that passes
+        an exchange's tones through instead of hanging up)."""
+        if signalled and "hangup_tones" not in self.model_fields_set:
+            return []
+        return self.hangup_tones
+
     @model_validator(mode="after")
     def _hears_hangup(self) -> Line:
         if not self.hangup_tones and not self.loop_current_drop:

@@ -53,6 +53,7 @@ from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record, call_quality
 from branchline.firmware.records.database import TraceStep
 from branchline.firmware.records.recorder import recording_path
+from branchline.hw.ports import PortKind
 from branchline.ivr import say_digits
 
 __all__ = ["DIAL_TONE_WAIT_S", "NO_ANSWER_S", "CallbackCall", "Dialer"]
@@ -272,7 +273,9 @@ class CallbackCall:
         app.loop.mixer.route(self, [MixPath(line, self.station.port),
                                     MixPath(self.station.port, line)])
         line_config = self.config.document.line_for(app.board.ports[line].name)
-        tones = line_config.hangup_tones if line_config is not None else ("busy", "congestion")
+        signalled = app.board.ports[line].kind is PortKind.SIP
+        tones = (line_config.tones_for_hangup(signalled) if line_config is not None
+                 else () if signalled else ("busy", "congestion"))
         known = CALL_PROGRESS_TONES[self.config.document.site.country]
         app.loop.progress.reset(line)
         app.loop.progress.set_detect(line, [t for t in tones if t in known])

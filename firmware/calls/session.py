@@ -207,7 +207,9 @@ class CallSession:
         app.board.answer(port)
         app.loop.dtmf.reset(port)
         app.loop.progress.reset(port)
-        tones = self.line.hangup_tones if self.line is not None else ("busy", "congestion")
+        signalled = app.board.ports[port].kind is PortKind.SIP
+        tones = (self.line.tones_for_hangup(signalled) if self.line is not None
+                 else () if signalled else ("busy", "congestion"))
         known = CALL_PROGRESS_TONES[self.document.site.country]
         app.loop.progress.set_detect(port, [t for t in tones if t in known])
         self.s.answered_at = now

@@ -144,6 +144,29 @@ def test_reset_restarts_a_channel():
     assert len(events) == 1 and events[0].sample <= 3 * 5600
 
 
+def test_a_channel_listening_for_nothing_is_not_analysed_and_starts_afresh():
+    x, _ = line_signal("busy", -15.0, 4, seconds=4.0, lead_ms=0)
+    rx = CallProgressRx(1)
+    assert run(rx, x[:8000]) == []  # a second of busy heard: half its pattern
+    rx.set_detect(0, [])
+    assert not rx.listening(0)
+    assert run(rx, x[8000:16000]) == []
+    rx.set_detect(0, ["busy"])
+    assert rx.listening(0)
+    # what it heard before and while it listened for nothing does not count
+    [event] = run(rx, x[16000:])
+    assert event.sample == run(CallProgressRx(1), x[16000:])[0].sample
+
+
+def test_changing_what_a_listening_channel_hears_keeps_its_history():
+    x, _ = line_signal("busy", -15.0, 4, seconds=4.0, lead_ms=0)
+    rx = CallProgressRx(1, detect=["congestion"])
+    run(rx, x[:8000])
+    rx.set_detect(0, ["busy"])
+    [event] = run(rx, x[8000:])
+    assert event.sample == run(CallProgressRx(1), x)[0].sample
+
+
 def test_errors_name_the_problem():
     with pytest.raises(ValueError, match=r"unknown tone\(s\) \['beep'\]; expected some of"):
         CallProgressRx(1, detect=("beep",))

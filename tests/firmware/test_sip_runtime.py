@@ -166,6 +166,8 @@ def test_a_sip_caller_hears_the_ivr_reaches_the_agents_sip_phone_and_keys_the_su
                                  media_address=caller.media)
     caller.ep.send(out)
     assert runtime.until(lambda: caller.of(CallAnswered))
+    sip1 = next(p.index for p in runtime.app.board.ports if p.name == "sip1")
+    assert not runtime.app.loop.progress.listening(sip1)  # its BYE says when it hangs up
     assert runtime.until(lambda: len(caller.heard) > 100)
     assert _rms(caller.heard) > 300, "the caller heard no prompt"
     caller.keys("0")

@@ -14,7 +14,7 @@ from branchline.config.document.loading import (
     default_document_text,
     load_document,
 )
-from branchline.config.document.model import TONES, PortSpec
+from branchline.config.document.model import TONES, Line, PortSpec
 from branchline.config.document.numbers import normalise_number
 from branchline.ivr import load_prompt_texts, sample_flow, validate_flow
 
@@ -97,6 +97,14 @@ def test_runtime_helpers(default):
     assert default.agent("1003").station == "fxs3"
     assert isinstance(default.acd, AcdConfig)
     assert default.retention.audit is None and default.retention.recordings == 30
+
+
+def test_a_line_that_signals_its_hangup_listens_for_tones_only_where_listed():
+    plain = Line(number="075588880001", flow="bank")
+    assert plain.tones_for_hangup(signalled=False) == ["busy", "congestion"]
+    assert plain.tones_for_hangup(signalled=True) == []  # SIP: the BYE
+    listed = Line(number="075588880001", flow="bank", hangup_tones=["busy"])
+    assert listed.tones_for_hangup(signalled=True) == ["busy"]  # a gateway passing tones
 
 
 def test_an_unknown_flow_name_says_which_exist(default):
