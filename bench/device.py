@@ -221,16 +221,19 @@ def mib(n: float) -> str:
     return f"{n / 2**20:.1f}"
 
 
-def prompt_bytes(data: Path) -> tuple[int, int]:
-    """(prompts loaded, bytes of their audio in memory) for the data directory's document."""
+def prompt_bytes(data: Path) -> tuple[int, int, int]:
+    """(prompts loaded, bytes of their audio in memory, bytes of their slowed copies) for the
+    data directory's document."""
     prompts = build_prompts(data, open_config_store(DataDir(data)))
-    sizes = []
+    sizes, slowed = [], 0
     for name, lang in prompts.wanted():
         try:
             sizes.append(prompts.audio(name, lang).nbytes)
         except PromptMissing:
             continue
-    return len(sizes), sum(sizes)
+        for speed in prompts.slow_speeds:
+            slowed += prompts.render_items([name], lang, speed)[0].nbytes
+    return len(sizes), sum(sizes), slowed
 
 
 def boot(work: Path) -> list[str]:
@@ -316,7 +319,7 @@ def run() -> str:
         boots = boot(work)
         rows, seen = busy(work)
         bare = no_web(work)
-        count, audio = prompt_bytes(work / "busy0")
+        count, audio, slowed = prompt_bytes(work / "busy0")
         imported = imports_rss()
         calls = per_call(work)
     idle = seen[0]
@@ -353,7 +356,8 @@ def run() -> str:
         f"FastAPI, uvicorn, cryptography, the appliance) {mib(imported)} MiB before anything "
         f"runs; the web service "
         f"{mib(idle['rss'] - bare)} MiB (idle RSS with `--listen` minus without); prompts "
-        f"{mib(audio)} MiB ({count} prompt audios held in memory as 16-bit PCM); each busy "
+        f"{mib(audio)} MiB ({count} prompt audios held in memory as 16-bit PCM) and their "
+        f"copies slowed for older callers {mib(slowed)} MiB; each busy "
         f"channel about {per_channel / 1024:.0f} KiB (8 to 120 channels: DSP state, "
         f"session, mix and recording buffers); the rest is the appliance's state (the "
         f"configuration's models, the engines, SQLite's page cache) and the threads' stacks "
