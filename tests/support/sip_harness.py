@@ -101,6 +101,12 @@ def run_peer(cmd, endpoint, cwd, board=None, limit=PEER_LIMIT):
             endpoint.poll(0.05)
             if board is not None:
                 board(endpoint, time.monotonic())
+        if peer.poll() is not None:
+            # What the peer sent just before it exited (SIPp's 200 to our BYE) is in our
+            # sockets already; on a loaded machine it can exit before our last poll took it.
+            endpoint.poll(0)
+            if board is not None:
+                board(endpoint, time.monotonic())
     finally:
         if peer.poll() is None:
             peer.kill()
