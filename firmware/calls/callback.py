@@ -56,7 +56,7 @@ from branchline.firmware.records.recorder import recording_path
 from branchline.hw.ports import PortKind
 from branchline.ivr import say_digits
 
-__all__ = ["DIAL_TONE_WAIT_S", "NO_ANSWER_S", "CallbackCall", "Dialer"]
+__all__ = ["DIAL_TONE_WAIT_S", "NO_ANSWER_S", "CallbackCall", "Dialer", "listen_for_hangup"]
 
 log = logging.getLogger("branchline.callback")
 
@@ -68,6 +68,18 @@ DTMF_ON_MS = DTMF_OFF_MS = 100
 DTMF_ROW_DBM0, DTMF_TWIST_DB = -8.0, -2.0
 _TIMERS = ("agent_ring", "dial_tone", "no_answer")
 
+
+
+def listen_for_hangup(app, port: int, document) -> None:
+    """Set the loop's call-progress detector on ``port`` to the tones that mean its far end
+    hung up: the line's (none on a SIP line unless listed: its BYE says it), or busy and
+    congestion on an analog port with no line in the document."""
+    signalled = app.board.ports[port].kind is PortKind.SIP
+    line = document.line_for(app.board.ports[port].name)
+    tones = (line.tones_for_hangup(signalled) if line is not None
+             else () if signalled else ("busy", "congestion"))
+    known = CALL_PROGRESS_TONES[document.site.country]
+    app.loop.progress.set_detect(port, [t for t in tones if t in known])
 
 @dataclass(slots=True)
 class _Request:
@@ -272,13 +284,8 @@ class CallbackCall:
         app.loop.renderer.stop(self.station.port)
         app.loop.mixer.route(self, [MixPath(line, self.station.port),
                                     MixPath(self.station.port, line)])
-        line_config = self.config.document.line_for(app.board.ports[line].name)
-        signalled = app.board.ports[line].kind is PortKind.SIP
-        tones = (line_config.tones_for_hangup(signalled) if line_config is not None
-                 else () if signalled else ("busy", "congestion"))
-        known = CALL_PROGRESS_TONES[self.config.document.site.country]
         app.loop.progress.reset(line)
-        app.loop.progress.set_detect(line, [t for t in tones if t in known])
+        listen_for_hangup(app, line, self.config.document)
         path = recording_path(self.leg_id, app.clock.wall(leg.started))
         leg.recording = (app.recorder.open(path, channels=2), path)
         log.info("call back %s answered: agent %s talking to %s", self.leg_id, self.agent_id,

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from branchline.acd import CallArrived, CallbackRequested, CallEnded, CallerLeft, LeaveReason
-from branchline.dsp import CALL_PROGRESS_TONES
 from branchline.firmware.calls import outside
+from branchline.firmware.calls.callback import listen_for_hangup
 from branchline.firmware.calls.control import CallControl
 from branchline.firmware.ops.logs import call_context
 from branchline.firmware.records.cdr import CallFacts, build_record, call_quality
@@ -207,11 +207,7 @@ class CallSession:
         app.board.answer(port)
         app.loop.dtmf.reset(port)
         app.loop.progress.reset(port)
-        signalled = app.board.ports[port].kind is PortKind.SIP
-        tones = (self.line.tones_for_hangup(signalled) if self.line is not None
-                 else () if signalled else ("busy", "congestion"))
-        known = CALL_PROGRESS_TONES[self.document.site.country]
-        app.loop.progress.set_detect(port, [t for t in tones if t in known])
+        listen_for_hangup(app, port, self.document)
         self.s.answered_at = now
         flow_name = self.line.flow if self.line is not None else next(iter(self.document.flows))
         flow = self.document.flow(flow_name)
